@@ -1,0 +1,77 @@
+/*
+ * The configuration: one JSON file (comments allowed, ${VAR}, ${VAR:-def}
+ * and ${file:/path} expanded in strings) or the built-in profile built from
+ * the services' environment.  SPEC §5.
+ *
+ * A struct pf_config owns everything below it; pf_config_free() releases it.
+ * Loading never half-succeeds: on error *out is untouched, err holds one
+ * message naming file:line:column (syntax) or the JSON path (meaning), and
+ * nothing is leaked.
+ */
+#ifndef PF_DAEMON_CONFIG_H
+#define PF_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pf_check.h"
+
+struct cJSON;
+
+#define PF_DEFAULT_LISTEN "0.0.0.0:8089"
+#define PF_DEFAULT_INTERVAL_MS 10000
+#define PF_DEFAULT_TIMEOUT_MS 5000
+
+/* One entry of "checks" (after "defaults" were applied). */
+struct pf_check_cfg {
+	char *name;			/* unique, [a-z0-9_.-]+ */
+	const struct check_ops *ops;	/* from the registry; not owned */
+	void *kind_cfg;			/* owned; released with ops->free_cfg */
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned failure_threshold;	/* >= 1 */
+	unsigned success_threshold;	/* >= 1 */
+	bool critical;
+	struct cJSON *hints;		/* owned: reason name -> text; NULL if none */
+	char **depends_on;		/* owned, NULL-terminated; names of other checks */
+	size_t n_depends_on;
+	/* Canonical JSON of the check's effective (expanded) config: two checks
+	 * with equal fingerprints are "unchanged" across a reload.  Holds
+	 * secrets: never printed. */
+	char *fingerprint;
+};
+
+struct pf_group_cfg {
+	char *name;
+	char **checks;			/* owned, NULL-terminated */
+	size_t n_checks;
+};
+
+struct pf_config {
+	char *source;			/* the file path, or "environment" */
+	char *listen;			/* "host:port" */
+	struct pf_check_cfg *checks;	/* owned array */
+	size_t n_checks;
+	struct pf_group_cfg *groups;	/* owned array */
+	size_t n_groups;
+};
+
+/* Reads, expands and validates a config file. */
+int pf_config_load_file(const char *path, struct pf_config **out,
+			char *err, size_t errlen);
+/* Same from text in memory; `source` names it in errors (tests use it). */
+int pf_config_load_string(const char *text, const char *source,
+			  struct pf_config **out, char *err, size_t errlen);
+/* The built-in profile from the environment (SPEC §5). */
+int pf_config_from_env(struct pf_config **out, char *err, size_t errlen);
+void pf_config_free(struct pf_config *cfg);
+
+/* Effective configuration for `preflightd config`, secrets redacted. */
+struct cJSON *pf_config_describe(const struct pf_config *cfg);
+
+/* Index of a check/group by name, or -1. */
+int pf_config_find_check(const struct pf_config *cfg, const char *name);
+int pf_config_find_group(const struct pf_config *cfg, const char *name);
+
+#endif

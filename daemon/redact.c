@@ -1,0 +1,140 @@
+/*
+ * Redaction of connection strings for display: the password part of a URL's
+ * userinfo, `password=` in a key=value DSN or a URL query.  Works on a copy;
+ * never fails (truncates to the output size).
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "pf_util.h"
+
+#define MASK "***"
+
+/* Appends n bytes of s to out at *off, bounded by len. */
+static void put(char *out, size_t len, size_t *off, const char *s, size_t n)
+{
+	if (*off + 1 >= len)
+		return;
+	if (n > len - 1 - *off)
+		n = len - 1 - *off;
+	memcpy(out + *off, s, n);
+	*off += n;
+	out[*off] = '\0';
+}
+
+/* Masks every value of `password=` in a run of key=value pairs separated by
+ * `sep` characters (" " in a DSN, "&" in a URL query). */
+static void redact_pairs(const char *s, size_t n, const char *seps, char *out,
+			 size_t len, size_t *off)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i, klen;
+
+		while (i < n && !strchr(seps, s[i]))
+			i++;
+		/* [start, i) is one pair (key=value or anything else) */
+		klen = strlen("password=");
+		if (i - start >= klen && strncmp(s + start, "password=", klen) == 0) {
+			put(out, len, off, s + start, klen);
+			put(out, len, off, MASK, strlen(MASK));
+		} else {
+			put(out, len, off, s + start, i - start);
+		}
+		if (i < n)
+			put(out, len, off, s + i++, 1);
+	}
+}
+
+/* Length of a DSN value at s: 'quoted with \\ escapes' or up to space. */
+static size_t dsn_value_len(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] != '\'')
+		return strcspn(s, " \t\n");
+	for (i = 1; s[i] && s[i] != '\''; i++)
+		if (s[i] == '\\' && s[i + 1])
+			i++;
+	return s[i] ? i + 1 : i;
+}
+
+/* key = value pairs as libpq reads them: spaces allowed around '=',
+ * values optionally single-quoted. */
+static void redact_dsn(const char *s, char *out, size_t len, size_t *off)
+{
+	while (*s) {
+		size_t ws = strspn(s, " \t\n"), klen, eq, vlen;
+
+		put(out, len, off, s, ws);
+		s += ws;
+		klen = strcspn(s, "= \t\n");
+		eq = klen + strspn(s + klen, " \t\n");
+		if (s[eq] != '=') {
+			put(out, len, off, s, klen ? klen : 1);
+			s += klen ? klen : 1;
+			continue;
+		}
+		eq++;
+		eq += strspn(s + eq, " \t\n");
+		vlen = dsn_value_len(s + eq);
+		put(out, len, off, s, eq);
+		if (klen == 8 && strncmp(s, "password", 8) == 0)
+			put(out, len, off, MASK, strlen(MASK));
+		else
+			put(out, len, off, s + eq, vlen);
+		s += eq + vlen;
+	}
+}
+
+/* scheme://[user[:pass]@]host...?query : mask pass and query passwords. */
+static void redact_uri(const char *in, const char *rest, char *out, size_t len,
+		       size_t *off)
+{
+	const char *auth_end = rest + strcspn(rest, "/?#");
+	const char *at = NULL, *q;
+
+	/* The last '@' before the path ends the userinfo (a password may hold '@'
+	 * only percent-encoded, but be lenient). */
+	for (const char *p = rest; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	put(out, len, off, in, (size_t)(rest - in));
+	if (at) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon) {
+			put(out, len, off, rest, (size_t)(colon - rest) + 1);
+			put(out, len, off, MASK, strlen(MASK));
+			put(out, len, off, at, 1);
+		} else {
+			put(out, len, off, rest, (size_t)(at - rest) + 1);
+		}
+		rest = at + 1;
+	}
+	q = strchr(rest, '?');
+	if (!q) {
+		put(out, len, off, rest, strlen(rest));
+		return;
+	}
+	put(out, len, off, rest, (size_t)(q - rest) + 1);
+	redact_pairs(q + 1, strlen(q + 1), "&#", out, len, off);
+}
+
+const char *pf_redact_url(const char *in, char *out, size_t len)
+{
+	const char *scheme_end;
+	size_t off = 0;
+
+	if (!len)
+		return out;
+	out[0] = '\0';
+	if (!in)
+		return out;
+	scheme_end = strstr(in, "://");
+	if (scheme_end)
+		redact_uri(in, scheme_end + 3, out, len, &off);
+	else
+		redact_dsn(in, out, len, &off);
+	return out;
+}

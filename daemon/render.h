@@ -1,0 +1,52 @@
+/*
+ * Rendering of the HTTP bodies and the one-shot report from a read-only
+ * view of the daemon.  Pure: the caller supplies the clock.  Every
+ * function returns malloc'd text the caller frees (NULL only when out of
+ * memory).  Caching (render on change, not per request) is the HTTP
+ * layer's job.
+ */
+#ifndef PF_RENDER_H
+#define PF_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "check.h"
+#include "config.h"
+
+struct cJSON;
+
+struct pf_view {
+	const struct pf_config *cfg;
+	const struct check *checks;	/* parallel to cfg->checks */
+	size_t n_checks;
+	const char *instance;		/* hostname or K_REVISION */
+	struct timespec started_at;	/* wall */
+	struct timespec now;		/* wall, for generated_at */
+	double now_mono_ms;		/* for the stale rule */
+	bool stopping;			/* SIGTERM received: not ready */
+};
+
+/* One check's object as in /status (SPEC §6), caused_by resolved. */
+struct cJSON *pf_render_check_json(const struct pf_view *v, size_t i);
+
+/* GET /status body; group < 0 means every check. */
+char *pf_render_status(const struct pf_view *v, int group);
+/* GET /status/{check} body. */
+char *pf_render_check(const struct pf_view *v, size_t i);
+/* GET /readyz body; *ready tells 200 vs 503. */
+char *pf_render_readyz(const struct pf_view *v, int group, bool *ready);
+/* GET /metrics body, Prometheus text format 0.0.4. */
+char *pf_render_metrics(const struct pf_view *v);
+
+/* Overall status of a set: fail if any critical check is not pass/warn
+ * (unknown counts as fail), warn if any warn, else pass. group < 0: all. */
+enum pf_status pf_render_overall(const struct pf_view *v, int group);
+
+/* `preflightd check` report: the checklist for people (one line per check:
+ * ✓/✗, name, target, reason, hint) or JSON (same object as /status). */
+char *pf_render_report_text(const struct pf_view *v, int group);
+char *pf_render_report_json(const struct pf_view *v, int group);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * Asynchronous resolution with evdns_getaddrinfo, delivered on a later loop
+ * turn.  Owns the evdns request and the answer until the callback returns.
+ *
+ * evdns may answer inside evdns_getaddrinfo() (numeric hosts, hosts file)
+ * and, after evdns_getaddrinfo_cancel(), still calls back later with
+ * EVUTIL_EAI_CANCEL.  So a cancelled request whose answer is pending stays
+ * allocated (with no user callback) until evdns calls back, and frees
+ * itself then.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "pf_resolve.h"
+#include "pf_util.h"
+
+struct pf_resolve {
+	struct evdns_getaddrinfo_request *req;	/* pending query, NULL once answered */
+	struct event *deliver;			/* runs the user callback on a later turn */
+	struct evutil_addrinfo *ai;		/* the answer, owned */
+	pf_resolve_fn cb;			/* NULL once cancelled */
+	void *arg;
+	bool in_cancel;				/* evdns called back inside cancel */
+	char host[256];
+	char err[256];
+};
+
+static void resolve_free(struct pf_resolve *r)
+{
+	if (r->deliver)
+		event_free(r->deliver);
+	if (r->ai)
+		evutil_freeaddrinfo(r->ai);
+	free(r);
+}
+
+/* Loop turn after the answer: hand it to the user, then free. */
+static void on_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_resolve *r = arg;
+	pf_resolve_fn cb = r->cb;
+
+	(void)fd;
+	(void)what;
+	if (r->ai)
+		cb(r->arg, r->ai->ai_addr, (socklen_t)r->ai->ai_addrlen, NULL);
+	else
+		cb(r->arg, NULL, 0, r->err);
+	resolve_free(r);
+}
+
+/* Called by evdns, possibly inside evdns_getaddrinfo() or cancel. */
+static void on_answer(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct pf_resolve *r = arg;
+	struct timeval zero = { 0, 0 };
+
+	r->req = NULL;
+	if (!r->cb) {
+		if (ai)
+			evutil_freeaddrinfo(ai);
+		if (!r->in_cancel)
+			resolve_free(r);
+		return;
+	}
+	if (result == 0 && ai) {
+		r->ai = ai;
+	} else {
+		if (ai)
+			evutil_freeaddrinfo(ai);
+		snprintf(r->err, sizeof(r->err), "cannot resolve %s: %s",
+			 r->host, evutil_gai_strerror(result));
+	}
+	evtimer_add(r->deliver, &zero);
+}
+
+struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
+				    unsigned port, pf_resolve_fn cb, void *arg)
+{
+	struct evutil_addrinfo hints;
+	struct pf_resolve *r;
+	char portstr[16];
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->deliver = evtimer_new(env->base, on_deliver, r);
+	if (!r->deliver) {
+		free(r);
+		return NULL;
+	}
+	r->cb = cb;
+	r->arg = arg;
+	pf_strlcpy(r->host, host, sizeof(r->host));
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	r->req = evdns_getaddrinfo(env->dns, host, portstr, &hints, on_answer, r);
+	return r;
+}
+
+void pf_resolve_cancel(struct pf_resolve *r)
+{
+	if (!r)
+		return;
+	r->cb = NULL;
+	if (!r->req) {
+		/* Answered (delivery pending) or never queued: ours to free. */
+		resolve_free(r);
+		return;
+	}
+	r->in_cancel = true;
+	evdns_getaddrinfo_cancel(r->req);
+	r->in_cancel = false;
+	if (!r->req)
+		resolve_free(r);	/* evdns called back synchronously */
+	/* else on_answer frees it when evdns reports the cancellation */
+}

@@ -1,0 +1,129 @@
+/*
+ * The check interface: what a check kind implements (one const struct
+ * check_ops per file in checks/, listed once in daemon/registry.c) and
+ * what the daemon hands to each probe.
+ *
+ * Lifecycle and ownership rules (every kind follows them):
+ *  - parse() builds the kind's private config from its JSON object; the
+ *    check owns it and releases it with free_cfg().  The daemon has already
+ *    rejected keys that are neither common nor listed in ops->keys, and has
+ *    expanded ${VAR} / ${file:...} in every string.
+ *  - start() begins one probe and returns its handle (NULL only when out of
+ *    memory).  The probe owns every resource it opens.  start() never calls
+ *    done() itself: even an immediate failure is reported on a later turn
+ *    of the loop, so the scheduler is never re-entered.
+ *  - The probe calls done() exactly once.  done() takes res->details (sets
+ *    it to NULL).  After done() returns the probe releases itself (on a
+ *    later loop turn if a library callback is still on the stack) and the
+ *    daemon never touches the handle again.
+ *  - cancel() may be called any time before done(): it releases everything
+ *    synchronously and done() is never called.  Used on shutdown, reload
+ *    and by the daemon's backstop timer.
+ *  - Each probe enforces its own hard deadline of timeout_ms (it knows which
+ *    phase it is in, so it can say connect_timeout vs timeout vs
+ *    job_timeout).  The daemon keeps a backstop a little later that cancels
+ *    a probe that failed to report, and records reason "internal".
+ */
+#ifndef PF_CHECK_H
+#define PF_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+struct event_base;
+struct evdns_base;
+struct pf_curlm;
+
+/* Probe failure reasons: SPEC §4, fixed set.  Order is the wire order. */
+enum pf_reason {
+	PF_REASON_NONE = 0,	/* the probe passed */
+	PF_REASON_DNS,
+	PF_REASON_CONNECT_REFUSED,
+	PF_REASON_CONNECT_TIMEOUT,
+	PF_REASON_TIMEOUT,
+	PF_REASON_TLS,
+	PF_REASON_AUTH,
+	PF_REASON_PROTOCOL,
+	PF_REASON_WRONG_DATABASE,
+	PF_REASON_MISSING_TABLE,
+	PF_REASON_MISSING_COLUMN,
+	PF_REASON_ASSERTION,
+	PF_REASON_HTTP_STATUS,
+	PF_REASON_BAD_RESPONSE,
+	PF_REASON_JOB_FAILED,
+	PF_REASON_JOB_TIMEOUT,
+	PF_REASON_QUEUE_BACKLOG,
+	PF_REASON_CONFIG,
+	PF_REASON_INTERNAL,
+	PF_REASON_COUNT
+};
+
+/* "dns", "connect_refused", ...; NULL for PF_REASON_NONE. */
+const char *pf_reason_name(enum pf_reason r);
+/* Inverse of pf_reason_name; returns -1 for an unknown name. */
+int pf_reason_from_name(const char *name);
+
+/* Displayed status of a check: SPEC §4. */
+enum pf_status {
+	PF_STATUS_UNKNOWN = 0,
+	PF_STATUS_PASS,
+	PF_STATUS_WARN,
+	PF_STATUS_FAIL
+};
+const char *pf_status_name(enum pf_status s);
+
+#define PF_ERROR_MAX 512
+#define PF_HINT_MAX 512
+
+/* The outcome of one probe, filled by the kind. */
+struct pf_result {
+	enum pf_reason reason;		/* PF_REASON_NONE: passed */
+	char error[PF_ERROR_MAX];	/* what happened, in the peer's words when it gave some; no secrets */
+	char hint[PF_HINT_MAX];		/* kind-specific remediation; "" = built-in hint for reason */
+	struct cJSON *details;		/* object of kind details; ownership passes to the daemon in done() */
+	double gauge;			/* value for ops->gauge_metric; NAN when not measured */
+};
+
+/* What the daemon lends to every probe; outlives all of them. */
+struct pf_env {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct pf_curlm *curl;		/* shared libcurl multi handle (checks with needs_curl) */
+};
+
+typedef void (*pf_done_fn)(void *arg, struct pf_result *res);
+
+struct check_ops {
+	const char *kind;		/* "tcp", "postgres", ... */
+	/* Kind-specific config keys (NULL-terminated); anything else that is not
+	 * a common key is rejected by the daemon before parse() runs. */
+	const char *const *keys;
+	uint64_t default_interval_ms;	/* 0: the common default (10s) */
+	uint64_t default_timeout_ms;	/* 0: the common default (5s) */
+	bool timeout_may_exceed_interval;
+	bool needs_curl;		/* probes use env->curl */
+
+	/* Metric family fed by pf_result.gauge, e.g. "preflight_redis_queue_depth";
+	 * NULL when the kind has none. */
+	const char *gauge_metric;
+	const char *gauge_help;
+
+	/* obj is the check's JSON object, path its JSON path ("checks[2]") for
+	 * error messages such as `checks[2].url: ...`.  On error returns -1 and
+	 * fills err; *cfg is then untouched. */
+	int (*parse)(const struct cJSON *obj, const char *path, void **cfg,
+		     char *err, size_t errlen);
+	void (*free_cfg)(void *cfg);
+	/* The redacted target shown in /status ("postgresql://u:***@h/db"). */
+	void (*target)(const void *cfg, char *buf, size_t len);
+	/* Effective kind config for `preflightd config`, secrets redacted. */
+	struct cJSON *(*describe)(const void *cfg);
+
+	void *(*start)(const void *cfg, const struct pf_env *env,
+		       uint64_t timeout_ms, pf_done_fn done, void *arg);
+	void (*cancel)(void *probe);
+};
+
+#endif

@@ -1,0 +1,28 @@
+/* Small socket-address helpers shared by the probes. */
+#ifndef PF_NET_H
+#define PF_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+enum pf_addr_class {
+	PF_ADDR_LOOPBACK,
+	PF_ADDR_PRIVATE,	/* RFC 1918, CGNAT 100.64/10, link-local, IPv6 ULA fc00::/7 and fe80::/10 */
+	PF_ADDR_PUBLIC
+};
+
+enum pf_addr_class pf_addr_class(const struct sockaddr *sa);
+const char *pf_addr_class_name(enum pf_addr_class c);
+
+/* Numeric address without port ("10.0.0.5", "::1") into buf. */
+const char *pf_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Port of an AF_INET/AF_INET6 address (host order), 0 otherwise. */
+unsigned pf_addr_port(const struct sockaddr *sa);
+
+/* Splits "host:port", "[v6]:port" or "host" (then *port = defport).
+ * host is written into hostbuf.  Returns -1 on a malformed address. */
+int pf_split_hostport(const char *s, char *hostbuf, size_t hostlen,
+		      unsigned *port, unsigned defport);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Asynchronous name resolution with evdns, for libraries whose own
+ * resolvers block (libpq, hiredis 0.14).  A numeric host is answered
+ * without a query, but still on a later loop turn: the callback never runs
+ * inside pf_resolve_start().
+ */
+#ifndef PF_RESOLVE_H
+#define PF_RESOLVE_H
+
+#include <sys/socket.h>
+
+#include "pf_check.h"
+
+struct pf_resolve;
+
+/* Called exactly once unless cancelled.  On success err is NULL and sa is
+ * the first address (valid only during the call).  On failure sa is NULL
+ * and err says why ("no such host db.internal", ...). */
+typedef void (*pf_resolve_fn)(void *arg, const struct sockaddr *sa,
+			      socklen_t salen, const char *err);
+
+/* Returns NULL only when out of memory.  port may be 0. */
+struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
+				    unsigned port, pf_resolve_fn cb, void *arg);
+
+/* Stops a pending resolution; the callback is not called. */
+void pf_resolve_cancel(struct pf_resolve *r);
+
+#endif
