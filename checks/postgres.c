@@ -1,18 +1,591 @@
-/* Placeholder until the postgres kind lands: refuses configs that use it. */
+/*
+ * The postgres check kind: one probe = resolve (evdns), non-blocking libpq
+ * connect with real authentication, one catalog round trip, then the
+ * assertions, in a read-only session.  Owns the probe state machine; config
+ * lives in postgres_cfg.c, query text and verdicts in postgres_query.c.
+ */
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "pf_check.h"
+#include "pf_net.h"
+#include "pf_probe.h"
+#include "pf_resolve.h"
+#include "pf_util.h"
+#include "postgres.h"
 
-static int parse(const struct cJSON *obj, const char *path, void **cfg,
-		 char *err, size_t errlen)
+/* libpq 15 knows ~45 keywords; we add at most 5. */
+#define PG_MAX_KEYS 80
+#define PG_ADDR_MAX 64
+
+enum pg_phase {
+	PG_KICK,		/* start: waiting one loop turn before connecting */
+	PG_RESOLVING,		/* evdns lookups of the host list */
+	PG_CONNECTING,		/* PQconnectPoll until OK */
+	PG_SENDING,		/* PQflush still has query bytes to write */
+	PG_READING,		/* waiting for results */
+	PG_DONE			/* reported; I/O torn down */
+};
+
+struct pg_probe {
+	struct pf_probe base;		/* deadline, funnel, reap, result */
+	const struct pf_pg_cfg *cfg;	/* borrowed: outlives the probe */
+	const struct pf_env *env;	/* borrowed: outlives the probe */
+	uint64_t timeout_ms;
+	enum pg_phase phase;
+	struct event *io;		/* owned: the kick timer, then socket readiness */
+	struct pf_resolve *resolve;	/* owned while a lookup is pending */
+	PGconn *conn;			/* owned; PQfinish in teardown */
+	char **hosts;			/* owned: the host list split on ',' */
+	size_t n_hosts, host_i;		/* host_i: the one being resolved */
+	char *hostaddr;			/* owned: resolved addresses joined by ',' */
+	bool resolved_any;		/* hostaddr holds at least one address */
+	bool private_addr;		/* some address is RFC 1918 / ULA / ... */
+	size_t step;			/* 0: catalog query; i: assertion i-1 */
+	struct cJSON *asserts;		/* borrowed from res.details: "assertions" */
+};
+
+static void on_io(int fd, short what, void *arg);
+static void start_connect(struct pg_probe *p);
+static void start_libpq(struct pg_probe *p);
+static void send_step(struct pg_probe *p);
+
+/* Called by libpq for NOTICE/WARNING messages: the default prints them to
+ * stderr, which is the daemon's log stream. */
+static void quiet_notice(void *arg, const PGresult *res)
 {
-	(void)obj;
-	(void)cfg;
-	snprintf(err, errlen, "%s.kind: the postgres check is not built yet", path);
-	return -1;
+	(void)arg;
+	(void)res;
 }
+
+/* Closes everything the probe holds except the io event itself. */
+static void teardown(struct pg_probe *p)
+{
+	p->phase = PG_DONE;
+	if (p->resolve) {
+		pf_resolve_cancel(p->resolve);
+		p->resolve = NULL;
+	}
+	if (p->io)
+		event_del(p->io);	/* before PQfinish closes the fd */
+	if (p->conn) {
+		PQfinish(p->conn);
+		p->conn = NULL;
+	}
+}
+
+static void release(struct pg_probe *p)
+{
+	teardown(p);
+	if (p->io)
+		event_free(p->io);
+	for (size_t i = 0; i < p->n_hosts; i++)
+		free(p->hosts[i]);
+	free(p->hosts);
+	free(p->hostaddr);
+	pf_probe_release(&p->base);
+	free(p);
+}
+
+/* The completion funnel: every path ends here exactly once. */
+static void finish(struct pg_probe *p)
+{
+	if (p->base.done)
+		return;
+	if (p->base.res.reason != PF_REASON_NONE && p->base.res.hint[0] == '\0')
+		pf_pg_hint(p->cfg, p->base.res.reason, p->private_addr,
+			   p->base.res.hint, sizeof p->base.res.hint);
+	pf_pg_scrub(p->base.res.error, sizeof p->base.res.error,
+		    p->cfg->password);
+	if (pf_probe_finish(&p->base)) {
+		teardown(p);
+		pf_probe_reap(&p->base);
+	}
+}
+
+static void fail(struct pg_probe *p, enum pf_reason reason, const char *msg)
+{
+	pf_probe_set(&p->base, reason, "%s", msg);
+	finish(p);
+}
+
+/* Fails with libpq's own words, classified from the message text. */
+static void fail_libpq(struct pg_probe *p, const char *prefix)
+{
+	char msg[PF_ERROR_MAX], full[PF_ERROR_MAX];
+	const char *raw = p->conn ? PQerrorMessage(p->conn) : "out of memory";
+	pf_pg_clean_message(msg, sizeof msg, raw, p->cfg->password);
+	snprintf(full, sizeof full, "%s%s", prefix, msg);
+	fail(p, pf_pg_classify_connect(msg), full);
+}
+
+/* Waits for `what` on libpq's current socket (it can change between
+ * PQconnectPoll calls, so it is re-read every time). */
+static void wait_io(struct pg_probe *p, enum pg_phase phase, short what)
+{
+	int fd = PQsocket(p->conn);
+	if (fd < 0) {
+		fail_libpq(p, "");
+		return;
+	}
+	p->phase = phase;
+	event_del(p->io);
+	if (event_assign(p->io, p->env->base, fd, what, on_io, p) != 0 ||
+	    event_add(p->io, NULL) != 0)
+		fail(p, PF_REASON_INTERNAL, "cannot watch the libpq socket");
+}
+
+/* Called by pf_resolve once per host, on a later loop turn. */
+static void on_resolved(void *arg, const struct sockaddr *sa, socklen_t salen,
+			const char *err)
+{
+	struct pg_probe *p = arg;
+	char addr[PG_ADDR_MAX];
+	(void)salen;
+
+	p->resolve = NULL;
+	if (sa == NULL) {
+		char msg[PF_ERROR_MAX];
+		if (err == NULL)
+			snprintf(msg, sizeof msg, "could not resolve %s",
+				 p->hosts[p->host_i]);
+		fail(p, PF_REASON_DNS, err ? err : msg);
+		return;
+	}
+	pf_addr_str(sa, addr, sizeof addr);
+	pf_strlcat(p->hostaddr, addr, p->n_hosts * PG_ADDR_MAX);
+	p->resolved_any = true;
+	if (pf_addr_class(sa) == PF_ADDR_PRIVATE)
+		p->private_addr = true;
+	if (p->n_hosts == 1 && p->base.res.details) {
+		cJSON_AddStringToObject(p->base.res.details, "address", addr);
+		cJSON_AddStringToObject(p->base.res.details, "address_class",
+					pf_addr_class_name(pf_addr_class(sa)));
+	}
+	p->host_i++;
+	start_connect(p);
+}
+
+/* Resolves the next host of the list (socket dirs need none), then
+ * connects.  hostaddr gets one entry per host, empty for sockets, as libpq
+ * requires matching lists. */
+static void start_connect(struct pg_probe *p)
+{
+	for (; p->host_i < p->n_hosts; p->host_i++) {
+		const char *h = p->hosts[p->host_i];
+		if (p->host_i > 0)
+			pf_strlcat(p->hostaddr, ",", p->n_hosts * PG_ADDR_MAX);
+		if (h[0] == '/' || h[0] == '\0')
+			continue;
+		p->phase = PG_RESOLVING;
+		p->resolve = pf_resolve_start(p->env, h, 0, on_resolved, p);
+		if (p->resolve == NULL)
+			fail(p, PF_REASON_INTERNAL, "out of memory resolving");
+		return;
+	}
+	start_libpq(p);
+}
+
+/* Builds the keyword/value arrays (never a string DSN) and starts libpq. */
+static void start_libpq(struct pg_probe *p)
+{
+	const struct pf_pg_cfg *c = p->cfg;
+	const char *keys[PG_MAX_KEYS], *vals[PG_MAX_KEYS];
+	size_t n = 0, olen = (c->user_options ? strlen(c->user_options) : 0) + 128;
+	char *opts = malloc(olen);
+
+	if (opts == NULL ||
+	    pf_pg_session_options(c->user_options, p->timeout_ms, opts, olen)) {
+		free(opts);
+		fail(p, PF_REASON_INTERNAL, "out of memory building options");
+		return;
+	}
+	for (size_t i = 0; i < c->n_conn && n < PG_MAX_KEYS - 6; i++) {
+		keys[n] = c->keys[i];
+		vals[n++] = c->vals[i];
+	}
+	if (p->resolved_any) {
+		keys[n] = "hostaddr";
+		vals[n++] = p->hostaddr;
+	}
+	keys[n] = "options";
+	vals[n++] = opts;
+	keys[n] = "application_name";
+	vals[n++] = "preflightd";
+	if (!c->has_gssencmode) {
+		/* Otherwise libpq tries GSS first, which can block on Kerberos. */
+		keys[n] = "gssencmode";
+		vals[n++] = "disable";
+	}
+	keys[n] = vals[n] = NULL;
+	p->conn = PQconnectStartParams(keys, vals, 0);
+	free(opts);		/* libpq keeps its own copies */
+	if (p->conn == NULL) {
+		fail(p, PF_REASON_INTERNAL, "libpq is out of memory");
+		return;
+	}
+	if (PQstatus(p->conn) == CONNECTION_BAD) {
+		fail_libpq(p, "");
+		return;
+	}
+	PQsetNoticeReceiver(p->conn, quiet_notice, NULL);
+	/* The first PQconnectPoll behaves as if the socket were writable. */
+	wait_io(p, PG_CONNECTING, EV_WRITE);
+}
+
+static void poll_connect(struct pg_probe *p)
+{
+	switch (PQconnectPoll(p->conn)) {
+	case PGRES_POLLING_READING:
+		wait_io(p, PG_CONNECTING, EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		wait_io(p, PG_CONNECTING, EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(p->conn, 1) != 0) {
+			fail_libpq(p, "");
+			return;
+		}
+		send_step(p);
+		break;
+	default:
+		fail_libpq(p, "");
+		break;
+	}
+}
+
+/* Writes what libpq buffered; waits for the answer once all is sent. */
+static void flush(struct pg_probe *p)
+{
+	switch (PQflush(p->conn)) {
+	case 0:
+		wait_io(p, PG_READING, EV_READ);
+		break;
+	case 1:
+		wait_io(p, PG_SENDING, EV_READ | EV_WRITE);
+		break;
+	default:
+		fail_libpq(p, "sending the query: ");
+		break;
+	}
+}
+
+/* Step 0 is the catalog query, then one query per assertion. */
+static void send_step(struct pg_probe *p)
+{
+	const struct pf_pg_cfg *c = p->cfg;
+	int ok;
+
+	if (p->step == 0) {
+		const char *params[2] = { c->tables_param, c->schema };
+		ok = PQsendQueryParams(p->conn, pf_pg_catalog_sql, 2, NULL,
+				       params, NULL, NULL, 0);
+	} else {
+		/* Extended protocol: the server refuses several statements. */
+		ok = PQsendQueryParams(p->conn, c->assertions[p->step - 1].sql,
+				       0, NULL, NULL, NULL, NULL, 0);
+	}
+	if (!ok) {
+		fail_libpq(p, "sending the query: ");
+		return;
+	}
+	flush(p);
+}
+
+/* The catalog answer: database, version, present tables and columns. */
+static void catalog_result(struct pg_probe *p, const PGresult *res)
+{
+	const struct pf_pg_cfg *c = p->cfg;
+	cJSON *d = p->base.res.details;
+	int n = PQntuples(res);
+
+	if (n < 1 || PQnfields(res) != 4) {
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL,
+			     "unexpected answer to the catalog query");
+		return;
+	}
+	const char *db = PQgetvalue(res, 0, 0);
+	cJSON_AddStringToObject(d, "server_version", PQgetvalue(res, 0, 1));
+	cJSON_AddStringToObject(d, "database", db);
+	struct pf_pg_row *rows = calloc((size_t)n, sizeof *rows);
+	if (rows == NULL) {
+		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		rows[i].rel = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+		rows[i].att = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
+	}
+	char err[PF_ERROR_MAX];
+	unsigned missing = 0;
+	enum pf_reason r = pf_pg_schema_eval(c->tables, c->n_tables, rows,
+					     (size_t)n, d, err, sizeof err,
+					     &missing);
+	free(rows);
+	p->base.res.gauge = missing;
+	if (c->database && strcmp(db, c->database) != 0)
+		pf_probe_set(&p->base, PF_REASON_WRONG_DATABASE,
+			     "connected to database %s, expected %s", db,
+			     c->database);
+	else if (r != PF_REASON_NONE)
+		pf_probe_set(&p->base, r, "%s", err);
+}
+
+/* An assertion's answer; the first failing one names the probe's error. */
+static void assertion_result(struct pg_probe *p, const PGresult *res)
+{
+	const struct pf_pg_assertion *a = &p->cfg->assertions[p->step - 1];
+	char err[PF_ERROR_MAX];
+
+	if (p->asserts == NULL)
+		return;
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		char msg[PF_ERROR_MAX / 2];
+		pf_pg_clean_message(msg, sizeof msg, PQresultErrorMessage(res),
+				    p->cfg->password);
+		cJSON *item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "name", a->name);
+		cJSON_AddNullToObject(item, "value");
+		cJSON_AddStringToObject(item, "expect", a->expect);
+		cJSON_AddBoolToObject(item, "pass", false);
+		cJSON_AddStringToObject(item, "error", msg);
+		cJSON_AddItemToArray(p->asserts, item);
+		snprintf(err, sizeof err, "assertion %s failed%s: %s", a->name,
+			 st && strcmp(st, "25006") == 0 ?
+			 " (it tried to write in a read-only session)" : "",
+			 msg);
+		pf_probe_set(&p->base, PF_REASON_ASSERTION, "%s", err);
+		return;
+	}
+	int nt = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+	int nf = PQresultStatus(res) == PGRES_TUPLES_OK ? PQnfields(res) : 0;
+	const char *v = nt == 1 && nf == 1 && !PQgetisnull(res, 0, 0) ?
+		PQgetvalue(res, 0, 0) : NULL;
+	if (pf_pg_assert_eval(a->name, a->expect, &a->cmp, nt, nf, v,
+			      p->asserts, err, sizeof err) != 0 &&
+	    p->base.res.reason == PF_REASON_NONE)
+		pf_probe_set(&p->base, PF_REASON_ASSERTION, "%s", err);
+}
+
+/* One PGresult of the current step.  Returns -1 when the probe ended. */
+static int on_result(struct pg_probe *p, const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+		fail(p, p->step ? PF_REASON_ASSERTION : PF_REASON_PROTOCOL,
+		     "COPY is not allowed in a preflight query");
+		return -1;
+	}
+	if (p->step > 0) {
+		assertion_result(p, res);
+		return 0;
+	}
+	if (st == PGRES_FATAL_ERROR) {
+		char msg[PF_ERROR_MAX];
+		pf_pg_clean_message(msg, sizeof msg, PQresultErrorMessage(res),
+				    p->cfg->password);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		pf_probe_set(&p->base,
+			     pf_pg_classify_sqlstate(state, PF_REASON_INTERNAL),
+			     "catalog query failed: %s", msg);
+	} else if (st == PGRES_TUPLES_OK) {
+		catalog_result(p, res);
+	} else {
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL,
+			     "unexpected answer to the catalog query: %s",
+			     PQresStatus(st));
+	}
+	return 0;
+}
+
+/* The current step's results are all in: decide or send the next one. */
+static void step_done(struct pg_probe *p)
+{
+	const struct pf_pg_cfg *c = p->cfg;
+
+	/* Assertions run only on a schema that passed: on a missing table
+	 * they would just repeat the same failure in other words. */
+	if (p->step == 0 && p->base.res.reason != PF_REASON_NONE) {
+		finish(p);
+		return;
+	}
+	if (p->step == 0 && c->n_assertions > 0)
+		p->asserts = cJSON_AddArrayToObject(p->base.res.details,
+						    "assertions");
+	if (p->step < c->n_assertions) {
+		p->step++;
+		send_step(p);
+		return;
+	}
+	finish(p);
+}
+
+static void read_results(struct pg_probe *p)
+{
+	if (!PQconsumeInput(p->conn)) {
+		fail_libpq(p, "reading the answer: ");
+		return;
+	}
+	while (!PQisBusy(p->conn)) {
+		PGresult *res = PQgetResult(p->conn);
+		if (res == NULL) {
+			step_done(p);
+			return;
+		}
+		int rc = on_result(p, res);
+		PQclear(res);
+		if (rc != 0)
+			return;
+	}
+	wait_io(p, PG_READING, EV_READ);
+}
+
+/* libevent: the kick timer or libpq's socket is ready. */
+static void on_io(int fd, short what, void *arg)
+{
+	struct pg_probe *p = arg;
+	(void)fd;
+
+	switch (p->phase) {
+	case PG_KICK:
+		start_connect(p);
+		break;
+	case PG_CONNECTING:
+		poll_connect(p);
+		break;
+	case PG_SENDING:
+		if ((what & EV_READ) && !PQconsumeInput(p->conn)) {
+			fail_libpq(p, "sending the query: ");
+			return;
+		}
+		flush(p);
+		break;
+	case PG_READING:
+		read_results(p);
+		break;
+	default:
+		break;
+	}
+}
+
+/* libevent: the probe's one hard deadline. */
+static void on_deadline(int fd, short what, void *arg)
+{
+	struct pg_probe *p = arg;
+	char w[256], msg[PF_ERROR_MAX];
+	enum pf_reason r = PF_REASON_TIMEOUT;
+	unsigned long long ms = (unsigned long long)p->timeout_ms;
+	(void)fd;
+	(void)what;
+
+	pf_pg_where(p->cfg, w, sizeof w);
+	if (p->phase == PG_RESOLVING) {
+		r = PF_REASON_DNS;
+		snprintf(msg, sizeof msg, "resolving %s took longer than %llums",
+			 w, ms);
+	} else if (p->phase == PG_CONNECTING &&
+		   PQstatus(p->conn) == CONNECTION_STARTED) {
+		r = PF_REASON_CONNECT_TIMEOUT;
+		snprintf(msg, sizeof msg, "no connection to %s within %llums"
+			 " (connect timed out)", w, ms);
+	} else if (p->phase == PG_CONNECTING) {
+		snprintf(msg, sizeof msg, "%s accepted the connection but did not"
+			 " complete the PostgreSQL startup within %llums", w, ms);
+	} else {
+		snprintf(msg, sizeof msg, "no answer to the %s within %llums",
+			 p->step ? "assertion" : "catalog query", ms);
+	}
+	fail(p, r, msg);
+}
+
+/* libevent: a loop turn after the report; release everything. */
+static void on_reap(int fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	release(arg);
+}
+
+/* Splits the host list on ','; a missing host is one default entry. */
+static int split_hosts(struct pg_probe *p)
+{
+	const char *h = p->cfg->host ? p->cfg->host : "";
+	size_t n = 1;
+	for (const char *r = h; *r; r++)
+		n += *r == ',';
+	p->hosts = calloc(n, sizeof *p->hosts);
+	p->hostaddr = calloc(n, PG_ADDR_MAX);
+	if (!p->hosts || !p->hostaddr)
+		return -1;
+	for (const char *r = h;; r++) {
+		size_t len = strcspn(r, ",");
+		if ((p->hosts[p->n_hosts] = strndup(r, len)) == NULL)
+			return -1;
+		p->n_hosts++;
+		r += len;
+		if (*r == '\0')
+			break;
+	}
+	return 0;
+}
+
+static void *pg_start(const void *cfg, const struct pf_env *env,
+		      uint64_t timeout_ms, pf_done_fn done, void *arg)
+{
+	struct pg_probe *p = calloc(1, sizeof *p);
+	struct timeval zero = { 0, 0 };
+
+	if (p == NULL)
+		return NULL;
+	p->cfg = cfg;
+	p->env = env;
+	p->timeout_ms = timeout_ms;
+	if (pf_probe_init(&p->base, env, timeout_ms, on_deadline, on_reap, p,
+			  done, arg) != 0) {
+		free(p);
+		return NULL;
+	}
+	p->base.res.details = cJSON_CreateObject();
+	p->io = event_new(env->base, -1, 0, on_io, p);
+	if (p->io == NULL || p->base.res.details == NULL ||
+	    split_hosts(p) != 0) {
+		release(p);
+		return NULL;
+	}
+	/* hostaddr given: libpq will not resolve, so neither do we. */
+	if (p->cfg->has_hostaddr)
+		p->host_i = p->n_hosts;
+	/* Connect on the next loop turn: start() never reports by itself. */
+	p->phase = PG_KICK;
+	event_add(p->io, &zero);
+	return p;
+}
+
+static void pg_cancel(void *probe)
+{
+	release(probe);
+}
+
+static const char *const pg_keys[] = {
+	"url", "database", "schema", "tables", "schema_dir", "assertions", NULL
+};
 
 const struct check_ops pf_check_postgres = {
 	.kind = "postgres",
-	.parse = parse,
+	.keys = pg_keys,
+	.gauge_metric = "preflight_postgres_missing_objects",
+	.gauge_help = "Tables and columns the postgres check requires but did"
+		      " not find (last probe).",
+	.parse = pf_pg_cfg_parse,
+	.free_cfg = pf_pg_cfg_free,
+	.target = pf_pg_cfg_target,
+	.describe = pf_pg_cfg_describe,
+	.start = pg_start,
+	.cancel = pg_cancel,
 };

@@ -1,18 +1,280 @@
-/* Placeholder until the tcp kind lands: refuses configs that use it. */
+/*
+ * The `tcp` check kind: resolve "host:port" with evdns, open one
+ * non-blocking connection and report whether it was accepted.  Owns the
+ * probe's resolver request, socket and connect event.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
 
 #include "pf_check.h"
+#include "pf_config.h"
+#include "pf_net.h"
+#include "pf_probe.h"
+#include "pf_resolve.h"
+#include "pf_util.h"
 
-static int parse(const struct cJSON *obj, const char *path, void **cfg,
-		 char *err, size_t errlen)
+struct tcp_cfg {
+	char *address;		/* owned: "host:port" as configured */
+	char host[256];
+	unsigned port;
+};
+
+struct tcp_probe {
+	struct pf_probe base;		/* deadline, funnel, result */
+	const struct pf_env *env;	/* borrowed from the daemon */
+	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
+	struct event *io;		/* owned: write-readiness of the connect */
+	int fd;				/* owned socket, -1 when closed */
+	char ip[64];			/* numeric address being connected to */
+	char target[320];		/* "ip:port" for messages */
+};
+
+static const char *const tcp_keys[] = { "address", NULL };
+
+static int tcp_parse(const cJSON *obj, const char *path, void **out,
+		     char *err, size_t errlen)
 {
-	(void)obj;
-	(void)cfg;
-	snprintf(err, errlen, "%s.kind: the tcp check is not built yet", path);
+	struct tcp_cfg *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (pf_cfg_str(obj, path, "address", true, &c->address, err, errlen) < 0)
+		goto fail;
+	if (pf_split_hostport(c->address, c->host, sizeof(c->host), &c->port, 0) < 0 ||
+	    c->host[0] == '\0' || c->port == 0 || c->port > 65535) {
+		snprintf(err, errlen, "%s.address: \"%s\" is not host:port "
+			 "(for example \"db.internal:5432\" or \"[::1]:6379\")",
+			 path, c->address);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	free(c->address);
+	free(c);
 	return -1;
+}
+
+static void tcp_free_cfg(void *cfg)
+{
+	struct tcp_cfg *c = cfg;
+
+	if (!c)
+		return;
+	free(c->address);
+	free(c);
+}
+
+static void tcp_target(const void *cfg, char *buf, size_t len)
+{
+	const struct tcp_cfg *c = cfg;
+
+	pf_strlcpy(buf, c->address, len);
+}
+
+static cJSON *tcp_describe(const void *cfg)
+{
+	const struct tcp_cfg *c = cfg;
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddStringToObject(o, "address", c->address)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Closes everything the probe holds except its pf_probe events. */
+static void tcp_teardown(struct tcp_probe *p)
+{
+	if (p->resolve) {
+		pf_resolve_cancel(p->resolve);
+		p->resolve = NULL;
+	}
+	if (p->io) {
+		event_free(p->io);	/* event_free deletes a pending event first */
+		p->io = NULL;
+	}
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+static void tcp_destroy(struct tcp_probe *p)
+{
+	tcp_teardown(p);
+	pf_probe_release(&p->base);
+	free(p);
+}
+
+/* Every outcome ends here: report once, close now, free on a later turn. */
+static void tcp_end(struct tcp_probe *p)
+{
+	pf_probe_finish(&p->base);
+	tcp_teardown(p);
+	pf_probe_reap(&p->base);
+}
+
+/* Reap event: the loop turn after the report. */
+static void tcp_on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tcp_destroy(arg);
+}
+
+/* Deadline timer: the phase we are in names the reason. */
+static void tcp_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_probe *p = arg;
+	double ms = pf_probe_elapsed_ms(&p->base);
+
+	(void)fd;
+	(void)what;
+	if (p->resolve)
+		pf_probe_set(&p->base, PF_REASON_DNS,
+			     "resolving the host timed out after %.0f ms", ms);
+	else
+		pf_probe_set(&p->base, PF_REASON_CONNECT_TIMEOUT,
+			     "connect to %s timed out after %.0f ms (no answer to SYN)",
+			     p->target, ms);
+	tcp_end(p);
+}
+
+static enum pf_reason tcp_classify(int e)
+{
+	switch (e) {
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return PF_REASON_CONNECT_TIMEOUT;
+	default:
+		return PF_REASON_CONNECT_REFUSED;
+	}
+}
+
+/* Socket became writable: the connect finished one way or the other. */
+static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_probe *p = arg;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	(void)what;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr != 0)
+		pf_probe_set(&p->base, tcp_classify(soerr), "connect to %s: %s",
+			     p->target, strerror(soerr));
+	tcp_end(p);
+}
+
+static void tcp_add_details(struct tcp_probe *p, const struct sockaddr *sa)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	if (!d)
+		return;
+	cJSON_AddStringToObject(d, "address", p->ip);
+	cJSON_AddStringToObject(d, "address_class",
+				pf_addr_class_name(pf_addr_class(sa)));
+	p->base.res.details = d;
+}
+
+/* Starts the non-blocking connect; returns -1 with the result set. */
+static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
+		       socklen_t salen)
+{
+	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0) {
+		pf_probe_set(&p->base, PF_REASON_INTERNAL, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		int e = errno;
+
+		pf_probe_set(&p->base, tcp_classify(e), "connect to %s: %s",
+			     p->target, strerror(e));
+		return -1;
+	}
+	/* Even an immediate success is reported from the event callback. */
+	p->io = event_new(p->env->base, p->fd, EV_WRITE, tcp_on_connect, p);
+	if (!p->io || event_add(p->io, NULL) < 0) {
+		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Resolver answer (a later loop turn than pf_resolve_start). */
+static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
+			    socklen_t salen, const char *err)
+{
+	struct tcp_probe *p = arg;
+
+	p->resolve = NULL;	/* it frees itself after this call */
+	if (!sa) {
+		pf_probe_fail(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
+		tcp_teardown(p);
+		pf_probe_reap(&p->base);
+		return;
+	}
+	pf_addr_str(sa, p->ip, sizeof(p->ip));
+	snprintf(p->target, sizeof(p->target), sa->sa_family == AF_INET6 ?
+		 "[%s]:%u" : "%s:%u", p->ip, pf_addr_port(sa));
+	tcp_add_details(p, sa);
+	if (tcp_connect(p, sa, salen) < 0)
+		tcp_end(p);
+}
+
+static void *tcp_start(const void *cfg, const struct pf_env *env,
+		       uint64_t timeout_ms, pf_done_fn done, void *arg)
+{
+	const struct tcp_cfg *c = cfg;
+	struct tcp_probe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->env = env;
+	p->fd = -1;
+	snprintf(p->target, sizeof(p->target), "%s", c->address);
+	if (pf_probe_init(&p->base, env, timeout_ms, tcp_on_deadline,
+			  tcp_on_reap, p, done, arg) < 0) {
+		free(p);
+		return NULL;
+	}
+	p->resolve = pf_resolve_start(env, c->host, c->port, tcp_on_resolved, p);
+	if (!p->resolve) {
+		pf_probe_release(&p->base);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Before done(): release everything now; done() will never be called. */
+static void tcp_cancel(void *probe)
+{
+	if (probe)
+		tcp_destroy(probe);
 }
 
 const struct check_ops pf_check_tcp = {
 	.kind = "tcp",
-	.parse = parse,
+	.keys = tcp_keys,
+	.parse = tcp_parse,
+	.free_cfg = tcp_free_cfg,
+	.target = tcp_target,
+	.describe = tcp_describe,
+	.start = tcp_start,
+	.cancel = tcp_cancel,
 };

@@ -63,6 +63,12 @@ int pf_config_load_file(const char *path, struct pf_config **out,
 /* Same from text in memory; `source` names it in errors (tests use it). */
 int pf_config_load_string(const char *text, const char *source,
 			  struct pf_config **out, char *err, size_t errlen);
+/* Test seam: like pf_config_load_string, but kinds are looked up in the
+ * NULL-terminated `kinds` instead of the registry (NULL: the registry), so
+ * unit tests can exercise the common fields with a test-only kind. */
+int pf_config_load_string_ops(const char *text, const char *source,
+			      const struct check_ops *const *kinds,
+			      struct pf_config **out, char *err, size_t errlen);
 /* The built-in profile from the environment (SPEC §5). */
 int pf_config_from_env(struct pf_config **out, char *err, size_t errlen);
 void pf_config_free(struct pf_config *cfg);

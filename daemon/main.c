@@ -1,8 +1,361 @@
-/* Placeholder entry point until the engine lands. */
+/*
+ * The command line (SPEC §7): run the daemon, `check` (probe once and
+ * report), `config` (print the effective configuration), `schema DIR`,
+ * --version and --help.  Usage and configuration errors exit 2.
+ */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pf_schema.h"
+#include "pf_util.h"
+#include "render.h"
+
+static const char USAGE[] =
+	"usage: preflightd [--config FILE] [--listen ADDR:PORT]\n"
+	"                  [--log-format json|text] [--log-level debug|info|warning|error]\n"
+	"       preflightd check [--config FILE] [--group G] [--format text|json]\n"
+	"                  [--wait DURATION]\n"
+	"       preflightd config [--config FILE]\n"
+	"       preflightd schema DIR\n"
+	"       preflightd --version | --help\n"
+	"\n"
+	"The configuration comes from --config, else $PREFLIGHT_CONFIG, else the\n"
+	"built-in profile read from the environment.  The listen address comes\n"
+	"from --listen, else $PREFLIGHT_LISTEN, else the configuration.\n";
+
+enum command { CMD_RUN, CMD_CHECK, CMD_CONFIG, CMD_SCHEMA };
+
+struct cli {
+	enum command cmd;
+	const char *config;	/* borrowed from argv */
+	const char *listen;
+	const char *group;
+	const char *dir;
+	bool json;
+	bool has_wait;
+	uint64_t wait_ms;
+	bool level_set;
+	struct pf_log log;
+};
+
+/* The one-shot run's stop rule, evaluated after every result. */
+struct oneshot {
+	int group;		/* -1: every check */
+	bool wait;		/* --wait: stop only when ready */
+};
+
+/* Prints "preflightd: <msg> <arg>" and the usage; returns exit status 2. */
+static int usage_error(const char *msg, const char *arg)
 {
-	fputs("preflightd: not built yet\n", stderr);
+	fprintf(stderr, "preflightd: %s%s%s\n\n", msg, arg ? " " : "", arg ? arg : "");
+	fputs(USAGE, stderr);
 	return 2;
+}
+
+/* One "--name value" or "--name=value" option; returns 0 or exit status 2. */
+static int apply_option(struct cli *c, const char *name, const char *val)
+{
+	bool run = c->cmd == CMD_RUN, check = c->cmd == CMD_CHECK;
+
+	if (strcmp(name, "--config") == 0 && c->cmd != CMD_SCHEMA)
+		c->config = val;
+	else if (strcmp(name, "--listen") == 0 && run)
+		c->listen = val;
+	else if (strcmp(name, "--group") == 0 && check)
+		c->group = val;
+	else if (strcmp(name, "--format") == 0 && check) {
+		if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0)
+			return usage_error("--format must be text or json, not", val);
+		c->json = strcmp(val, "json") == 0;
+	} else if (strcmp(name, "--wait") == 0 && check) {
+		if (pf_duration_parse(val, &c->wait_ms) < 0)
+			return usage_error("--wait needs a duration such as 30s or 2m, not", val);
+		c->has_wait = true;
+	} else if (strcmp(name, "--log-format") == 0 && (run || check)) {
+		if (pf_log_parse_format(val, &c->log.format) < 0)
+			return usage_error("--log-format must be json or text, not", val);
+	} else if (strcmp(name, "--log-level") == 0 && (run || check)) {
+		if (pf_log_parse_level(val, &c->log.level) < 0)
+			return usage_error("--log-level must be debug, info, warning "
+					   "or error, not", val);
+		c->level_set = true;
+	} else {
+		return usage_error("unknown option", name);
+	}
+	return 0;
+}
+
+static int parse_command(struct cli *c, int argc, char **argv, int *i)
+{
+	if (argc < 2 || argv[1][0] == '-')
+		return 0;
+	*i = 2;
+	if (strcmp(argv[1], "check") == 0)
+		c->cmd = CMD_CHECK;
+	else if (strcmp(argv[1], "config") == 0)
+		c->cmd = CMD_CONFIG;
+	else if (strcmp(argv[1], "schema") == 0)
+		c->cmd = CMD_SCHEMA;
+	else
+		return usage_error("unknown command", argv[1]);
+	return 0;
+}
+
+/* Returns -1 to continue, else the exit status (help, version, errors). */
+static int parse_args(struct cli *c, int argc, char **argv)
+{
+	int i = 1, rc = parse_command(c, argc, argv, &i);
+
+	if (rc)
+		return rc;
+	for (; i < argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		char name[64];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(USAGE, stdout);
+			return 0;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("preflightd %s\n", PF_VERSION);
+			return 0;
+		}
+		if (c->cmd == CMD_SCHEMA && a[0] != '-' && !c->dir) {
+			c->dir = a;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return usage_error("unexpected argument", a);
+		pf_strlcpy(name, a, eq && (size_t)(eq - a) < sizeof(name) ?
+			   (size_t)(eq - a) + 1 : sizeof(name));
+		if (!eq && i + 1 >= argc)
+			return usage_error("this option needs a value:", a);
+		rc = apply_option(c, name, eq ? eq + 1 : argv[++i]);
+		if (rc)
+			return rc;
+	}
+	if (c->cmd == CMD_SCHEMA && !c->dir)
+		return usage_error("schema needs a directory", NULL);
+	return -1;
+}
+
+/* --config, else $PREFLIGHT_CONFIG, else the environment profile. */
+static const char *config_path(const struct cli *c)
+{
+	const char *env = getenv("PREFLIGHT_CONFIG");
+
+	if (c->config)
+		return c->config;
+	return env && env[0] ? env : NULL;
+}
+
+static struct pf_config *load_config(const struct cli *c)
+{
+	const char *path = config_path(c);
+	struct pf_config *cfg = NULL;
+	char err[1024];
+	int rc;
+
+	rc = path ? pf_config_load_file(path, &cfg, err, sizeof(err))
+		  : pf_config_from_env(&cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "preflightd: %s\n", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int cmd_config(const struct cli *c)
+{
+	struct pf_config *cfg = load_config(c);
+	cJSON *j;
+	char *text;
+
+	if (!cfg)
+		return 2;
+	j = pf_config_describe(cfg);
+	text = j ? cJSON_Print(j) : NULL;
+	cJSON_Delete(j);
+	pf_config_free(cfg);
+	if (!text) {
+		fputs("preflightd: out of memory\n", stderr);
+		return 2;
+	}
+	puts(text);
+	free(text);
+	return 0;
+}
+
+static int cmd_run(const struct cli *c)
+{
+	struct pf_config *cfg = load_config(c);
+	const char *env = getenv("PREFLIGHT_LISTEN");
+	const char *listen;
+	struct pf_daemon d;
+	char err[512];
+	int rc;
+
+	if (!cfg)
+		return 2;
+	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, false, err, sizeof(err)) < 0) {
+		fprintf(stderr, "preflightd: %s\n", err);
+		return 2;
+	}
+	listen = c->listen ? c->listen : env && env[0] ? env : d.cfg->listen;
+	rc = pf_daemon_serve(&d, listen);
+	pf_daemon_free(&d);
+	return rc;
+}
+
+/* Whether every check of the set has a result. */
+static bool all_reported(const struct pf_daemon *d, int group)
+{
+	const struct pf_config *cfg = d->cfg;
+
+	if (group < 0) {
+		for (size_t i = 0; i < d->n_checks; i++)
+			if (!d->checks[i].state.has_run)
+				return false;
+		return true;
+	}
+	for (size_t k = 0; k < cfg->groups[group].n_checks; k++) {
+		int i = pf_config_find_check(cfg, cfg->groups[group].checks[k]);
+
+		if (i >= 0 && !d->checks[i].state.has_run)
+			return false;
+	}
+	return true;
+}
+
+static enum pf_status overall(const struct pf_daemon *d, int group)
+{
+	struct pf_view v;
+
+	pf_daemon_view(d, &v);
+	return pf_render_overall(&v, group);
+}
+
+/* Result hook: stop once everything reported (and, with --wait, is ready). */
+static void oneshot_on_result(struct pf_daemon *d, void *arg)
+{
+	const struct oneshot *o = arg;
+
+	if (!all_reported(d, o->group))
+		return;
+	if (o->wait && overall(d, o->group) == PF_STATUS_FAIL)
+		return;
+	event_base_loopexit(d->base, NULL);
+}
+
+/* --wait's end: report whatever we have. */
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+static int report(const struct pf_daemon *d, int group, bool json)
+{
+	struct pf_view v;
+	char *text;
+
+	pf_daemon_view(d, &v);
+	text = json ? pf_render_report_json(&v, group) : pf_render_report_text(&v, group);
+	if (!text) {
+		fputs("preflightd: out of memory\n", stderr);
+		return 2;
+	}
+	fputs(text, stdout);
+	if (text[0] && text[strlen(text) - 1] != '\n')
+		putchar('\n');
+	free(text);
+	return pf_render_overall(&v, group) == PF_STATUS_FAIL ? 1 : 0;
+}
+
+static int run_oneshot(struct pf_daemon *d, const struct cli *c, int group)
+{
+	struct oneshot o = { .group = group, .wait = c->has_wait };
+	struct timeval tv = { (time_t)(c->wait_ms / 1000),
+			      (suseconds_t)(c->wait_ms % 1000 * 1000) };
+	struct event *wait_ev = NULL;
+	int rc;
+
+	d->on_result = oneshot_on_result;
+	d->on_result_arg = &o;
+	if (c->has_wait) {
+		wait_ev = evtimer_new(d->base, on_wait_over, d->base);
+		if (!wait_ev || evtimer_add(wait_ev, &tv) < 0) {
+			fputs("preflightd: out of memory\n", stderr);
+			if (wait_ev)
+				event_free(wait_ev);
+			return 2;
+		}
+	}
+	pf_daemon_schedule_all(d);
+	event_base_dispatch(d->base);
+	rc = report(d, group, c->json);
+	if (wait_ev)
+		event_free(wait_ev);
+	return rc;
+}
+
+static int cmd_check(struct cli *c)
+{
+	struct pf_config *cfg = load_config(c);
+	struct pf_daemon d;
+	char err[512];
+	int group = -1, rc;
+
+	if (!cfg)
+		return 2;
+	if (c->group && (group = pf_config_find_group(cfg, c->group)) < 0) {
+		fprintf(stderr, "preflightd: --group: unknown group %s\n", c->group);
+		pf_config_free(cfg);
+		return 2;
+	}
+	/* stdout carries the report: logs go to stderr, quiet by default. */
+	c->log.out = stderr;
+	if (!c->level_set)
+		c->log.level = PF_LOG_ERROR;
+	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, true, err, sizeof(err)) < 0) {
+		fprintf(stderr, "preflightd: %s\n", err);
+		return 2;
+	}
+	rc = run_oneshot(&d, c, group);
+	pf_daemon_free(&d);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	pf_log_init(&c.log);
+	rc = parse_args(&c, argc, argv);
+	if (rc >= 0)
+		return rc;
+	/* hiredis and our own sockets write with plain write(): a peer that
+	 * went away must be an error value, not a signal that kills us. */
+	signal(SIGPIPE, SIG_IGN);
+	switch (c.cmd) {
+	case CMD_CHECK:
+		return cmd_check(&c);
+	case CMD_CONFIG:
+		return cmd_config(&c);
+	case CMD_SCHEMA:
+		return pf_schema_main(c.dir, stdout, stderr);
+	case CMD_RUN:
+	default:
+		return cmd_run(&c);
+	}
 }

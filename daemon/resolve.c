@@ -123,3 +123,26 @@ void pf_resolve_cancel(struct pf_resolve *r)
 		resolve_free(r);	/* evdns called back synchronously */
 	/* else on_answer frees it when evdns reports the cancellation */
 }
+
+struct evdns_base *pf_dns_new(struct event_base *base)
+{
+	const char *path = getenv("PREFLIGHT_RESOLV_CONF");
+	struct evdns_base *dns;
+
+	if (path && *path) {
+		/* An explicit file (tests point it at a local fake DNS server, so
+		 * no query ever leaves the machine). */
+		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (dns && evdns_base_resolv_conf_parse(dns, DNS_OPTIONS_ALL, path) != 0)
+			evdns_base_load_hosts(dns, NULL);
+		return dns;
+	}
+	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+				   EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (dns)
+		return dns;
+	dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (dns)
+		evdns_base_load_hosts(dns, NULL);
+	return dns;
+}

@@ -11,7 +11,15 @@
 
 #include "pf_check.h"
 
+struct event_base;
+struct evdns_base;
 struct pf_resolve;
+
+/* The resolver for a loop: nameservers from $PREFLIGHT_RESOLV_CONF when set
+ * (a resolv.conf; "nameserver IP:PORT" is accepted), else /etc/resolv.conf,
+ * plus /etc/hosts so "localhost" resolves without a query.  A missing or
+ * broken file leaves the hosts file only.  NULL when out of memory. */
+struct evdns_base *pf_dns_new(struct event_base *base);
 
 /* Called exactly once unless cancelled.  On success err is NULL and sa is
  * the first address (valid only during the call).  On failure sa is NULL

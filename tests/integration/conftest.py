@@ -11,4 +11,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 pytest_plugins = [
     "harness.net",
+    "harness.pg",
+    "harness.chat",
+    "harness.redis",
+    "harness.daemon",
 ]

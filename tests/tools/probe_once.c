@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "pf_check.h"
 #include "pf_config.h"
+#include "pf_resolve.h"
 #include "pf_util.h"
 #include "registry.h"
 #if __has_include("pf_curl.h")
@@ -146,9 +148,7 @@ static int setup_env(struct pf_env *env)
 	env->base = event_base_new();
 	if (!env->base)
 		return -1;
-	env->dns = evdns_base_new(env->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (!env->dns)
-		env->dns = evdns_base_new(env->base, 0);
+	env->dns = pf_dns_new(env->base);
 	env->curl = NULL;
 #ifdef HAVE_PF_CURL
 	{
@@ -189,6 +189,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: probe_once '<check JSON>' [--repeat N]\n");
 		return 2;
 	}
+	/* hiredis writes with plain write(): a reset peer must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (load(argv[1], &ops, &cfg, &timeout_ms) < 0)
 		return 2;

@@ -2,6 +2,9 @@
 and never answers), a listener whose accept queue is full (connects time
 out), and a refused port.  Traffic goes to 127.0.0.1 only."""
 import contextlib
+import os
+import struct
+import tempfile
 import random
 import socket
 import threading
@@ -101,6 +104,90 @@ class BlackHole:
         for f in self.fillers:
             f.close()
         self.sock.close()
+
+
+class FakeDNS:
+    """A UDP DNS server on 127.0.0.1 for the daemon's evdns resolver, so no
+    query ever leaves the machine (the system resolv.conf may name a
+    private-range nameserver).  Names under .loopback.test answer A
+    127.0.0.1 (no AAAA); every other name is NXDOMAIN."""
+
+    SUFFIX = ".loopback.test"
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(100):
+            self.port = free_port()
+            try:
+                self.sock.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                continue
+        self.sock.settimeout(0.2)
+        self.queries = []
+        self._stop = False
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    @staticmethod
+    def _qname(pkt):
+        labels, i = [], 12
+        while i < len(pkt) and pkt[i]:
+            n = pkt[i]
+            labels.append(pkt[i + 1:i + 1 + n].decode("ascii", "replace"))
+            i += 1 + n
+        return ".".join(labels).lower(), i + 1
+
+    def answer(self, pkt):
+        qid, flags = struct.unpack("!HH", pkt[:4])
+        name, end = self._qname(pkt)
+        qtype = struct.unpack("!H", pkt[end:end + 2])[0] if len(pkt) >= end + 4 else 0
+        question = pkt[12:end + 4]
+        self.queries.append((name, qtype))
+        known = name.endswith(self.SUFFIX)
+        rcode = 0 if known else 3
+        answers = b""
+        if known and qtype == 1:
+            answers = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 5, 4)
+                       + socket.inet_aton("127.0.0.1"))
+        hdr = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100) | rcode,
+                          1, 1 if answers else 0, 0, 0)
+        return hdr + question + answers
+
+    def _run(self):
+        while not self._stop:
+            try:
+                pkt, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            if len(pkt) > 12:
+                self.sock.sendto(self.answer(pkt), peer)
+
+    def close(self):
+        self._stop = True
+        self._t.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fake_dns():
+    """Every preflightd and probe_once started by the tests resolves through
+    FakeDNS (PREFLIGHT_RESOLV_CONF is inherited by subprocesses)."""
+    dns = FakeDNS()
+    d = tempfile.mkdtemp(prefix="pf-dns-")
+    path = os.path.join(d, "resolv.conf")
+    with open(path, "w") as f:
+        f.write("nameserver 127.0.0.1:%d\noptions timeout:1 attempts:1\n" % dns.port)
+    old = os.environ.get("PREFLIGHT_RESOLV_CONF")
+    os.environ["PREFLIGHT_RESOLV_CONF"] = path
+    yield dns
+    if old is None:
+        os.environ.pop("PREFLIGHT_RESOLV_CONF", None)
+    else:
+        os.environ["PREFLIGHT_RESOLV_CONF"] = old
+    dns.close()
+    os.remove(path)
+    os.rmdir(d)
 
 
 @pytest.fixture

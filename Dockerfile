@@ -1,0 +1,48 @@
+# preflightd container image (SPEC §8).  Two stages:
+#   build    installs the build packages with the project's own
+#            scripts/deps.sh and builds with the same meson commands as CI
+#            (warnings are errors), so CI keeps this file honest;
+#   runtime  debian:12-slim with the runtime libraries only, a numeric
+#            non-root user and an exec-form entrypoint.
+# Build: docker build -t preflightd .   (no engine? scripts/oci-check.sh)
+#
+# The build stage starts from debian:12-slim rather than debian:12: the two
+# carry the same packages for our purpose (deps.sh installs the toolchain),
+# and it lets image builders without registry access (buildah with a local
+# debootstrapped base, see scripts/oci-check.sh) build from one base image.
+FROM debian:12-slim AS build
+WORKDIR /src
+# deps.sh first, alone, so the package layer is cached across source edits.
+COPY scripts/deps.sh scripts/deps.sh
+RUN bash scripts/deps.sh --build && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN rm -rf build \
+ && meson setup build --buildtype=release -Dwerror=true \
+ && ninja -C build \
+ && meson install -C build --destdir /out
+
+FROM debian:12-slim AS runtime
+# Runtime libraries only: no compiler, no shell tools beyond the base.
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 \
+      libpq5 libhiredis0.14 libcurl4 libcjson1 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/usr/local/ /usr/local/
+# With no --config and no PREFLIGHT_CONFIG the daemon builds its checks from
+# the services' environment (SPEC §5): the sidecar needs no config file.
+# Mount one and set PREFLIGHT_CONFIG=/etc/preflightd/preflightd.json if needed.
+# The listener defaults to 0.0.0.0:8089; to move it set PREFLIGHT_LISTEN,
+# which both the daemon and the healthcheck below read.
+# 65532 is the conventional "nonroot" id; it needs no /etc/passwd entry:
+# the daemon writes no files and needs no home directory.
+USER 65532:65532
+EXPOSE 8089
+STOPSIGNAL SIGTERM
+# Liveness only: `preflightd healthcheck` GETs /healthz on the local listener
+# (2 s bound), so it needs no curl/wget/shell in the image and does not
+# depend on backends; readiness (/readyz) is for the orchestrator's probes.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/preflightd", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/preflightd"]
+CMD []

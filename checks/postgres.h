@@ -1,0 +1,64 @@
+/*
+ * Internal to the postgres kind: its parsed configuration, shared by
+ * postgres_cfg.c (parse, describe, target) and postgres.c (the probe).
+ */
+#ifndef PF_POSTGRES_H
+#define PF_POSTGRES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "postgres_query.h"
+
+struct pf_pg_assertion {
+	char *name;			/* owned */
+	char *sql;			/* owned: one statement, sent as is */
+	char *expect;			/* owned: the text as configured ("< 100") */
+	struct pf_pg_expect cmp;
+};
+
+struct pf_pg_cfg {
+	char *url;			/* owned; holds the password: never printed */
+	char *redacted;			/* owned: url with the password masked */
+	/* Conninfo as PQconninfoParse read it, minus the keys the probe sets
+	 * itself (options, application_name).  Owned, NULL-terminated. */
+	char **keys;
+	char **vals;			/* owned, parallel to keys; holds the password */
+	size_t n_conn;
+	const char *password;		/* borrowed from vals or NULL: scrubbed from messages */
+	const char *host;		/* borrowed from vals: host (list) or NULL */
+	const char *port;		/* borrowed from vals or NULL */
+	const char *dbname;		/* borrowed from vals or NULL */
+	bool has_hostaddr;		/* user gave hostaddr: no resolution */
+	bool has_gssencmode;
+	char *user_options;		/* owned: the user's `options`, or NULL */
+	char *database;			/* owned: expected current_database(), or NULL */
+	char *schema;			/* owned: default "public" */
+	struct pf_pg_table *tables;	/* owned array */
+	size_t n_tables;
+	char *tables_param;		/* owned: text[] literal for $1 */
+	/* owned or NULL.  INTEGRATION POINT (lead, issue 3a): the migration
+	 * reader derives tables/columns from this folder; merge them into
+	 * `tables` (and rebuild tables_param) at the end of parse. */
+	char *schema_dir;
+	struct pf_pg_assertion *assertions;	/* owned array */
+	size_t n_assertions;
+};
+
+/* The database named in hints: `database`, else dbname, else "?". */
+const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c);
+
+/* "host:port" or "socket directory D" for messages; never a secret. */
+const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len);
+/* The kind's own hint for reason into h ("" keeps the built-in hint);
+ * private_addr: the host resolved to a private address. */
+void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
+		bool private_addr, char *h, size_t n);
+
+int pf_pg_cfg_parse(const struct cJSON *obj, const char *path, void **out,
+		    char *err, size_t errlen);
+void pf_pg_cfg_free(void *cfg);
+void pf_pg_cfg_target(const void *cfg, char *buf, size_t len);
+struct cJSON *pf_pg_cfg_describe(const void *cfg);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * Loading the configuration document: file or string -> parsed JSON ->
+ * ${...} expansion -> validation of the top level, checks and groups ->
+ * struct pf_config (config.h).  Also the effective, redacted description.
+ * On any error nothing is leaked and *out is untouched.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config_priv.h"
+#include "config_text.h"
+#include "interp.h"
+#include "pf_config.h"
+#include "pf_net.h"
+#include "pf_util.h"
+
+#define PF_MAX_CHECKS 10000	/* far above any real deployment, bounds the work */
+#define PF_MAX_KEYS 10000	/* keys of one object, likewise */
+
+static const char *const top_keys[] = {
+	"listen", "defaults", "checks", "groups", NULL
+};
+
+bool pf_config_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PF_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+int pf_config_check_keys(const cJSON *obj, const char *path,
+			 const char *const *a, const char *const *b,
+			 const char *source, char *err, size_t errlen)
+{
+	const cJSON *it, *prev;
+	const char *dot = *path ? "." : "";
+
+	/* the duplicate scan is quadratic: bound it */
+	if (cJSON_GetArraySize(obj) > PF_MAX_KEYS) {
+		snprintf(err, errlen, "%s: %s: more than %d keys", source,
+			 *path ? path : "the configuration", PF_MAX_KEYS);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, obj) {
+		if ((a || b) && !in_list(a, it->string) && !in_list(b, it->string)) {
+			snprintf(err, errlen, "%s: %s%s%.64s: unknown key", source,
+				 path, dot, it->string);
+			return -1;
+		}
+		for (prev = obj->child; prev != it; prev = prev->next) {
+			if (strcmp(prev->string, it->string) == 0) {
+				snprintf(err, errlen, "%s: %s%s%.64s: duplicate key",
+					 source, path, dot, it->string);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int load_listen(const cJSON *doc, const char *source, char **out,
+		       char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "listen");
+	char host[256];
+	unsigned port = 0;
+
+	if (!v) {
+		*out = strdup(PF_DEFAULT_LISTEN);
+	} else if (!cJSON_IsString(v) ||
+		   pf_split_hostport(v->valuestring, host, sizeof host, &port, 0) < 0 ||
+		   port == 0) {
+		snprintf(err, errlen,
+			 "%s: listen: %s%.64s%s must be host:port (e.g. \"0.0.0.0:8089\")",
+			 source, cJSON_IsString(v) ? "\"" : "",
+			 cJSON_IsString(v) ? v->valuestring : "the value",
+			 cJSON_IsString(v) ? "\"" : "");
+		return -1;
+	} else {
+		*out = strdup(v->valuestring);
+	}
+	if (!*out) {
+		snprintf(err, errlen, "%s: out of memory", source);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_checks(const cJSON *doc, const struct pf_load *ld,
+		       struct pf_config *cfg, char *err, size_t errlen)
+{
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(doc, "checks");
+	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(doc, "defaults");
+	const cJSON *it;
+	int i = 0;
+
+	if (pf_check_defaults_validate(defaults, ld, err, errlen) < 0)
+		return -1;
+	if (!checks)
+		return 0;
+	if (!cJSON_IsArray(checks)) {
+		snprintf(err, errlen, "%s: checks: must be an array of objects",
+			 ld->source);
+		return -1;
+	}
+	int n = cJSON_GetArraySize(checks);
+	if (n > PF_MAX_CHECKS) {
+		snprintf(err, errlen, "%s: checks: more than %d checks", ld->source,
+			 PF_MAX_CHECKS);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	cfg->checks = calloc((size_t)n, sizeof *cfg->checks);
+	if (!cfg->checks) {
+		snprintf(err, errlen, "%s: out of memory", ld->source);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, checks) {
+		if (pf_check_build(it, i, defaults, ld, &cfg->checks[i], err,
+				   errlen) < 0)
+			return -1;
+		cfg->n_checks = (size_t)++i;
+	}
+	return pf_config_deps_and_names(cfg, err, errlen);
+}
+
+/* One group: a non-empty array of distinct, existing check names. */
+static int load_group(const cJSON *groups, const cJSON *g,
+		      const struct pf_config *cfg,
+		      const char *source, struct pf_group_cfg *out, char *err,
+		      size_t errlen)
+{
+	char path[PF_NAME_MAX + 16];
+
+	snprintf(path, sizeof path, "groups.%s", g->string);
+	if (!pf_config_valid_name(g->string)) {
+		snprintf(err, errlen,
+			 "%s: groups.%.64s: a group name must be 1-%d characters of a-z, 0-9, '_', '.', '-'",
+			 source, g->string, PF_NAME_MAX);
+		return -1;
+	}
+	if (!(out->name = strdup(g->string))) {
+		snprintf(err, errlen, "%s: out of memory", source);
+		return -1;
+	}
+	if (cJSON_IsArray(g) && (size_t)cJSON_GetArraySize(g) > cfg->n_checks) {
+		snprintf(err, errlen, "%s: %s: lists more checks than there are",
+			 source, path);
+		return -1;
+	}
+	if (!cJSON_IsArray(g) || cJSON_GetArraySize(g) == 0) {
+		snprintf(err, errlen, "%s: %s: must be a non-empty array of check names",
+			 source, path);
+		return -1;
+	}
+	if (pf_cfg_strv(groups, "groups", g->string, &out->checks,
+			&out->n_checks, err, errlen) < 0) {
+		char msg[512];
+		pf_strlcpy(msg, err, sizeof msg);
+		snprintf(err, errlen, "%s: %s", source, msg);
+		return -1;
+	}
+	for (size_t i = 0; i < out->n_checks; i++) {
+		const char *m = out->checks[i];
+		if (pf_config_find_check(cfg, m) < 0) {
+			snprintf(err, errlen, "%s: %s[%zu]: no check is named \"%.64s\"",
+				 source, path, i, m);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(out->checks[j], m) == 0) {
+				snprintf(err, errlen, "%s: %s[%zu]: \"%.64s\" is listed twice",
+					 source, path, i, m);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int load_groups(const cJSON *doc, const char *source,
+		       struct pf_config *cfg, char *err, size_t errlen)
+{
+	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(doc, "groups");
+	const cJSON *g;
+
+	if (!groups)
+		return 0;
+	if (!cJSON_IsObject(groups)) {
+		snprintf(err, errlen, "%s: groups: must be an object (group -> array of check names)",
+			 source);
+		return -1;
+	}
+	if (pf_config_check_keys(groups, "groups", NULL, NULL, source, err,
+				 errlen) < 0)
+		return -1;
+	int n = cJSON_GetArraySize(groups);
+	if (n == 0)
+		return 0;
+	cfg->groups = calloc((size_t)n, sizeof *cfg->groups);
+	if (!cfg->groups) {
+		snprintf(err, errlen, "%s: out of memory", source);
+		return -1;
+	}
+	cJSON_ArrayForEach(g, groups) {
+		/* counted first so a half-built group is released too */
+		struct pf_group_cfg *gc = &cfg->groups[cfg->n_groups++];
+		if (load_group(groups, g, cfg, source, gc, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void pf_config_free(struct pf_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		pf_check_cfg_release(&cfg->checks[i]);
+	free(cfg->checks);
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		free(cfg->groups[i].name);
+		pf_cfg_strv_free(cfg->groups[i].checks);
+	}
+	free(cfg->groups);
+	free(cfg->source);
+	free(cfg->listen);
+	free(cfg);
+}
+
+static int load_doc(const cJSON *doc, const struct pf_load *ld,
+		    struct pf_config *cfg, char *err, size_t errlen)
+{
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, errlen, "%s: the configuration must be a JSON object",
+			 ld->source);
+		return -1;
+	}
+	if (pf_config_check_keys(doc, "", top_keys, NULL, ld->source, err,
+				 errlen) < 0 ||
+	    load_listen(doc, ld->source, &cfg->listen, err, errlen) < 0 ||
+	    load_checks(doc, ld, cfg, err, errlen) < 0 ||
+	    load_groups(doc, ld->source, cfg, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
+			struct pf_config **out, char *err, size_t errlen)
+{
+	struct pf_config *cfg = calloc(1, sizeof *cfg);
+	int rc = -1;
+
+	if (!cfg || !(cfg->source = strdup(ld->source))) {
+		snprintf(err, errlen, "%s: out of memory", ld->source);
+		goto out;
+	}
+	if (expand && pf_interp_tree(doc, "", err, errlen) < 0) {
+		char msg[512];
+		pf_strlcpy(msg, err, sizeof msg);
+		snprintf(err, errlen, "%s: %s", ld->source, msg);
+		goto out;
+	}
+	rc = load_doc(doc, ld, cfg, err, errlen);
+out:
+	cJSON_Delete(doc);
+	if (rc < 0)
+		pf_config_free(cfg);
+	else
+		*out = cfg;
+	return rc;
+}
+
+int pf_config_load_string_ops(const char *text, const char *source,
+			      const struct check_ops *const *kinds,
+			      struct pf_config **out, char *err, size_t errlen)
+{
+	struct pf_load ld = { .source = source, .kinds = kinds };
+	cJSON *doc = NULL;
+
+	if (pf_text_parse(text, strlen(text), source, &doc, err, errlen) < 0)
+		return -1;
+	return pf_config_load_json(doc, true, &ld, out, err, errlen);
+}
+
+int pf_config_load_string(const char *text, const char *source,
+			  struct pf_config **out, char *err, size_t errlen)
+{
+	return pf_config_load_string_ops(text, source, NULL, out, err, errlen);
+}
+
+int pf_config_load_file(const char *path, struct pf_config **out, char *err,
+			size_t errlen)
+{
+	struct pf_load ld = { .source = path, .kinds = NULL };
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *doc = NULL;
+
+	if (pf_text_read_file(path, PF_CONFIG_MAX_BYTES, &text, &len,
+			      "config file", err, errlen) < 0)
+		return -1;
+	int rc = pf_text_parse(text, len, path, &doc, err, errlen);
+	free(text);
+	if (rc < 0)
+		return -1;
+	return pf_config_load_json(doc, true, &ld, out, err, errlen);
+}
+
+int pf_config_find_check(const struct pf_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		if (strcmp(cfg->checks[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int pf_config_find_group(const struct pf_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+cJSON *pf_config_describe(const struct pf_config *cfg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *checks = cJSON_CreateArray();
+	cJSON *groups = cJSON_CreateObject();
+
+	if (!o || !checks || !groups) {
+		cJSON_Delete(o);
+		cJSON_Delete(checks);
+		cJSON_Delete(groups);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "source", cfg->source);
+	cJSON_AddStringToObject(o, "listen", cfg->listen);
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		cJSON_AddItemToArray(checks, pf_check_describe(&cfg->checks[i]));
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct pf_group_cfg *g = &cfg->groups[i];
+		cJSON_AddItemToObject(groups, g->name,
+				      cJSON_CreateStringArray((const char *const *)g->checks,
+							      (int)g->n_checks));
+	}
+	cJSON_AddItemToObject(o, "checks", checks);
+	cJSON_AddItemToObject(o, "groups", groups);
+	return o;
+}

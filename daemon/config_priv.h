@@ -1,0 +1,65 @@
+/*
+ * Internals of the configuration loader shared by config.c (document and
+ * groups), config_check.c (one check) and profile.c (built-in profile).
+ * Not for use outside these files.
+ */
+#ifndef PF_DAEMON_CONFIG_PRIV_H
+#define PF_DAEMON_CONFIG_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct cJSON;
+
+#define PF_NAME_MAX 128	/* longest check or group name */
+
+/* What a load works with: borrowed for the duration of one load. */
+struct pf_load {
+	const char *source;			/* file path or "environment" */
+	const struct check_ops *const *kinds;	/* NULL: the registry */
+};
+
+/* Validates and loads a parsed document.  Takes ownership of doc (always
+ * freed).  With `expand`, ${...} is expanded in every string first; the
+ * built-in profile passes false because its values are literal. */
+int pf_config_load_json(struct cJSON *doc, bool expand,
+			const struct pf_load *ld, struct pf_config **out,
+			char *err, size_t errlen);
+
+/* True when s is a valid check or group name: [a-z0-9_.-]+, at most
+ * PF_NAME_MAX bytes. */
+bool pf_config_valid_name(const char *s);
+
+/* Checks that `obj` (at JSON path `path`) has no duplicate keys and only
+ * keys from the NULL-terminated lists a and b (either may be NULL; when
+ * both are NULL any key is allowed and only duplicates are refused).
+ * Errors as "SOURCE: path.key: unknown key". */
+int pf_config_check_keys(const struct cJSON *obj, const char *path,
+			 const char *const *a, const char *const *b,
+			 const char *source, char *err, size_t errlen);
+
+/* Validates the top-level "defaults" object (NULL: none). */
+int pf_check_defaults_validate(const struct cJSON *defaults,
+			       const struct pf_load *ld, char *err,
+			       size_t errlen);
+
+/* Builds checks[index] from its object with `defaults` applied.  On error
+ * returns -1 and *out holds nothing to release. */
+int pf_check_build(const struct cJSON *obj, int index,
+		   const struct cJSON *defaults, const struct pf_load *ld,
+		   struct pf_check_cfg *out, char *err, size_t errlen);
+
+/* Releases what one check owns (not the struct itself). */
+void pf_check_cfg_release(struct pf_check_cfg *c);
+
+/* Verifies check names are unique, every depends_on names another
+ * existing check, and the dependencies form no cycle (config_deps.c). */
+int pf_config_deps_and_names(const struct pf_config *cfg, char *err,
+			     size_t errlen);
+
+/* One check's effective configuration, secrets redacted. */
+struct cJSON *pf_check_describe(const struct pf_check_cfg *c);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * The text layer of the configuration: reading the file (size-limited),
+ * blanking `//` and `/ * * /` comments without moving any character, and
+ * parsing with cJSON so that syntax errors come out as FILE:LINE:COL.
+ */
+#ifndef PF_DAEMON_CONFIG_TEXT_H
+#define PF_DAEMON_CONFIG_TEXT_H
+
+#include <stddef.h>
+
+struct cJSON;
+
+#define PF_CONFIG_MAX_BYTES (4u * 1024u * 1024u)	/* largest config file */
+#define PF_CONFIG_MAX_DEPTH 32				/* deepest {...}/[...] nesting */
+
+/* Reads a whole file of at most `max` bytes into a NUL-terminated malloc'd
+ * buffer (*out, owned by the caller) of length *len.  `what` names the file
+ * in errors ("config file", "${file:...}").  Returns -1 with err filled. */
+int pf_text_read_file(const char *path, size_t max, char **out, size_t *len,
+		      const char *what, char *err, size_t errlen);
+
+/* Replaces comments in text[0..len) by spaces, keeping every newline, so
+ * byte offsets (and thus line:column) are unchanged; `//` and `/ *` inside
+ * strings are left alone.  Also rejects NUL bytes, unterminated comments
+ * and nesting deeper than PF_CONFIG_MAX_DEPTH.  Errors are
+ * "SOURCE:LINE:COL: message". */
+int pf_text_strip_comments(char *text, size_t len, const char *source,
+			   char *err, size_t errlen);
+
+/* 1-based line and column (in characters, not bytes) of byte offset `pos`. */
+void pf_text_position(const char *text, size_t pos, unsigned *line,
+		      unsigned *col);
+
+/* Strips comments from a copy of text[0..len) and parses it.  On success
+ * *out is the document (owned by the caller). */
+int pf_text_parse(const char *text, size_t len, const char *source,
+		  struct cJSON **out, char *err, size_t errlen);
+
+#endif

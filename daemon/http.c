@@ -1,0 +1,495 @@
+/*
+ * The HTTP surface on evhttp (SPEC §6): routes, cached bodies and limits.
+ * Owns the evhttp server, the bound socket and the cached bodies; borrows
+ * the daemon.  Bodies are rendered when a result changed (the daemon's
+ * version moved) and, for /readyz, also when a result went stale.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "pf_net.h"
+#include "pf_util.h"
+#include "render.h"
+#include "scheduler.h"
+
+/* A rendered body.  Responses copy it: libevent 2.1 loses the body of
+ * a response built with evbuffer_add_reference when it is moved into the
+ * connection's output (seen here as a Content-Length with no body). */
+struct body {
+	size_t len;
+	char *text;		/* owned, malloc'd by render.c */
+};
+
+struct cache {
+	struct body *body;	/* owned, NULL when empty */
+	uint64_t version;	/* daemon version it was rendered at */
+	double expires_mono;	/* re-render after this (readyz); 0 = never */
+	bool ready;		/* /readyz verdict */
+};
+
+struct pf_http {
+	struct pf_daemon *d;			/* borrowed */
+	struct evhttp *http;			/* owned */
+	/* Client connections that made a request (not owned: evhttp frees
+	 * them and tells us through the close callback). */
+	struct evhttp_connection *conn[PF_HTTP_MAX_CONNECTIONS];
+	size_t conns;
+	struct cache *status;			/* owned: [0] all, [1+g] group g */
+	struct cache *readyz;			/* owned, same layout */
+	size_t n_sets;
+	struct cache *checks;			/* owned: one per check */
+	size_t n_checks;
+	struct cache metrics;
+};
+
+enum {
+	M_GET = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	M_POST = EVHTTP_REQ_POST,
+};
+
+static const char CT_JSON[] = "application/json";
+static const char CT_TEXT[] = "text/plain; charset=utf-8";
+static const char CT_METRICS[] = "text/plain; version=0.0.4; charset=utf-8";
+
+static void body_free(struct body *b)
+{
+	if (b) {
+		free(b->text);
+		free(b);
+	}
+}
+
+static void cache_clear(struct cache *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		body_free(c[i].body);
+		c[i].body = NULL;
+	}
+}
+
+static bool cache_valid(const struct cache *c, uint64_t version, double now)
+{
+	return c->body && c->version == version &&
+	       (c->expires_mono <= 0 || now < c->expires_mono);
+}
+
+/* Takes text (malloc'd); returns false when out of memory. */
+static bool cache_store(struct cache *c, char *text, uint64_t version)
+{
+	struct body *b = text ? malloc(sizeof(*b)) : NULL;
+
+	if (!b) {
+		free(text);
+		return false;
+	}
+	b->text = text;
+	b->len = strlen(text);
+	body_free(c->body);
+	c->body = b;
+	c->version = version;
+	c->expires_mono = 0;
+	return true;
+}
+
+static void send_body(struct evhttp_request *req, int code, const char *ctype,
+		      struct body *b)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evbuffer_add(out, b->text, b->len);
+	evhttp_send_reply(req, code, NULL, NULL);
+}
+
+static void send_text(struct evhttp_request *req, int code, const char *ctype,
+		      const char *text)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text));
+	evhttp_send_reply(req, code, NULL, NULL);
+}
+
+/* A JSON error body {"error": msg}; msg may hold user input (escaped). */
+static void send_error(struct evhttp_request *req, int code, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(o, "error", msg);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	send_text(req, code, CT_JSON, text);
+	free(text);
+}
+
+static void send_oom(struct evhttp_request *req)
+{
+	send_text(req, 500, CT_JSON, "{\"error\":\"out of memory\"}");
+}
+
+/* Earliest moment a currently fresh result goes stale (0: none will). */
+static double next_stale_ms(const struct pf_daemon *d, double now)
+{
+	double next = 0;
+
+	for (size_t i = 0; i < d->n_checks; i++) {
+		const struct check *c = &d->checks[i];
+		double t;
+
+		if (!c->state.has_run)
+			continue;
+		t = c->state.last_run_mono_ms + 2.0 * (double)c->cfg->interval_ms +
+		    (double)c->cfg->timeout_ms;
+		if (t > now && (next <= 0 || t < next))
+			next = t;
+	}
+	return next;
+}
+
+/* The ?group= argument: -1 for none, -2 (404 sent) for an unknown one. */
+static int query_group(struct pf_http *h, struct evhttp_request *req,
+		       const struct evkeyvalq *q)
+{
+	const char *g = evhttp_find_header(q, "group");
+	char msg[300];
+	int idx;
+
+	if (!g)
+		return -1;
+	idx = pf_config_find_group(h->d->cfg, g);
+	if (idx < 0) {
+		snprintf(msg, sizeof(msg), "unknown group %s", g);
+		send_error(req, 404, msg);
+		return -2;
+	}
+	return idx;
+}
+
+static void on_status(struct pf_http *h, struct evhttp_request *req,
+		      const struct evkeyvalq *q)
+{
+	int g = query_group(h, req, q);
+	struct cache *c;
+	struct pf_view v;
+
+	if (g == -2)
+		return;
+	c = &h->status[g + 1];
+	if (!cache_valid(c, h->d->version, 0)) {
+		pf_daemon_view(h->d, &v);
+		if (!cache_store(c, pf_render_status(&v, g), h->d->version)) {
+			send_oom(req);
+			return;
+		}
+	}
+	send_body(req, 200, CT_JSON, c->body);
+}
+
+static void on_readyz(struct pf_http *h, struct evhttp_request *req,
+		      const struct evkeyvalq *q)
+{
+	int g = query_group(h, req, q);
+	double now = pf_mono_ms();
+	struct cache *c;
+	struct pf_view v;
+
+	if (g == -2)
+		return;
+	c = &h->readyz[g + 1];
+	if (!cache_valid(c, h->d->version, now)) {
+		pf_daemon_view(h->d, &v);
+		if (!cache_store(c, pf_render_readyz(&v, g, &c->ready), h->d->version)) {
+			send_oom(req);
+			return;
+		}
+		c->expires_mono = next_stale_ms(h->d, now);
+	}
+	send_body(req, c->ready ? 200 : 503, CT_JSON, c->body);
+}
+
+static void on_check(struct pf_http *h, struct evhttp_request *req,
+		     const char *name)
+{
+	int i = pf_config_find_check(h->d->cfg, name);
+	char msg[300];
+	struct cache *c;
+	struct pf_view v;
+
+	if (i < 0 || (size_t)i >= h->n_checks) {
+		snprintf(msg, sizeof(msg), "unknown check %s", name);
+		send_error(req, 404, msg);
+		return;
+	}
+	c = &h->checks[i];
+	if (!cache_valid(c, h->d->version, 0)) {
+		pf_daemon_view(h->d, &v);
+		if (!cache_store(c, pf_render_check(&v, (size_t)i), h->d->version)) {
+			send_oom(req);
+			return;
+		}
+	}
+	send_body(req, 200, CT_JSON, c->body);
+}
+
+static void on_metrics(struct pf_http *h, struct evhttp_request *req)
+{
+	struct cache *c = &h->metrics;
+	struct pf_view v;
+
+	if (!cache_valid(c, h->d->version, 0)) {
+		pf_daemon_view(h->d, &v);
+		if (!cache_store(c, pf_render_metrics(&v), h->d->version)) {
+			send_oom(req);
+			return;
+		}
+	}
+	send_body(req, 200, CT_METRICS, c->body);
+}
+
+/* POST /run[?check=C|group=G]: queue probes, answer 202 at once. */
+static void on_run(struct pf_http *h, struct evhttp_request *req,
+		   const struct evkeyvalq *q)
+{
+	const struct pf_config *cfg = h->d->cfg;
+	const char *name = evhttp_find_header(q, "check");
+	char msg[300];
+	int g, i;
+
+	if (name) {
+		i = pf_config_find_check(cfg, name);
+		if (i < 0) {
+			snprintf(msg, sizeof(msg), "unknown check %s", name);
+			send_error(req, 404, msg);
+			return;
+		}
+		pf_sched_run_now(&h->d->checks[i]);
+	} else if ((g = query_group(h, req, q)) == -2) {
+		return;
+	} else if (g >= 0) {
+		for (size_t k = 0; k < cfg->groups[g].n_checks; k++) {
+			i = pf_config_find_check(cfg, cfg->groups[g].checks[k]);
+			if (i >= 0)
+				pf_sched_run_now(&h->d->checks[i]);
+		}
+	} else {
+		for (size_t k = 0; k < h->d->n_checks; k++)
+			pf_sched_run_now(&h->d->checks[k]);
+	}
+	send_text(req, 202, CT_JSON, "{\"accepted\":true}");
+}
+
+/* Answers 405 unless the method is in allowed; returns true if it did. */
+static bool wrong_method(struct evhttp_request *req, int allowed)
+{
+	int m = (int)evhttp_request_get_command(req);
+
+	if (m & allowed)
+		return false;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+			  allowed & EVHTTP_REQ_GET ? (allowed & EVHTTP_REQ_POST ?
+			  "GET, HEAD, POST" : "GET, HEAD") : "POST");
+	send_error(req, 405, "method not allowed");
+	return true;
+}
+
+static void route(struct pf_http *h, struct evhttp_request *req,
+		  const char *path, const struct evkeyvalq *q)
+{
+	if (strcmp(path, "/healthz") == 0) {
+		if (!wrong_method(req, M_GET))
+			send_text(req, 200, CT_TEXT, "ok\n");
+	} else if (strcmp(path, "/readyz") == 0) {
+		if (!wrong_method(req, M_GET | M_POST))
+			on_readyz(h, req, q);
+	} else if (strcmp(path, "/status") == 0) {
+		if (!wrong_method(req, M_GET))
+			on_status(h, req, q);
+	} else if (strncmp(path, "/status/", 8) == 0 && path[8]) {
+		if (!wrong_method(req, M_GET))
+			on_check(h, req, path + 8);
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (!wrong_method(req, M_GET))
+			on_metrics(h, req);
+	} else if (strcmp(path, "/run") == 0) {
+		if (!wrong_method(req, M_POST))
+			on_run(h, req, q);
+	} else {
+		send_error(req, 404, "not found");
+	}
+}
+
+/* evcon's close callback: forget the connection. */
+static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct pf_http *h = arg;
+
+	for (size_t i = 0; i < h->conns; i++) {
+		if (h->conn[i] == evcon) {
+			h->conn[i] = h->conn[--h->conns];
+			return;
+		}
+	}
+}
+
+/* The connection cap.  libevent 2.1 has neither a connection limit nor a
+ * hook at accept time that sees the connection, so connections are
+ * counted from their first request (a close callback forgets them) and
+ * one over the cap is answered 503 and closed.  Connections that never
+ * complete a request are bounded by the read timeout and header cap. */
+static bool admit(struct pf_http *h, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	if (!evcon)
+		return true;
+	for (size_t i = 0; i < h->conns; i++)
+		if (h->conn[i] == evcon)
+			return true;
+	if (h->conns >= PF_HTTP_MAX_CONNECTIONS) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Connection", "close");
+		send_error(req, 503, "too many connections");
+		return false;
+	}
+	h->conn[h->conns++] = evcon;
+	evhttp_connection_set_closecb(evcon, on_conn_closed, h);
+	return true;
+}
+
+/* evhttp's generic callback: every complete request lands here. */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct pf_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq q;
+	char *decoded;
+
+	if (!admit(h, req))
+		return;
+	TAILQ_INIT(&q);
+	if (!path || (query && evhttp_parse_query_str(query, &q) < 0)) {
+		send_error(req, 400, "malformed request URI");
+		return;
+	}
+	decoded = evhttp_uridecode(path, 0, NULL);
+	if (!decoded) {
+		send_oom(req);
+	} else {
+		route(h, req, decoded, &q);
+		free(decoded);
+	}
+	evhttp_clear_headers(&q);
+}
+
+static bool alloc_caches(struct pf_http *h)
+{
+	const struct pf_config *cfg = h->d->cfg;
+
+	h->n_sets = cfg->n_groups + 1;
+	h->n_checks = cfg->n_checks;
+	h->status = calloc(h->n_sets, sizeof(*h->status));
+	h->readyz = calloc(h->n_sets, sizeof(*h->readyz));
+	h->checks = calloc(h->n_checks ? h->n_checks : 1, sizeof(*h->checks));
+	return h->status && h->readyz && h->checks;
+}
+
+static void free_caches(struct pf_http *h)
+{
+	cache_clear(h->status, h->n_sets);
+	cache_clear(h->readyz, h->n_sets);
+	cache_clear(h->checks, h->n_checks);
+	cache_clear(&h->metrics, 1);
+	free(h->status);
+	free(h->readyz);
+	free(h->checks);
+	h->status = h->readyz = h->checks = NULL;
+	h->n_sets = h->n_checks = 0;
+}
+
+void pf_http_reset(struct pf_http *h)
+{
+	free_caches(h);
+	if (!alloc_caches(h))
+		free_caches(h);	/* every request then answers 500 until memory returns */
+}
+
+static int bind_listen(struct pf_http *h, const char *listen, char *err,
+		       size_t errlen)
+{
+	char host[256];
+	unsigned port;
+
+	if (pf_split_hostport(listen, host, sizeof(host), &port, 0) < 0 ||
+	    port == 0 || port > 65535) {
+		snprintf(err, errlen, "listen: \"%s\" is not host:port", listen);
+		return -1;
+	}
+	if (evhttp_bind_socket(h->http, host[0] ? host : "0.0.0.0",
+			       (ev_uint16_t)port) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: address in use, not "
+			 "local, or not permitted", listen);
+		return -1;
+	}
+	return 0;
+}
+
+struct pf_http *pf_http_new(struct pf_daemon *d, const char *listen,
+			    char *err, size_t errlen)
+{
+	struct pf_http *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->d = d;
+		h->http = evhttp_new(d->base);
+	}
+	if (!h || !h->http || !alloc_caches(h)) {
+		snprintf(err, errlen, "out of memory starting the HTTP server");
+		pf_http_free(h);
+		return NULL;
+	}
+	evhttp_set_gencb(h->http, on_request, h);
+	evhttp_set_max_headers_size(h->http, PF_HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->http, PF_HTTP_MAX_BODY);
+	evhttp_set_timeout(h->http, PF_HTTP_READ_TIMEOUT_S);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_PATCH);
+	if (bind_listen(h, listen, err, errlen) < 0) {
+		pf_http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+size_t pf_http_connections(const struct pf_http *h)
+{
+	return h ? h->conns : 0;
+}
+
+void pf_http_free(struct pf_http *h)
+{
+	if (!h)
+		return;
+	if (h->http)
+		evhttp_free(h->http);	/* runs on_conn_closed for each connection */
+	free_caches(h);
+	free(h);
+}

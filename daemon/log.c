@@ -1,0 +1,256 @@
+/*
+ * Structured log records as JSON lines or text (log.h), and the JSON
+ * string escaping / UTF-8 repair they need.  The only I/O is writing to
+ * the configured FILE*, flushed per record so containers see it at once.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "pf_util.h"
+
+#define PF_LOG_INLINE_MAX 1024
+
+static const char *const severity_names[] = {
+	"DEBUG", "INFO", "WARNING", "ERROR"
+};
+
+void pf_log_init(struct pf_log *lg)
+{
+	lg->out = NULL;
+	lg->format = PF_LOG_JSON;
+	lg->level = PF_LOG_INFO;
+}
+
+const char *pf_severity_name(enum pf_severity sev)
+{
+	if ((unsigned)sev > PF_LOG_ERROR)
+		return "ERROR";
+	return severity_names[sev];
+}
+
+int pf_log_parse_format(const char *s, enum pf_log_format *out)
+{
+	if (!s)
+		return -1;
+	if (strcasecmp(s, "json") == 0)
+		*out = PF_LOG_JSON;
+	else if (strcasecmp(s, "text") == 0)
+		*out = PF_LOG_TEXT;
+	else
+		return -1;
+	return 0;
+}
+
+int pf_log_parse_level(const char *s, enum pf_severity *out)
+{
+	if (!s)
+		return -1;
+	for (unsigned i = 0; i <= PF_LOG_ERROR; i++) {
+		if (strcasecmp(s, severity_names[i]) == 0) {
+			*out = (enum pf_severity)i;
+			return 0;
+		}
+	}
+	if (strcasecmp(s, "warn") == 0) {
+		*out = PF_LOG_WARNING;
+		return 0;
+	}
+	return -1;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), 0 when it is invalid
+ * (bad lead byte, truncated, overlong, surrogate or above U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+char *pf_utf8_sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t bad = 0, len = 0, n;
+	char *out, *o;
+
+	if (!s)
+		return NULL;
+	for (; p[len]; len += n ? n : 1)
+		if (!(n = utf8_len(p + len)))
+			bad++;
+	if (!bad)
+		return NULL;
+	/* each bad byte (1) becomes U+FFFD (3) */
+	if (!(out = malloc(len + 2 * bad + 1)))
+		return NULL;
+	o = out;
+	for (size_t i = 0; p[i]; i += n ? n : 1) {
+		n = utf8_len(p + i);
+		if (n) {
+			memcpy(o, p + i, n);
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void json_escape_byte(FILE *f, unsigned char c)
+{
+	switch (c) {
+	case '"': fputs("\\\"", f); break;
+	case '\\': fputs("\\\\", f); break;
+	case '\n': fputs("\\n", f); break;
+	case '\r': fputs("\\r", f); break;
+	case '\t': fputs("\\t", f); break;
+	case '\b': fputs("\\b", f); break;
+	case '\f': fputs("\\f", f); break;
+	default:
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+void pf_json_write_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n;
+
+	fputc('"', f);
+	for (size_t i = 0; p[i]; i += n ? n : 1) {
+		n = utf8_len(p + i);
+		if (n == 1)
+			json_escape_byte(f, p[i]);
+		else if (n)
+			fwrite(p + i, 1, n, f);
+		else
+			fputs("\xef\xbf\xbd", f);
+	}
+	fputc('"', f);
+}
+
+/* Text format: one record per line, so control characters are shown
+ * escaped rather than breaking the line. */
+static void text_write(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fputc('?', f);
+		else
+			fputc(*p, f);
+	}
+}
+
+static void write_json(FILE *f, const char *sev, const char *time_s,
+		       const char *check, const char *reason,
+		       double duration_ms, const char *msg)
+{
+	fputs("{\"severity\":\"", f);
+	fputs(sev, f);
+	fputs("\",\"message\":", f);
+	pf_json_write_string(f, msg);
+	fputs(",\"time\":\"", f);
+	fputs(time_s, f);
+	fputc('"', f);
+	if (check) {
+		fputs(",\"check\":", f);
+		pf_json_write_string(f, check);
+	}
+	if (reason) {
+		fputs(",\"reason\":", f);
+		pf_json_write_string(f, reason);
+	}
+	if (isfinite(duration_ms) && duration_ms >= 0)
+		fprintf(f, ",\"duration_ms\":%.3f", duration_ms);
+	fputs("}\n", f);
+}
+
+static void write_text(FILE *f, const char *sev, const char *time_s,
+		       const char *check, const char *reason,
+		       double duration_ms, const char *msg)
+{
+	fprintf(f, "%s %-7s ", time_s, sev);
+	if (check) {
+		fputc('[', f);
+		text_write(f, check);
+		fputs("] ", f);
+	}
+	text_write(f, msg);
+	if (reason) {
+		fputs(" reason=", f);
+		text_write(f, reason);
+	}
+	if (isfinite(duration_ms) && duration_ms >= 0)
+		fprintf(f, " duration_ms=%.3f", duration_ms);
+	fputc('\n', f);
+}
+
+void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
+	    const char *reason, double duration_ms, const char *fmt, ...)
+{
+	char inline_buf[PF_LOG_INLINE_MAX], time_s[40];
+	char *msg = inline_buf, *big = NULL;
+	struct timespec now;
+	va_list ap;
+	int n;
+	FILE *f;
+
+	if (!pf_log_enabled(lg, sev))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(inline_buf, sizeof inline_buf, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		pf_strlcpy(inline_buf, "(unformattable log message)", sizeof inline_buf);
+	} else if ((size_t)n >= sizeof inline_buf && (big = malloc((size_t)n + 1))) {
+		/* long messages (a peer's whole error) are kept whole */
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		msg = big;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	pf_time_rfc3339(&now, time_s, sizeof time_s);
+	f = lg->out ? lg->out : stdout;
+	if (lg->format == PF_LOG_TEXT)
+		write_text(f, pf_severity_name(sev), time_s, check, reason,
+			   duration_ms, msg);
+	else
+		write_json(f, pf_severity_name(sev), time_s, check, reason,
+			   duration_ms, msg);
+	fflush(f);
+	free(big);
+}

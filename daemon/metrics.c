@@ -1,0 +1,216 @@
+/*
+ * GET /metrics in the Prometheus text format 0.0.4 (SPEC §6): per-check
+ * up/duration/runs/failures, group and overall readiness, one gauge
+ * family per kind that declares ops->gauge_metric, and build info.
+ * Written to a memory stream; the caller frees the text.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render_int.h"
+
+/* Distinct kinds among the checks: a handful, so a linear list is enough. */
+#define PF_MAX_KINDS 32
+
+/* Label values: backslash, double quote and newline are escaped. */
+static void put_label(FILE *f, const char *name, const char *value, bool first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	for (const char *p = value ? value : ""; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '"')
+			fputs("\\\"", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* HELP text: backslash and newline are escaped. */
+static void put_family(FILE *f, const char *name, const char *type,
+		       const char *help)
+{
+	fprintf(f, "# HELP %s ", name);
+	for (const char *p = help ? help : ""; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fprintf(f, "\n# TYPE %s %s\n", name, type);
+}
+
+static void put_check_labels(FILE *f, const struct pf_view *v, size_t i)
+{
+	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
+
+	fputc('{', f);
+	put_label(f, "check", cfg->name, true);
+	put_label(f, "kind", cfg->ops ? cfg->ops->kind : "", false);
+}
+
+static void put_value(FILE *f, double x)
+{
+	if (isnan(x))
+		fputs(" NaN\n", f);
+	else if (isinf(x))
+		fputs(x > 0 ? " +Inf\n" : " -Inf\n", f);
+	else
+		fprintf(f, " %.15g\n", x);
+}
+
+static void check_families(FILE *f, const struct pf_view *v)
+{
+	put_family(f, "preflight_check_up", "gauge",
+		   "1 when the check passes (or warns), 0 otherwise.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		enum pf_status s = v->checks[i].state.status;
+
+		fputs("preflight_check_up", f);
+		put_check_labels(f, v, i);
+		fprintf(f, "} %d\n", s == PF_STATUS_PASS || s == PF_STATUS_WARN);
+	}
+	put_family(f, "preflight_check_duration_seconds", "gauge",
+		   "Duration of the check's last probe in seconds.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		if (!v->checks[i].state.has_run)
+			continue;
+		fputs("preflight_check_duration_seconds", f);
+		put_check_labels(f, v, i);
+		fputc('}', f);
+		put_value(f, v->checks[i].state.duration_ms / 1000.0);
+	}
+	put_family(f, "preflight_check_runs_total", "counter",
+		   "Probes of the check completed since start.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		fputs("preflight_check_runs_total", f);
+		put_check_labels(f, v, i);
+		fprintf(f, "} %llu\n",
+			(unsigned long long)v->checks[i].state.runs);
+	}
+}
+
+/* Only reasons that occurred are emitted: 18 zero series per check would
+ * multiply the cardinality for no information. */
+static void failure_family(FILE *f, const struct pf_view *v)
+{
+	put_family(f, "preflight_check_failures_total", "counter",
+		   "Failed probes of the check since start, by reason.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		const struct check_state *st = &v->checks[i].state;
+
+		for (int r = PF_REASON_NONE + 1; r < PF_REASON_COUNT; r++) {
+			if (!st->failures[r])
+				continue;
+			fputs("preflight_check_failures_total", f);
+			put_check_labels(f, v, i);
+			put_label(f, "reason", pf_reason_name((enum pf_reason)r),
+				  false);
+			fprintf(f, "} %llu\n", (unsigned long long)st->failures[r]);
+		}
+	}
+}
+
+static void ready_families(FILE *f, const struct pf_view *v,
+			   const struct pf_lookup *lk)
+{
+	struct pf_set s;
+
+	put_family(f, "preflight_group_ready", "gauge",
+		   "1 when every critical check of the group is passing and fresh.");
+	for (size_t g = 0; g < v->cfg->n_groups; g++) {
+		if (pf_set_init(&s, v, (int)g, lk) < 0)
+			continue;
+		fputs("preflight_group_ready{", f);
+		put_label(f, "group", v->cfg->groups[g].name, true);
+		fprintf(f, "} %d\n", pf_set_ready(v, &s));
+		pf_set_free(&s);
+	}
+	put_family(f, "preflight_ready", "gauge",
+		   "1 when every critical check is passing and fresh (/readyz).");
+	if (pf_set_init(&s, v, -1, lk) == 0) {
+		fprintf(f, "preflight_ready %d\n", pf_set_ready(v, &s));
+		pf_set_free(&s);
+	}
+}
+
+static bool seen_metric(const struct check_ops *const *kinds, size_t n,
+			const char *metric)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(kinds[k]->gauge_metric, metric) == 0)
+			return true;
+	return false;
+}
+
+/* One family per distinct ops->gauge_metric, fed by last.gauge. */
+static void gauge_families(FILE *f, const struct pf_view *v)
+{
+	const struct check_ops *kinds[PF_MAX_KINDS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->n_checks && n < PF_MAX_KINDS; i++) {
+		const struct check_ops *ops = v->cfg->checks[i].ops;
+
+		if (ops && ops->gauge_metric &&
+		    !seen_metric(kinds, n, ops->gauge_metric))
+			kinds[n++] = ops;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const char *metric = kinds[k]->gauge_metric;
+
+		put_family(f, metric, "gauge", kinds[k]->gauge_help);
+		for (size_t i = 0; i < v->n_checks; i++) {
+			const struct pf_check_cfg *cfg = &v->cfg->checks[i];
+			const struct check_state *st = &v->checks[i].state;
+
+			if (!cfg->ops || !cfg->ops->gauge_metric ||
+			    strcmp(cfg->ops->gauge_metric, metric) != 0 ||
+			    !st->has_run || isnan(st->last.gauge))
+				continue;
+			fprintf(f, "%s{", metric);
+			put_label(f, "check", cfg->name, true);
+			fputc('}', f);
+			put_value(f, st->last.gauge);
+		}
+	}
+}
+
+char *pf_render_metrics(const struct pf_view *v)
+{
+	struct pf_lookup lk;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (pf_lookup_init(&lk, v) < 0)
+		return NULL;
+	if (!(f = open_memstream(&buf, &len))) {
+		pf_lookup_free(&lk);
+		return NULL;
+	}
+	check_families(f, v);
+	failure_family(f, v);
+	ready_families(f, v, &lk);
+	gauge_families(f, v);
+	put_family(f, "preflight_build_info", "gauge",
+		   "Always 1; the version label names the running build.");
+	fputs("preflight_build_info{", f);
+	put_label(f, "version", PF_VERSION, true);
+	fputs("} 1\n", f);
+	pf_lookup_free(&lk);
+	if (ferror(f)) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	return buf;
+}

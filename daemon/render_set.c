@@ -1,0 +1,167 @@
+/*
+ * The sets of checks a request covers and the readiness rule shared by
+ * /status, /readyz, /metrics and the report (render_int.h).  Pure.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "render_int.h"
+
+static int cmp_cfg_name(const void *a, const void *b)
+{
+	const struct pf_check_cfg *const *x = a;
+	const struct pf_check_cfg *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+int pf_lookup_init(struct pf_lookup *lk, const struct pf_view *v)
+{
+	size_t n = v->n_checks;
+
+	lk->sorted = NULL;
+	lk->n = 0;
+	lk->base = v->cfg->checks;
+	if (n == 0)
+		return 0;
+	if (!(lk->sorted = malloc(n * sizeof *lk->sorted)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		lk->sorted[i] = &v->cfg->checks[i];
+	qsort(lk->sorted, n, sizeof *lk->sorted, cmp_cfg_name);
+	lk->n = n;
+	return 0;
+}
+
+long pf_lookup_find(const struct pf_lookup *lk, const struct pf_view *v,
+		    const char *name)
+{
+	struct pf_check_cfg key_cfg = { .name = (char *)name };
+	const struct pf_check_cfg *key = &key_cfg;
+	const struct pf_check_cfg *const *hit;
+
+	if (!name)
+		return -1;
+	if (lk && lk->sorted) {
+		hit = bsearch(&key, lk->sorted, lk->n, sizeof *lk->sorted,
+			      cmp_cfg_name);
+		return hit ? (long)(*hit - lk->base) : -1;
+	}
+	for (size_t i = 0; i < v->n_checks; i++)
+		if (strcmp(v->cfg->checks[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+void pf_lookup_free(struct pf_lookup *lk)
+{
+	free(lk->sorted);
+	lk->sorted = NULL;
+	lk->n = 0;
+}
+
+int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
+		const struct pf_lookup *lk)
+{
+	const struct pf_group_cfg *g;
+	size_t cap;
+
+	s->n = 0;
+	s->idx = NULL;
+	if (group >= 0 && (size_t)group >= v->cfg->n_groups)
+		return 0;
+	g = group >= 0 ? &v->cfg->groups[group] : NULL;
+	cap = g ? g->n_checks : v->n_checks;
+	if (cap == 0)
+		return 0;
+	if (!(s->idx = malloc(cap * sizeof *s->idx)))
+		return -1;
+	for (size_t i = 0; i < cap; i++) {
+		long j = g ? pf_lookup_find(lk, v, g->checks[i]) : (long)i;
+
+		if (j >= 0 && (size_t)j < v->n_checks)
+			s->idx[s->n++] = (size_t)j;
+	}
+	return 0;
+}
+
+void pf_set_free(struct pf_set *s)
+{
+	free(s->idx);
+	s->idx = NULL;
+	s->n = 0;
+}
+
+bool pf_status_failing(enum pf_status s)
+{
+	return s == PF_STATUS_FAIL || s == PF_STATUS_WARN;
+}
+
+/* The first dependency that is itself failing while check i fails. */
+const char *pf_caused_by(const struct pf_view *v, size_t i,
+			 const struct pf_lookup *lk)
+{
+	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
+
+	if (!pf_status_failing(v->checks[i].state.status))
+		return NULL;
+	for (size_t d = 0; d < cfg->n_depends_on; d++) {
+		long j = pf_lookup_find(lk, v, cfg->depends_on[d]);
+
+		if (j >= 0 && (size_t)j != i && (size_t)j < v->n_checks &&
+		    pf_status_failing(v->checks[j].state.status))
+			return v->cfg->checks[j].name;
+	}
+	return NULL;
+}
+
+bool pf_check_ready(const struct pf_view *v, size_t i)
+{
+	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
+	const struct check_state *st = &v->checks[i].state;
+
+	if (!cfg->critical)
+		return true;
+	if (st->status != PF_STATUS_PASS && st->status != PF_STATUS_WARN)
+		return false;
+	return pf_state_fresh(st, cfg, v->now_mono_ms);
+}
+
+bool pf_set_ready(const struct pf_view *v, const struct pf_set *s)
+{
+	if (v->stopping)
+		return false;
+	for (size_t k = 0; k < s->n; k++)
+		if (!pf_check_ready(v, s->idx[k]))
+			return false;
+	return true;
+}
+
+enum pf_status pf_set_overall(const struct pf_view *v, const struct pf_set *s)
+{
+	bool warn = false;
+
+	for (size_t k = 0; k < s->n; k++) {
+		size_t i = s->idx[k];
+		enum pf_status st = v->checks[i].state.status;
+
+		if (v->cfg->checks[i].critical && st != PF_STATUS_PASS &&
+		    st != PF_STATUS_WARN)
+			return PF_STATUS_FAIL;
+		if (st == PF_STATUS_WARN)
+			warn = true;
+	}
+	return warn ? PF_STATUS_WARN : PF_STATUS_PASS;
+}
+
+enum pf_status pf_render_overall(const struct pf_view *v, int group)
+{
+	struct pf_set s;
+	enum pf_status st;
+
+	if (pf_set_init(&s, v, group, NULL) < 0)
+		return PF_STATUS_UNKNOWN;
+	st = pf_set_overall(v, &s);
+	pf_set_free(&s);
+	return st;
+}

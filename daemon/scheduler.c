@@ -1,0 +1,221 @@
+/*
+ * Probe scheduling: one tick timer and one backstop timer per check.  A
+ * tick starts a probe (never two at once for one check) and re-arms itself
+ * one interval after the probe *started*, so slow probes do not make the
+ * schedule drift.  Completed probes are recorded here into check->state.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "pf_util.h"
+#include "scheduler.h"
+
+/* Spread of the first round of probes: wide enough that a thousand checks
+ * do not connect in one instant, short enough that /readyz turns green
+ * within a few seconds of start-up. */
+#define SPLAY_WINDOW_MS 3000
+/* The backstop fires this long after a probe's own deadline. */
+#define BACKSTOP_GRACE_MS 1000
+/* One-shot mode (`check --wait`) retries failing checks at most this often. */
+#define ONESHOT_RETRY_MS 1000
+
+static struct timeval ms_to_tv(uint64_t ms)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)(ms / 1000),
+		.tv_usec = (suseconds_t)((ms % 1000) * 1000),
+	};
+	return tv;
+}
+
+uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms)
+{
+	uint64_t window = interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
+
+	if (n <= 1 || i >= n)
+		return 0;
+	return window * (uint64_t)i / (uint64_t)n;
+}
+
+void pf_sched_after(struct check *c, uint64_t delay_ms)
+{
+	struct timeval tv = ms_to_tv(delay_ms);
+
+	evtimer_del(c->tick);
+	evtimer_add(c->tick, &tv);
+}
+
+static uint64_t next_delay_ms(const struct check *c)
+{
+	uint64_t iv = c->cfg->interval_ms;
+
+	if (c->daemon->oneshot && iv > ONESHOT_RETRY_MS)
+		return ONESHOT_RETRY_MS;
+	return iv;
+}
+
+static void log_transition(const struct check *c, double duration_ms)
+{
+	const struct check_state *st = &c->state;
+	const char *reason = pf_reason_name(st->last.reason);
+	enum pf_status s = st->status;
+
+	if (s == PF_STATUS_PASS)
+		pf_log(&c->daemon->log, PF_LOG_INFO, c->cfg->name, NULL, duration_ms,
+		       "check %s is now pass", c->cfg->name);
+	else
+		pf_log(&c->daemon->log, PF_LOG_WARNING, c->cfg->name, reason,
+		       duration_ms, "check %s is now %s: %s", c->cfg->name,
+		       pf_status_name(s), st->last.error);
+}
+
+/* Records one result (from a probe, or made up by the scheduler). */
+static void record(struct check *c, struct pf_result *res)
+{
+	struct pf_daemon *d = c->daemon;
+	double now = pf_mono_ms();
+	double duration = now - c->probe_started_mono_ms;
+	struct timespec wall;
+	bool changed;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	if (pf_log_enabled(&d->log, PF_LOG_DEBUG))
+		pf_log(&d->log, PF_LOG_DEBUG, c->cfg->name, pf_reason_name(res->reason),
+		       duration, "probe %s: %s", res->reason == PF_REASON_NONE ?
+		       "passed" : "failed", res->error);
+	changed = pf_state_apply(&c->state, c->cfg, res, duration, &wall, now);
+	if (changed)
+		log_transition(c, duration);
+	pf_daemon_result(d, changed);
+}
+
+/* After a result: run again now if a run was requested or the tick
+ * already fired while the probe was in flight. */
+static void after_result(struct check *c)
+{
+	if (c->daemon->stopping)
+		return;
+	if (c->run_queued || !evtimer_pending(c->tick, NULL)) {
+		c->run_queued = false;
+		pf_sched_after(c, 0);
+	}
+}
+
+/* The probe's completion callback (pf_done_fn), called once per probe. */
+static void on_probe_done(void *arg, struct pf_result *res)
+{
+	struct check *c = arg;
+
+	c->probe = NULL;
+	evtimer_del(c->backstop);
+	record(c, res);
+	after_result(c);
+}
+
+/* Backstop timer: the probe missed its own deadline and never reported. */
+static void on_backstop(evutil_socket_t fd, short what, void *arg)
+{
+	struct check *c = arg;
+	struct pf_result res = { .reason = PF_REASON_INTERNAL, .gauge = NAN };
+
+	(void)fd;
+	(void)what;
+	if (!c->probe)
+		return;
+	c->cfg->ops->cancel(c->probe);
+	c->probe = NULL;
+	snprintf(res.error, sizeof(res.error),
+		 "the %s probe did not report within its timeout of %llu ms; cancelled",
+		 c->cfg->ops->kind, (unsigned long long)c->cfg->timeout_ms);
+	record(c, &res);
+	after_result(c);
+}
+
+static void start_probe(struct check *c)
+{
+	struct pf_daemon *d = c->daemon;
+	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
+
+	c->probe_started_mono_ms = pf_mono_ms();
+	pf_sched_after(c, next_delay_ms(c));
+	c->probe = c->cfg->ops->start(c->cfg->kind_cfg, &d->env, c->cfg->timeout_ms,
+				      on_probe_done, c);
+	if (!c->probe) {
+		struct pf_result res = { .reason = PF_REASON_INTERNAL, .gauge = NAN };
+
+		pf_strlcpy(res.error, "out of memory starting the probe", sizeof(res.error));
+		record(c, &res);
+		return;
+	}
+	evtimer_add(c->backstop, &backstop);
+}
+
+/* Tick timer: start a probe unless one is still running (then the probe's
+ * completion starts the next one at once). */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct check *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->daemon->stopping || c->probe)
+		return;
+	start_probe(c);
+}
+
+int pf_sched_init(struct pf_daemon *d, struct check *c, struct pf_check_cfg *cfg)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->daemon = d;
+	c->tick = evtimer_new(d->base, on_tick, c);
+	c->backstop = evtimer_new(d->base, on_backstop, c);
+	if (!c->tick || !c->backstop) {
+		if (c->tick)
+			event_free(c->tick);
+		if (c->backstop)
+			event_free(c->backstop);
+		c->tick = c->backstop = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void pf_sched_run_now(struct check *c)
+{
+	if (c->daemon->stopping)
+		return;
+	if (c->probe) {
+		c->run_queued = true;	/* at most one queued run */
+		return;
+	}
+	pf_sched_after(c, 0);
+}
+
+void pf_sched_halt(struct check *c)
+{
+	if (c->probe) {
+		c->cfg->ops->cancel(c->probe);
+		c->probe = NULL;
+	}
+	c->run_queued = false;
+	if (c->tick)
+		evtimer_del(c->tick);
+	if (c->backstop)
+		evtimer_del(c->backstop);
+}
+
+void pf_sched_free(struct check *c)
+{
+	pf_sched_halt(c);
+	if (c->tick)
+		event_free(c->tick);
+	if (c->backstop)
+		event_free(c->backstop);
+	c->tick = c->backstop = NULL;
+	pf_state_clear(&c->state);
+}

@@ -1,0 +1,36 @@
+/*
+ * Probe scheduling for one check: its tick timer, the start-up splay, the
+ * backstop that cancels a probe that never reported, POST /run requests,
+ * and recording each completed probe into the check's state.
+ */
+#ifndef PF_SCHEDULER_H
+#define PF_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+
+struct pf_daemon;
+
+/* Sets up c for cfg (timers allocated, nothing armed).  -1 when out of
+ * memory, with nothing left allocated. */
+int pf_sched_init(struct pf_daemon *d, struct check *c, struct pf_check_cfg *cfg);
+
+/* Delay of check i's first probe among n: spread over min(interval, 3 s),
+ * deterministic by index so a thousand checks do not fire at once. */
+uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms);
+
+/* Arms the next probe delay_ms from now (replacing any pending tick). */
+void pf_sched_after(struct check *c, uint64_t delay_ms);
+
+/* POST /run: probe now, or once more right after the one in flight. */
+void pf_sched_run_now(struct check *c);
+
+/* Cancels an in-flight probe and disarms the timers (the state stays). */
+void pf_sched_halt(struct check *c);
+
+/* pf_sched_halt, then frees the timers and clears the state. */
+void pf_sched_free(struct check *c);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * The per-check state machine (SPEC §4): thresholds, counters, freshness
+ * and which hint to show.  Pure: no I/O, no clock reads; the caller passes
+ * the times in.  Owns check_state.last.details.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static bool is_failing(enum pf_status s)
+{
+	return s == PF_STATUS_FAIL || s == PF_STATUS_WARN;
+}
+
+static enum pf_status failing_status(const struct pf_check_cfg *cfg)
+{
+	return cfg->critical ? PF_STATUS_FAIL : PF_STATUS_WARN;
+}
+
+/* Next displayed status given the counters already updated for this probe. */
+static enum pf_status next_status(const struct check_state *st,
+				  const struct pf_check_cfg *cfg, bool passed)
+{
+	unsigned fail_th = cfg->failure_threshold ? cfg->failure_threshold : 1;
+	unsigned ok_th = cfg->success_threshold ? cfg->success_threshold : 1;
+
+	if (!st->has_run)	/* the first completed probe decides */
+		return passed ? PF_STATUS_PASS : failing_status(cfg);
+	if (is_failing(st->status)) {
+		if (passed && st->consecutive_successes >= ok_th)
+			return PF_STATUS_PASS;
+		return failing_status(cfg);
+	}
+	if (!passed && st->consecutive_failures >= fail_th)
+		return failing_status(cfg);
+	return PF_STATUS_PASS;
+}
+
+/*
+ * Stores the probe's result as `last`.  While the displayed status stays
+ * failing after a passing probe (success_threshold not reached yet), the
+ * previous failure's reason, error and hint are kept so /status still says
+ * why the check is failing; details and gauge are always the new probe's.
+ */
+static void store_last(struct check_state *st, struct pf_result *res,
+		       bool keep_failure)
+{
+	cJSON_Delete(st->last.details);
+	st->last.details = res->details;
+	res->details = NULL;
+	st->last.gauge = res->gauge;
+	if (keep_failure)
+		return;
+	st->last.reason = res->reason;
+	memcpy(st->last.error, res->error, sizeof st->last.error);
+	memcpy(st->last.hint, res->hint, sizeof st->last.hint);
+	st->last.error[sizeof st->last.error - 1] = '\0';
+	st->last.hint[sizeof st->last.hint - 1] = '\0';
+}
+
+bool pf_state_apply(struct check_state *st, const struct pf_check_cfg *cfg,
+		    struct pf_result *res, double duration_ms,
+		    const struct timespec *wall, double mono_ms)
+{
+	bool passed = res->reason == PF_REASON_NONE;
+	enum pf_status before = st->status;
+	enum pf_status after;
+
+	st->runs++;
+	if (passed) {
+		st->consecutive_successes++;
+		st->consecutive_failures = 0;
+	} else {
+		if ((unsigned)res->reason < PF_REASON_COUNT)
+			st->failures[res->reason]++;
+		else
+			st->failures[PF_REASON_INTERNAL]++;
+		st->consecutive_failures++;
+		st->consecutive_successes = 0;
+	}
+	after = next_status(st, cfg, passed);
+	store_last(st, res, passed && is_failing(after));
+	if (!passed && (unsigned)res->reason >= PF_REASON_COUNT)
+		st->last.reason = PF_REASON_INTERNAL;
+	st->status = after;
+	st->has_run = true;
+	st->last_run = *wall;
+	st->last_run_mono_ms = mono_ms;
+	st->duration_ms = duration_ms;
+	if (passed) {
+		st->has_success = true;
+		st->last_success = *wall;
+	}
+	return after != before;
+}
+
+void pf_state_move(struct check_state *dst, struct check_state *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof *src);
+	src->last.gauge = NAN;
+}
+
+void pf_state_clear(struct check_state *st)
+{
+	cJSON_Delete(st->last.details);
+	memset(st, 0, sizeof *st);
+	st->last.gauge = NAN;
+}
+
+bool pf_state_fresh(const struct check_state *st,
+		    const struct pf_check_cfg *cfg, double now_mono_ms)
+{
+	double limit = 2.0 * (double)cfg->interval_ms + (double)cfg->timeout_ms;
+
+	if (!st->has_run)
+		return false;
+	return now_mono_ms - st->last_run_mono_ms < limit;
+}
+
+const char *pf_state_hint(const struct check_state *st,
+			  const struct pf_check_cfg *cfg)
+{
+	enum pf_reason r = st->last.reason;
+	const cJSON *own;
+
+	if (!st->has_run || r == PF_REASON_NONE)
+		return NULL;
+	own = cJSON_GetObjectItemCaseSensitive(cfg->hints, pf_reason_name(r));
+	if (cJSON_IsString(own) && own->valuestring && own->valuestring[0])
+		return own->valuestring;
+	if (st->last.hint[0])
+		return st->last.hint;
+	return pf_hint_builtin(r);
+}

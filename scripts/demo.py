@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""The demo behind scripts/demo.sh: real local services, preflightd from the
+environment alone, one induced failure and its fix.  Uses the integration
+tests' harness to start the servers (tests/integration/harness)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from harness.chat import ChatAPI  # noqa: E402
+from harness.net import free_port  # noqa: E402
+from harness.pg import PgServer  # noqa: E402
+from harness.redis import RedisServer  # noqa: E402
+
+BIN = os.path.join(ROOT, "build", "preflightd")
+BOLD, DIM, END = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+
+
+def say(text):
+    print(f"\n{BOLD}== {text}{END}", flush=True)
+
+
+def run(args, env):
+    print(f"{DIM}$ preflightd {' '.join(args)}{END}", flush=True)
+    p = subprocess.run([BIN, *args], env=env, text=True, capture_output=True)
+    sys.stdout.write(p.stdout)
+    sys.stdout.write(p.stderr)
+    print(f"{DIM}(exit {p.returncode}){END}", flush=True)
+    return p.returncode
+
+
+def http(method, url):
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def show(method, url):
+    code, body = http(method, url)
+    print(f"{DIM}$ curl -X {method} {url}{END}\n{code} {body.strip()[:400]}", flush=True)
+    return code, body
+
+
+def wait_ready(base, group, want, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if (http("GET", f"{base}/readyz?group={group}")[0] == 200) == want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def services(tmp):
+    say("starting PostgreSQL 15 (mobius_chat, mobius_rag migrated), Redis and the Chat API fixture")
+    pg = PgServer()
+    pg.start()
+    redis = RedisServer()
+    redis.start()
+    token_file = os.path.join(tmp, "chat-api-token")
+    with open(token_file, "w") as f:
+        f.write("demo-token-not-a-real-secret\n")
+    api = ChatAPI(redis, token="demo-token-not-a-real-secret")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFLIGHT")}
+    env.update({
+        "CHAT_RAG_DATABASE_URL": pg.url("mobius_chat"),
+        "RAG_DATABASE_URL": pg.url("mobius_rag"),
+        "REDIS_URL": redis.url(),
+        "CHAT_API_URL": api.base_url,
+        "CHAT_API_TOKEN_FILE": token_file,
+    })
+    print(f"PostgreSQL 127.0.0.1:{pg.port}, Redis 127.0.0.1:{redis.port}, Chat API {api.base_url}")
+    return pg, redis, api, env
+
+
+def tour(pg, env, base):
+    say("the effective configuration, built from the environment alone (secrets redacted)")
+    run(["config"], env)
+    say("the pre-production checklist (waits until ready, at most 60s)")
+    run(["check", "--wait", "60s"], env)
+    say("the daemon's verdicts, per worker")
+    for group in ("chat-worker", "rag-embedding-worker"):
+        show("GET", f"{base}/readyz?group={group}")
+    code, body = http("GET", f"{base}/status")
+    print(f"{DIM}$ curl {base}/status{END}\n" + json.dumps(json.loads(body), indent=1)[:1500] + "\n...")
+
+    say("breaking one thing: DROP TABLE chat_turn_messages (a migration that did not run)")
+    pg.sql("mobius_chat", "DROP TABLE chat_turn_messages CASCADE")
+    show("POST", f"{base}/run")
+    wait_ready(base, "chat-worker", False)
+    show("GET", f"{base}/readyz?group=chat-worker")
+    show("GET", f"{base}/readyz?group=rag-embedding-worker")
+    run(["check", "--group", "chat-worker"], env)
+
+    say("the fix: run the migrations for mobius_chat, then re-probe")
+    pg.restore("mobius_chat")
+    show("POST", f"{base}/run")
+    wait_ready(base, "chat-worker", True)
+    show("GET", f"{base}/readyz")
+
+
+def main():
+    serve = "--serve" in sys.argv[1:]
+    tmp = tempfile.mkdtemp(prefix="pf-demo-")
+    pg = redis = api = daemon = None
+    try:
+        pg, redis, api, env = services(tmp)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        daemon = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--log-format", "text",
+                                   "--log-level", "warning"], env=env)
+        tour(pg, env, base)
+        if serve:
+            say(f"preflightd serves on {base} (/status, /readyz, /metrics); Ctrl-C stops everything")
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping")
+        if daemon:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=5)
+        for s in (api, redis, pg):
+            if s:
+                (s.close if hasattr(s, "close") else s.stop)()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

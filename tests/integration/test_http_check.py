@@ -1,0 +1,176 @@
+"""The http kind against real servers on loopback: the Chat API fixture's
+/health and /ready, plus a small in-process server for redirects, methods
+and headers; refused, tarpit and black-hole peers for the failures."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness.chat import probe_once
+from harness.net import free_port, refused_port
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _send(self, code, body=b"", extra=()):
+        self.send_response(code)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        self.server.seen.append((self.command, self.path, dict(self.headers)))
+        if self.path == "/redirect":
+            return self._send(302, b"moved", [("Location", "http://127.0.0.1:1/x")])
+        if self.path == "/echo":
+            return self._send(200, json.dumps(dict(self.headers)).encode())
+        if self.path == "/teapot":
+            return self._send(418, b"I'm a teapot\n\x01\x02 with\tcontrol")
+        if self.path == "/secret":
+            return self._send(401, b"go away")
+        self._send(200, b"hello world")
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        self.server.seen.append((self.command, self.path, dict(self.headers)))
+        self._send(201, b"created")
+
+
+@pytest.fixture
+def web():
+    srv = None
+    for _ in range(5):
+        try:
+            srv = ThreadingHTTPServer(("127.0.0.1", free_port()), _Handler)
+            break
+        except OSError:
+            continue
+    if srv is None:
+        pytest.fail("could not start the test HTTP server")
+    srv.daemon_threads = True
+    srv.seen = []
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True)
+    t.start()
+    srv.url = "http://127.0.0.1:%d" % srv.server_address[1]
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def run(check):
+    rc, res, err = probe_once(dict(check, kind="http"))
+    assert res is not None, err
+    return rc, res
+
+
+def test_health_and_ready_pass(chat_api):
+    for path, needle in (("/health", "ok"), ("/ready", "ready")):
+        rc, res = run({"url": chat_api.base_url + path, "body_contains": needle})
+        assert rc == 0, res
+        assert res["details"]["status_code"] == 200
+
+
+def test_ready_fails_when_redis_is_down(chat_api, chat_redis):
+    chat_redis.stop()
+    rc, res = run({"url": chat_api.base_url + "/ready"})
+    assert rc == 1 and res["reason"] == "http_status", res
+    assert "503" in res["error"] and "200-299" in res["error"]
+    chat_redis.start()
+    rc, res = run({"url": chat_api.base_url + "/ready"})
+    assert rc == 0, res
+
+
+def test_expect_status_mismatch_and_forms(web):
+    rc, res = run({"url": web.url + "/teapot"})
+    assert rc == 1 and res["reason"] == "http_status", res
+    assert "418" in res["error"]
+    assert "\n" not in res["error"] and "\x01" not in res["error"]
+    for expect in (418, "418", "4xx", "400-499", [200, "418"]):
+        rc, res = run({"url": web.url + "/teapot", "expect_status": expect})
+        assert rc == 0, (expect, res)
+    rc, res = run({"url": web.url + "/", "expect_status": [201, "3xx"]})
+    assert rc == 1 and "201, 300-399" in res["error"], res
+
+
+def test_401_is_auth(web):
+    rc, res = run({"url": web.url + "/secret"})
+    assert rc == 1 and res["reason"] == "auth", res
+
+
+def test_redirect_is_not_followed(web):
+    rc, res = run({"url": web.url + "/redirect"})
+    assert rc == 1 and res["reason"] == "http_status", res
+    assert "302" in res["error"]
+    rc, res = run({"url": web.url + "/redirect", "expect_status": "3xx"})
+    assert rc == 0, res
+    assert [s[1] for s in web.seen] == ["/redirect", "/redirect"]
+
+
+def test_body_contains(web):
+    rc, res = run({"url": web.url + "/", "body_contains": "hello"})
+    assert rc == 0, res
+    rc, res = run({"url": web.url + "/", "body_contains": "goodbye"})
+    assert rc == 1 and res["reason"] == "bad_response", res
+    assert "goodbye" in res["error"] and "hello world" in res["error"]
+
+
+def test_methods_and_headers(web):
+    rc, res = run({"url": web.url + "/", "method": "HEAD"})
+    assert rc == 0, res
+    rc, res = run({"url": web.url + "/", "method": "POST", "expect_status": 201})
+    assert rc == 0, res
+    rc, res = run({"url": web.url + "/echo", "headers": {"X-Probe": "yes"},
+                   "body_contains": "yes"})
+    assert rc == 0, res
+    assert [s[0] for s in web.seen] == ["HEAD", "POST", "GET"]
+    assert web.seen[2][2].get("X-Probe") == "yes"
+
+
+def test_body_over_cap(web):
+    rc, res = run({"url": web.url + "/", "max_body": 5})
+    assert rc == 1 and res["reason"] == "bad_response", res
+    assert "body over 5 bytes" in res["error"]
+
+
+def test_refused():
+    rc, res = run({"url": "http://127.0.0.1:%d/health" % refused_port()})
+    assert rc == 1 and res["reason"] == "connect_refused", res
+
+
+def test_tarpit_timeout(tarpit):
+    rc, res = run({"url": "http://127.0.0.1:%d/health" % tarpit.port,
+                   "timeout": "500ms"})
+    assert rc == 1 and res["reason"] == "timeout", res
+    assert 400 <= res["duration_ms"] < 1500
+
+
+def test_blackhole_connect_timeout(blackhole):
+    rc, res = run({"url": "http://127.0.0.1:%d/health" % blackhole.port,
+                   "timeout": "500ms"})
+    assert rc == 1 and res["reason"] == "connect_timeout", res
+
+
+def test_config_errors_exit_2():
+    for bad in ({"url": "ftp://x/"}, {"url": "http://"}, {},
+                {"url": "http://x/", "method": "PUT"},
+                {"url": "http://x/", "method": "HEAD", "body_contains": "a"},
+                {"url": "http://x/", "expect_status": "abc"},
+                {"url": "http://x/", "expect_status": 99},
+                {"url": "http://x/", "expect_status": 1e300},
+                {"url": "http://x/", "expect_status": []},
+                {"url": "http://x/", "expect_status": "299-200"}):
+        rc, res, err = probe_once(dict(bad, kind="http"))
+        assert rc == 2, (bad, res, err)
+        assert "check." in err

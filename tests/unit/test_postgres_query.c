@@ -1,0 +1,342 @@
+/*
+ * Unit tests of the postgres kind's pure parts: expect comparisons, the
+ * $1 array literal, session options, schema and assertion verdicts,
+ * classification and scrubbing of libpq messages, and config parsing.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../checks/postgres.h"
+#include "harness.h"
+
+static void test_expect(void)
+{
+	struct pf_pg_expect e;
+	PF_EXPECT(pf_pg_expect_parse("== 0", &e) == 0 && e.op == PF_PG_EQ &&
+		  e.value == 0);
+	PF_EXPECT(pf_pg_expect_parse("< 100", &e) == 0 && e.op == PF_PG_LT);
+	PF_EXPECT(pf_pg_expect_parse(">=1", &e) == 0 && e.op == PF_PG_GE &&
+		  e.value == 1);
+	PF_EXPECT(pf_pg_expect_parse("!= 3", &e) == 0 && e.op == PF_PG_NE);
+	PF_EXPECT(pf_pg_expect_parse(" <= -2.5 ", &e) == 0 && e.op == PF_PG_LE &&
+		  e.value == -2.5);
+	PF_EXPECT(pf_pg_expect_parse("> 7", &e) == 0 && e.op == PF_PG_GT);
+	PF_EXPECT(pf_pg_expect_parse("= 4", &e) == 0 && e.op == PF_PG_EQ);
+	PF_EXPECT(pf_pg_expect_parse("", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse("==", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse("~ 1", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse("== 1x", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse("== nan", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse("== inf", &e) == -1);
+	PF_EXPECT(pf_pg_expect_parse(NULL, &e) == -1);
+
+	pf_pg_expect_parse("< 100", &e);
+	PF_EXPECT(pf_pg_expect_eval(&e, 99) && !pf_pg_expect_eval(&e, 100));
+	pf_pg_expect_parse(">= 1", &e);
+	PF_EXPECT(pf_pg_expect_eval(&e, 1) && !pf_pg_expect_eval(&e, 0.5));
+	pf_pg_expect_parse("!= 3", &e);
+	PF_EXPECT(pf_pg_expect_eval(&e, 2) && !pf_pg_expect_eval(&e, 3));
+}
+
+static void test_number(void)
+{
+	double v;
+	PF_EXPECT(pf_pg_number("42", &v) == 0 && v == 42);
+	PF_EXPECT(pf_pg_number("-1.5e3", &v) == 0 && v == -1500);
+	PF_EXPECT(pf_pg_number("NaN", &v) == -1);
+	PF_EXPECT(pf_pg_number("t", &v) == -1);
+	PF_EXPECT(pf_pg_number("", &v) == -1);
+	PF_EXPECT(pf_pg_number("12 apples", &v) == -1);
+}
+
+static void test_text_array(void)
+{
+	char n1[] = "chat_threads", n2[] = "we\"ird\\name";
+	struct pf_pg_table t[2] = { { .name = n1 }, { .name = n2 } };
+	char *s = pf_pg_text_array(t, 2);
+	PF_EXPECT_STR(s, "{\"chat_threads\",\"we\\\"ird\\\\name\"}");
+	free(s);
+	s = pf_pg_text_array(t, 0);
+	PF_EXPECT_STR(s, "{}");
+	free(s);
+}
+
+static void test_options(void)
+{
+	char buf[256];
+	PF_EXPECT(pf_pg_session_options(NULL, 5000, buf, sizeof buf) == 0);
+	PF_EXPECT_STR(buf, "-c default_transaction_read_only=on"
+		      " -c statement_timeout=4500ms");
+	PF_EXPECT(pf_pg_session_options("-c search_path=x", 1000, buf,
+					sizeof buf) == 0);
+	PF_EXPECT_STR(buf, "-c search_path=x -c default_transaction_read_only=on"
+		      " -c statement_timeout=900ms");
+	PF_EXPECT(pf_pg_session_options(NULL, 1, buf, sizeof buf) == 0);
+	PF_EXPECT(strstr(buf, "statement_timeout=1ms") != NULL);
+	PF_EXPECT(pf_pg_session_options(NULL, 5000, buf, 10) == -1);
+}
+
+static void test_schema_eval(void)
+{
+	char t1[] = "chat_threads", t2[] = "chat_turns", t3[] = "chat_state";
+	char c1[] = "id", c2[] = "thread_id", c3[] = "status";
+	char *cols2[] = { c1, c2, c3, NULL };
+	char *cols1[] = { c1, NULL };
+	struct pf_pg_table t[3] = {
+		{ t1, cols1, 1 }, { t2, cols2, 3 }, { t3, NULL, 0 },
+	};
+	struct pf_pg_row all[] = {
+		{ "chat_threads", "id" }, { "chat_turns", "id" },
+		{ "chat_turns", "thread_id" }, { "chat_turns", "status" },
+		{ "chat_state", NULL },
+	};
+	char err[PF_ERROR_MAX];
+	unsigned missing = 99;
+	cJSON *d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, all, 5, d, err, sizeof err,
+				    &missing) == PF_REASON_NONE);
+	PF_EXPECT(missing == 0 && err[0] == '\0');
+	PF_EXPECT(cJSON_GetArraySize(cJSON_GetObjectItem(d, "missing_tables")) == 0);
+	cJSON_Delete(d);
+
+	/* chat_threads gone, chat_turns.thread_id gone: both listed */
+	struct pf_pg_row some[] = {
+		{ "chat_turns", "id" }, { "chat_turns", "status" },
+		{ "chat_state", "thread_id" },
+	};
+	d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, some, 3, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_TABLE);
+	PF_EXPECT(missing == 2);
+	PF_EXPECT_STR(err, "missing tables: chat_threads; missing columns:"
+		      " chat_turns.thread_id");
+	char *js = cJSON_PrintUnformatted(d);
+	PF_EXPECT_STR(js, "{\"missing_tables\":[\"chat_threads\"],"
+		      "\"missing_columns\":{\"chat_turns\":[\"thread_id\"]}}");
+	free(js);
+	cJSON_Delete(d);
+
+	/* only a column missing; a NULL rel row (nothing matched) is ignored */
+	struct pf_pg_row cols_only[] = {
+		{ "chat_threads", "id" }, { "chat_turns", "id" },
+		{ "chat_turns", "thread_id" }, { "chat_state", "x" },
+		{ NULL, NULL },
+	};
+	d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, cols_only, 5, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_COLUMN);
+	PF_EXPECT(missing == 1);
+	PF_EXPECT_STR(err, "missing columns: chat_turns.status");
+	cJSON_Delete(d);
+
+	struct pf_pg_row none[] = { { NULL, NULL } };
+	d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, none, 1, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_TABLE);
+	PF_EXPECT(missing == 3);
+	PF_EXPECT_STR(err, "missing tables: chat_threads, chat_turns, chat_state");
+	cJSON_Delete(d);
+}
+
+static void test_assert_eval(void)
+{
+	struct pf_pg_expect e;
+	char err[PF_ERROR_MAX];
+	cJSON *arr = cJSON_CreateArray();
+	pf_pg_expect_parse("== 0", &e);
+	PF_EXPECT(pf_pg_assert_eval("stuck", "== 0", &e, 1, 1, "0", arr, err,
+				    sizeof err) == 0);
+	PF_EXPECT(pf_pg_assert_eval("stuck", "== 0", &e, 1, 1, "3", arr, err,
+				    sizeof err) == -1);
+	PF_EXPECT_STR(err, "assertion stuck returned 3, expected == 0");
+	PF_EXPECT(pf_pg_assert_eval("rows", "== 0", &e, 2, 1, "0", arr, err,
+				    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "got 2 row(s)") != NULL);
+	PF_EXPECT(pf_pg_assert_eval("text", "== 0", &e, 1, 1, "abc", arr, err,
+				    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "must return a number") != NULL);
+	PF_EXPECT(pf_pg_assert_eval("null", "== 0", &e, 1, 1, NULL, arr, err,
+				    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "NULL") != NULL);
+	char *js = cJSON_PrintUnformatted(cJSON_GetArrayItem(arr, 1));
+	PF_EXPECT_STR(js, "{\"name\":\"stuck\",\"value\":3,\"expect\":\"== 0\","
+		      "\"pass\":false}");
+	free(js);
+	js = cJSON_PrintUnformatted(cJSON_GetArrayItem(arr, 0));
+	PF_EXPECT(strstr(js, "\"pass\":true") != NULL);
+	free(js);
+	PF_EXPECT(cJSON_GetArraySize(arr) == 5);
+	cJSON_Delete(arr);
+}
+
+static void test_classify(void)
+{
+	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
+		" port 5 failed: FATAL:  password authentication failed for user"
+		" \"app\"") == PF_REASON_AUTH);
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  role \"x\" does not exist") ==
+		  PF_REASON_AUTH);
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  database \"nope\" does not"
+		" exist") == PF_REASON_WRONG_DATABASE);
+	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
+		" port 5 failed: Connection refused\n\tIs the server running")
+		  == PF_REASON_CONNECT_REFUSED);
+	PF_EXPECT(pf_pg_classify_connect("connection to server on socket"
+		" \"/x/.s.PGSQL.5432\" failed: No such file or directory") ==
+		  PF_REASON_CONNECT_REFUSED);
+	PF_EXPECT(pf_pg_classify_connect("received invalid response to SSL"
+		" negotiation: H") == PF_REASON_PROTOCOL);
+	PF_EXPECT(pf_pg_classify_connect("expected authentication request from"
+		" server, but received H") == PF_REASON_PROTOCOL);
+	PF_EXPECT(pf_pg_classify_connect("SSL error: certificate verify failed")
+		  == PF_REASON_TLS);
+	PF_EXPECT(pf_pg_classify_connect("Connection timed out") ==
+		  PF_REASON_CONNECT_TIMEOUT);
+	PF_EXPECT(pf_pg_classify_sqlstate("28P01", PF_REASON_INTERNAL) ==
+		  PF_REASON_AUTH);
+	PF_EXPECT(pf_pg_classify_sqlstate("28000", PF_REASON_INTERNAL) ==
+		  PF_REASON_AUTH);
+	PF_EXPECT(pf_pg_classify_sqlstate("3D000", PF_REASON_INTERNAL) ==
+		  PF_REASON_WRONG_DATABASE);
+	PF_EXPECT(pf_pg_classify_sqlstate("57014", PF_REASON_INTERNAL) ==
+		  PF_REASON_TIMEOUT);
+	PF_EXPECT(pf_pg_classify_sqlstate("42P01", PF_REASON_PROTOCOL) ==
+		  PF_REASON_PROTOCOL);
+	PF_EXPECT(pf_pg_classify_sqlstate(NULL, PF_REASON_PROTOCOL) ==
+		  PF_REASON_PROTOCOL);
+}
+
+static void test_clean_scrub(void)
+{
+	char buf[128];
+	pf_pg_clean_message(buf, sizeof buf, "FATAL:  password authentication"
+			    " failed\nDETAIL:  sekrit!\n", "sekrit!");
+	PF_EXPECT_STR(buf, "FATAL: password authentication failed; DETAIL: ***");
+	strcpy(buf, "a pw12 b pw12");
+	pf_pg_scrub(buf, sizeof buf, "pw12");
+	PF_EXPECT_STR(buf, "a *** b ***");
+	/* too short to tell from text: "p" must not mask every letter p */
+	strcpy(buf, "not provided");
+	pf_pg_scrub(buf, sizeof buf, "p");
+	PF_EXPECT_STR(buf, "not provided");
+	strcpy(buf, "nothing here");
+	pf_pg_scrub(buf, sizeof buf, "");
+	PF_EXPECT_STR(buf, "nothing here");
+	/* truncated output must not end in a prefix of the secret */
+	char small[12];
+	strcpy(small, "xxxxx hunt");
+	pf_pg_scrub(small, sizeof small, "hunter2");
+	PF_EXPECT_STR(small, "xxxxx hunt");	/* no match, untouched */
+	strcpy(small, "0123 hunter");
+	pf_pg_scrub(small, sizeof small, "hunter2");
+	PF_EXPECT(strstr(small, "hunter") == NULL);
+}
+
+/* Parses a check object; returns the cfg or NULL with err filled. */
+static struct pf_pg_cfg *parse(const char *json, char *err, size_t len)
+{
+	cJSON *o = cJSON_Parse(json);
+	void *cfg = NULL;
+	err[0] = '\0';
+	if (o == NULL || pf_pg_cfg_parse(o, "checks[0]", &cfg, err, len) != 0)
+		cfg = NULL;
+	cJSON_Delete(o);
+	return cfg;
+}
+
+static void test_cfg(void)
+{
+	char err[512], tgt[256];
+	struct pf_pg_cfg *c = parse("{\"url\":\"postgresql://app:s3cret@db.internal"
+		":6432/mobius_chat?sslmode=require\",\"tables\":{\"chat_threads\":"
+		"[\"id\"],\"chat_state\":[]},\"assertions\":[{\"name\":\"a\","
+		"\"sql\":\"select 1\",\"expect\":\">= 1\"}]}", err, sizeof err);
+	PF_EXPECT(c != NULL);
+	if (c == NULL)
+		return;
+	PF_EXPECT_STR(c->host, "db.internal");
+	PF_EXPECT_STR(c->port, "6432");
+	PF_EXPECT_STR(c->password, "s3cret");
+	PF_EXPECT_STR(c->schema, "public");
+	PF_EXPECT_STR(pf_pg_cfg_dbname(c), "mobius_chat");
+	PF_EXPECT(c->n_tables == 2 && c->n_assertions == 1);
+	PF_EXPECT_STR(c->tables_param, "{\"chat_threads\",\"chat_state\"}");
+	pf_pg_cfg_target(c, tgt, sizeof tgt);
+	PF_EXPECT(strstr(tgt, "s3cret") == NULL && strstr(tgt, "app:***@") != NULL);
+	cJSON *d = pf_pg_cfg_describe(c);
+	char *js = cJSON_PrintUnformatted(d);
+	PF_EXPECT(strstr(js, "s3cret") == NULL);
+	PF_EXPECT(strstr(js, "\"chat_state\":[]") != NULL);
+	free(js);
+	cJSON_Delete(d);
+	pf_pg_cfg_free(c);
+
+	/* Cloud SQL unix-socket form and key=value DSN */
+	c = parse("{\"url\":\"postgresql://u:p@/mobius_rag?host=/cloudsql/p:r:i\"}",
+		  err, sizeof err);
+	PF_EXPECT(c != NULL && c->host && strcmp(c->host, "/cloudsql/p:r:i") == 0);
+	pf_pg_cfg_free(c);
+	c = parse("{\"url\":\"host=127.0.0.1 port=5 dbname=x user=u"
+		  " password='a b' options='-c work_mem=4MB'\"}", err, sizeof err);
+	PF_EXPECT(c != NULL && c->user_options &&
+		  strcmp(c->user_options, "-c work_mem=4MB") == 0);
+	if (c) {
+		pf_pg_cfg_target(c, tgt, sizeof tgt);
+		PF_EXPECT(strstr(tgt, "a b") == NULL);
+	}
+	pf_pg_cfg_free(c);
+}
+
+static void test_cfg_errors(void)
+{
+	char err[512];
+	PF_EXPECT(parse("{}", err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].url") != NULL);
+	/* a bad %-escape inside the password must not echo the password */
+	PF_EXPECT(parse("{\"url\":\"postgresql://u:hunter%zz2@h/db\"}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].url") != NULL);
+	PF_EXPECT(strstr(err, "hunter") == NULL);
+	PF_EXPECT(parse("{\"url\":\"nonsense without equals\"}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x?bogus=1\"}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "bogus") != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"tables\":[]}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].tables") != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"tables\":{\"t\":[1]}}",
+			err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].tables.t[0]") != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"tables\":{\"\":[]}}",
+			err, sizeof err) == NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"assertions\":[{\"name\":"
+			"\"a\",\"sql\":\"select 1\",\"expect\":\"about 3\"}]}",
+			err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].assertions[0].expect") != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"assertions\":[{\"name\":"
+			"\"a\",\"sql\":\"select 1\",\"expect\":\"== 1\",\"x\":1}]}",
+			err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].assertions[0].x") != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///x\",\"schema\":\"\"}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].schema") != NULL);
+}
+
+int main(void)
+{
+	pf_test("expect", test_expect);
+	pf_test("number", test_number);
+	pf_test("text_array", test_text_array);
+	pf_test("options", test_options);
+	pf_test("schema_eval", test_schema_eval);
+	pf_test("assert_eval", test_assert_eval);
+	pf_test("classify", test_classify);
+	pf_test("clean_scrub", test_clean_scrub);
+	pf_test("cfg", test_cfg);
+	pf_test("cfg_errors", test_cfg_errors);
+	return pf_test_summary();
+}
