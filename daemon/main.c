@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "healthcheck.h"
 #include "log.h"
 #include "pf_schema.h"
 #include "pf_util.h"
@@ -24,13 +25,14 @@ static const char USAGE[] =
 	"                  [--wait DURATION]\n"
 	"       preflightd config [--config FILE]\n"
 	"       preflightd schema DIR\n"
+	"       preflightd healthcheck [--listen ADDR:PORT]   (GET /healthz, for HEALTHCHECK)\n"
 	"       preflightd --version | --help\n"
 	"\n"
 	"The configuration comes from --config, else $PREFLIGHT_CONFIG, else the\n"
 	"built-in profile read from the environment.  The listen address comes\n"
 	"from --listen, else $PREFLIGHT_LISTEN, else the configuration.\n";
 
-enum command { CMD_RUN, CMD_CHECK, CMD_CONFIG, CMD_SCHEMA };
+enum command { CMD_RUN, CMD_CHECK, CMD_CONFIG, CMD_SCHEMA, CMD_HEALTHCHECK };
 
 struct cli {
 	enum command cmd;
@@ -64,9 +66,10 @@ static int apply_option(struct cli *c, const char *name, const char *val)
 {
 	bool run = c->cmd == CMD_RUN, check = c->cmd == CMD_CHECK;
 
-	if (strcmp(name, "--config") == 0 && c->cmd != CMD_SCHEMA)
+	if (strcmp(name, "--config") == 0 && c->cmd != CMD_SCHEMA &&
+	    c->cmd != CMD_HEALTHCHECK)
 		c->config = val;
-	else if (strcmp(name, "--listen") == 0 && run)
+	else if (strcmp(name, "--listen") == 0 && (run || c->cmd == CMD_HEALTHCHECK))
 		c->listen = val;
 	else if (strcmp(name, "--group") == 0 && check)
 		c->group = val;
@@ -103,6 +106,8 @@ static int parse_command(struct cli *c, int argc, char **argv, int *i)
 		c->cmd = CMD_CONFIG;
 	else if (strcmp(argv[1], "schema") == 0)
 		c->cmd = CMD_SCHEMA;
+	else if (strcmp(argv[1], "healthcheck") == 0)
+		c->cmd = CMD_HEALTHCHECK;
 	else
 		return usage_error("unknown command", argv[1]);
 	return 0;
@@ -354,6 +359,8 @@ int main(int argc, char **argv)
 		return cmd_config(&c);
 	case CMD_SCHEMA:
 		return pf_schema_main(c.dir, stdout, stderr);
+	case CMD_HEALTHCHECK:
+		return pf_healthcheck_main(c.listen);
 	case CMD_RUN:
 	default:
 		return cmd_run(&c);
