@@ -6,7 +6,8 @@
 #      fixture, tarpits and the daemon on loopback),
 #   3. builds again under AddressSanitizer + UndefinedBehaviorSanitizer and
 #      runs the same suites against that build,
-#   4. prints one closing line "tests: N passed, N failed".
+#   4. runs the libFuzzer target for the SQL lexer briefly (clang),
+#   5. prints one closing line "tests: N passed, N failed".
 # Options: --quick (skip the sanitizer pass), -k EXPR (pytest filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,15 +38,16 @@ setup() {  # setup DIR [meson options...]
   ninja -C "$dir"
 }
 
-run_suite() {  # run_suite LABEL BUILD_DIR
+run_suite() {  # run_suite LABEL BUILD_DIR [pytest args...]
   local label=$1 dir=$2 rc=0
+  shift 2
   echo "=== $label: unit tests"
   meson test -C "$dir" --suite unit --print-errorlogs || rc=1
   cp "$dir/meson-logs/testlog.json" "$results/$label-unit.json"
   echo "=== $label: integration tests"
   PREFLIGHTD_BIN="$PWD/$dir/preflightd" PROBE_ONCE_BIN="$PWD/$dir/tests/probe_once" \
     /usr/bin/python3 -m pytest -p no:cacheprovider -q tests/integration \
-      --junitxml="$results/$label-integration.xml" "${pytest_args[@]}" || rc=1
+      --junitxml="$results/$label-integration.xml" "$@" "${pytest_args[@]}" || rc=1
   return $rc
 }
 
@@ -53,11 +55,28 @@ status=0
 setup build --buildtype=debugoptimized
 run_suite plain build || status=1
 
+echo "=== valgrind: unit tests under memcheck"
+meson test -C build --suite unit --print-errorlogs \
+  --wrap='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
+  || status=1
+cp build/meson-logs/testlog.json "$results/valgrind-unit.json"
+
 if [ $quick -eq 0 ]; then
   setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suite asan build-asan || status=1
+  # valgrind cannot run a sanitizer build: test_valgrind.py uses build/.
+  run_suite asan build-asan --deselect tests/integration/test_valgrind.py || status=1
+
+  echo "=== fuzz: the SQL lexer and schema model under libFuzzer (${FUZZ_SECONDS:-30} s)"
+  if FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh > "$results/fuzz.log" 2>&1; then
+    echo '{"result": "OK"}' > "$results/fuzz-unit.json"
+    tail -n 3 "$results/fuzz.log"
+  else
+    echo '{"result": "FAIL"}' > "$results/fuzz-unit.json"
+    tail -n 40 "$results/fuzz.log"
+    status=1
+  fi
 fi
 
 /usr/bin/python3 - "$results" <<'PY'
