@@ -53,9 +53,11 @@ def show(method, url):
 
 
 def wait_ready(base, group, want, timeout=30):
+    """Waits until /readyz (of group, or overall) is (not) ready."""
+    url = f"{base}/readyz" + (f"?group={group}" if group else "")
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if (http("GET", f"{base}/readyz?group={group}")[0] == 200) == want:
+        if (http("GET", url)[0] == 200) == want:
             return True
         time.sleep(0.2)
     return False
@@ -88,7 +90,9 @@ def tour(pg, env, base):
     run(["config"], env)
     say("the pre-production checklist (waits until ready, at most 60s)")
     run(["check", "--wait", "60s"], env)
-    say("the daemon's verdicts, per worker")
+    say("the daemon's verdicts, per worker (once its first round of probes is in)")
+    if not wait_ready(base, None, True, timeout=60):
+        print("preflightd did not turn ready within 60s")
     for group in ("chat-worker", "rag-embedding-worker"):
         show("GET", f"{base}/readyz?group={group}")
     code, body = http("GET", f"{base}/status")
