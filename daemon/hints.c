@@ -14,7 +14,8 @@ static const char *const builtin[PF_REASON_COUNT] = {
 		"service or private zone exists in this environment",
 	[PF_REASON_CONNECT_REFUSED] =
 		"the host answered but nothing listens on that port: is the "
-		"server running, on this port, and listening on this interface?",
+		"server running, on this port, and listening on this interface "
+		"(a Cloud SQL proxy or Redis bound to 127.0.0.1 only)?",
 	[PF_REASON_CONNECT_TIMEOUT] =
 		"no route to the address: if it is a private IP, deploy with "
 		"Direct VPC egress (--network, --subnet, "
@@ -43,10 +44,14 @@ static const char *const builtin[PF_REASON_COUNT] = {
 		"the role CONNECT on it",
 	[PF_REASON_MISSING_TABLE] =
 		"run the migrations for this database before starting its "
-		"workers",
+		"workers (mobius_chat: the Chat migration job, before deploying "
+		"the Chat API and worker; mobius_rag: RAG init and migrations, "
+		"before the chunking and embedding workers), then POST /run",
 	[PF_REASON_MISSING_COLUMN] =
 		"the schema is older than the code: run the pending migrations "
-		"for this database before starting its workers",
+		"for this database before starting its workers (a missing "
+		"column can make a worker silently do nothing, e.g. extract 0 "
+		"facts), then POST /run",
 	[PF_REASON_ASSERTION] =
 		"a data assertion failed: inspect the query's result and fix "
 		"the data or the migration that should have produced it",
@@ -58,7 +63,8 @@ static const char *const builtin[PF_REASON_COUNT] = {
 		"the URL points at the right service and version",
 	[PF_REASON_JOB_FAILED] =
 		"the worker picked up the job and reported a failure: read the "
-		"error code and the worker's logs",
+		"error code and the worker's logs; a missing table or column in "
+		"its database (see the database checks) fails every job",
 	[PF_REASON_JOB_TIMEOUT] =
 		"the API accepted the job but no worker completed it: is the "
 		"worker running, on the same Redis, with its tables migrated?",

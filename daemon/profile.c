@@ -22,32 +22,43 @@
 enum profile_db { DB_CHAT, DB_RAG_CHUNKING, DB_RAG_EMBEDDING };
 
 /* PROFILE_TABLES: the tables (SPEC §1) and the columns the workers read
- * or write, per database check.  docs/profile.md documents the same list:
- * change both together. */
+ * or write, per database check.  docs/profile.md documents the same list
+ * and tests/fixtures/pg/<db>.sql (the migrated schema the integration tests
+ * run against) must hold all of it: change the three together.  Columns are
+ * listed when their absence breaks a worker without an SQL error the
+ * operator would see, e.g. extracted_facts' triple, without which
+ * extraction silently stores 0 facts. */
 static const struct profile_table {
 	enum profile_db db;
 	const char *table;
-	const char *columns[8];	/* NULL-terminated */
+	const char *columns[10];	/* NULL-terminated */
 } profile_tables[] = {
 	{ DB_CHAT, "chat_threads", { "id", "created_at", "updated_at" } },
 	{ DB_CHAT, "chat_turns", { "id", "thread_id", "correlation_id", "status",
 				   "created_at", "completed_at" } },
 	{ DB_CHAT, "chat_turn_messages", { "id", "turn_id", "role", "content",
 					   "created_at" } },
-	{ DB_CHAT, "chat_state", { "thread_id", "state", "updated_at" } },
-	{ DB_RAG_CHUNKING, "documents", { "id", "filename", "status", "created_at" } },
+	{ DB_CHAT, "chat_state", { "thread_id", "state", "facts", "version",
+				   "updated_at" } },
+	{ DB_RAG_CHUNKING, "documents", { "id", "source_uri", "mime_type",
+					  "content_hash", "page_count", "status",
+					  "updated_at" } },
 	{ DB_RAG_CHUNKING, "document_pages", { "id", "document_id", "page_number",
 					       "text" } },
-	{ DB_RAG_CHUNKING, "chunking_jobs", { "id", "document_id", "status", "error",
-					      "created_at", "updated_at" } },
+	{ DB_RAG_CHUNKING, "chunking_jobs", { "id", "document_id", "status",
+					      "attempts", "error", "started_at",
+					      "finished_at" } },
 	{ DB_RAG_CHUNKING, "chunking_results", { "id", "job_id", "document_id",
+						 "chunk_count", "fact_count",
 						 "created_at" } },
 	{ DB_RAG_CHUNKING, "hierarchical_chunks", { "id", "document_id", "parent_id",
 						    "level", "page_number", "content" } },
-	{ DB_RAG_CHUNKING, "extracted_facts", { "id", "document_id", "chunk_id",
-						"fact", "created_at" } },
-	{ DB_RAG_EMBEDDING, "embedding_jobs", { "id", "document_id", "status", "error",
-						"created_at", "updated_at" } },
+	{ DB_RAG_CHUNKING, "extracted_facts", { "id", "chunk_id", "document_id",
+						"subject", "predicate", "object",
+						"confidence", "created_at" } },
+	{ DB_RAG_EMBEDDING, "embedding_jobs", { "id", "document_id", "model",
+						"status", "attempts", "error",
+						"finished_at" } },
 	{ DB_RAG_EMBEDDING, "chunk_embeddings", { "id", "chunk_id", "model",
 						  "embedding", "created_at" } },
 };
@@ -207,12 +218,15 @@ static void add_chat(cJSON *checks, const struct profile_env *e)
 	cJSON_AddStringToObject(c, "base_url", e->chat_api);
 	if (e->chat_token)
 		cJSON_AddStringToObject(c, "token", e->chat_token);
+	/* caused_by names the first failing dependency, so the backends come
+	 * first: when Redis is down the API's /ready fails too, but it is an
+	 * echo, and the dashboard should point at Redis. */
 	cJSON *deps = cJSON_AddArrayToObject(c, "depends_on");
-	cJSON_AddItemToArray(deps, cJSON_CreateString("chat-api-ready"));
 	if (e->redis_url)
 		cJSON_AddItemToArray(deps, cJSON_CreateString("redis"));
 	if (e->chat_db)
 		cJSON_AddItemToArray(deps, cJSON_CreateString("chat-db"));
+	cJSON_AddItemToArray(deps, cJSON_CreateString("chat-api-ready"));
 }
 
 /* Groups: which checks gate which workload.  Members that were not created

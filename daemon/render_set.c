@@ -98,21 +98,38 @@ bool pf_status_failing(enum pf_status s)
 }
 
 /* The first dependency that is itself failing while check i fails. */
-const char *pf_caused_by(const struct pf_view *v, size_t i,
-			 const struct pf_lookup *lk)
+/* Index of the first dependency of check i that is failing, or -1. */
+static long failing_dependency(const struct pf_view *v, size_t i,
+			       const struct pf_lookup *lk)
 {
 	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
 
-	if (!pf_status_failing(v->checks[i].state.status))
-		return NULL;
 	for (size_t d = 0; d < cfg->n_depends_on; d++) {
 		long j = pf_lookup_find(lk, v, cfg->depends_on[d]);
 
 		if (j >= 0 && (size_t)j != i && (size_t)j < v->n_checks &&
 		    pf_status_failing(v->checks[j].state.status))
-			return v->cfg->checks[j].name;
+			return j;
 	}
-	return NULL;
+	return -1;
+}
+
+const char *pf_caused_by(const struct pf_view *v, size_t i,
+			 const struct pf_lookup *lk)
+{
+	long root = -1;
+	size_t hops = 0;
+
+	if (!pf_status_failing(v->checks[i].state.status))
+		return NULL;
+	/* Follow failing dependencies down to the root, so the dashboard names
+	 * the backend that broke rather than an intermediate check echoing it
+	 * (chat-roundtrip -> chat-api-ready -> redis).  The config rejects
+	 * cycles; the hop bound guards the loop anyway. */
+	for (long j = failing_dependency(v, i, lk); j >= 0 && hops < v->n_checks;
+	     j = failing_dependency(v, (size_t)j, lk), hops++)
+		root = j;
+	return root >= 0 ? v->cfg->checks[root].name : NULL;
 }
 
 bool pf_check_ready(const struct pf_view *v, size_t i)

@@ -213,7 +213,7 @@ static void test_chat_api(void)
 	rt = check(doc, "chat-roundtrip");
 	PF_EXPECT_STR(str(rt, "token"), "tok");
 	expect_json(cJSON_GetObjectItemCaseSensitive(rt, "depends_on"),
-		    "[\"chat-api-ready\",\"redis\",\"chat-db\"]");
+		    "[\"redis\",\"chat-db\",\"chat-api-ready\"]");
 	expect_json(group(doc, "chat-api"), "[\"chat-db\",\"redis\"]");
 	expect_json(group(doc, "chat-worker"), "[\"chat-db\",\"redis\"]");
 	cJSON_Delete(doc);

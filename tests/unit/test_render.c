@@ -183,6 +183,32 @@ static void test_caused_by(void)
 	fx_free(&f);
 }
 
+/* caused_by follows failing dependencies down to the root. */
+static void test_caused_by_chain(void)
+{
+	struct fx f;
+	cJSON *c;
+
+	fx_init(&f, names3, 3);
+	fx_depends(&f, 2, "redis");	/* chat-roundtrip -> redis -> chat-db */
+	fx_depends(&f, 1, "chat-db");
+	fx_result(&f, 0, PF_REASON_CONNECT_REFUSED, "refused", NAN, 99000);
+	fx_result(&f, 1, PF_REASON_TIMEOUT, "no reply", NAN, 99000);
+	fx_result(&f, 2, PF_REASON_JOB_TIMEOUT, "no reply", NAN, 99000);
+	c = pf_render_check_json(&f.v, 2);
+	PF_EXPECT_STR(str_of(c, "caused_by"), "chat-db");
+	cJSON_Delete(c);
+	c = pf_render_check_json(&f.v, 1);
+	PF_EXPECT_STR(str_of(c, "caused_by"), "chat-db");
+	cJSON_Delete(c);
+	/* the root recovers: the intermediate failing check is the cause */
+	fx_result(&f, 0, PF_REASON_NONE, NULL, NAN, 99100);
+	c = pf_render_check_json(&f.v, 2);
+	PF_EXPECT_STR(str_of(c, "caused_by"), "redis");
+	cJSON_Delete(c);
+	fx_free(&f);
+}
+
 static cJSON *readyz(const struct fx *f, int group, bool *ready)
 {
 	char *text = pf_render_readyz(&f->v, group, ready);
@@ -323,6 +349,7 @@ int main(void)
 	pf_test("status failure, no secrets", test_status_failure_and_secrets);
 	pf_test("groups and group filter", test_groups_and_filter);
 	pf_test("caused_by", test_caused_by);
+	pf_test("caused_by_chain", test_caused_by_chain);
 	pf_test("readyz", test_readyz);
 	pf_test("report text", test_report_text);
 	pf_test("report json, null target", test_report_json_and_null_target);

@@ -40,12 +40,14 @@ def run_cli(args, env=None, timeout=30):
 
 
 class Daemon:
-    """One preflightd process.  config is a dict (written as JSON) or str."""
+    """One preflightd process.  config is a dict (written as JSON) or str;
+    None runs it without --config (the built-in profile, from env)."""
 
     def __init__(self, tmpdir, config, env=None, args=()):
         self.dir = str(tmpdir)
         self.config_path = os.path.join(self.dir, "preflight.json")
-        self.write_config(config)
+        if config is not None:
+            self.write_config(config)
         self.port = free_port()
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
@@ -56,8 +58,9 @@ class Daemon:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [preflightd_bin(), "--config", self.config_path,
-             "--listen", "127.0.0.1:%d" % self.port, "--log-format", "json"]
+            [preflightd_bin()]
+            + (["--config", self.config_path] if config is not None else [])
+            + ["--listen", "127.0.0.1:%d" % self.port, "--log-format", "json"]
             + list(args),
             stdout=self._out, stderr=self._err, env=e)
         self.stopped = False
