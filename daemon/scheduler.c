@@ -139,8 +139,15 @@ static void start_probe(struct check *c)
 {
 	struct pf_daemon *d = c->daemon;
 	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
+	double prev_start = c->probe_started_mono_ms;
 
 	c->probe_started_mono_ms = pf_mono_ms();
+	/* For bench/scale_1000: how late this tick fired vs one interval after
+	 * the previous start (not meaningful after POST /run or an overrun). */
+	if (prev_start > 0 && pf_log_enabled(&d->log, PF_LOG_DEBUG))
+		pf_log(&d->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
+		       "probe start lateness_ms=%.3f", c->probe_started_mono_ms -
+		       prev_start - (double)next_delay_ms(c));
 	pf_sched_after(c, next_delay_ms(c));
 	c->probe = c->cfg->ops->start(c->cfg->kind_cfg, &d->env, c->cfg->timeout_ms,
 				      on_probe_done, c);
