@@ -333,6 +333,10 @@ static void catalog_result(struct pg_probe *p, const PGresult *res)
 			     c->database);
 	else if (r != PF_REASON_NONE)
 		pf_probe_set(&p->base, r, "%s", err);
+	if (p->base.res.reason == PF_REASON_MISSING_TABLE ||
+	    p->base.res.reason == PF_REASON_MISSING_COLUMN)
+		pf_pg_migration_hint(pf_pg_cfg_dbname(c), d, p->base.res.hint,
+				     sizeof p->base.res.hint);
 }
 
 /* An assertion's answer; the first failing one names the probe's error. */

@@ -10,6 +10,8 @@
 
 #include "postgres_query.h"
 
+struct pf_schema;
+
 struct pf_pg_assertion {
 	char *name;			/* owned */
 	char *sql;			/* owned: one statement, sent as is */
@@ -34,13 +36,19 @@ struct pf_pg_cfg {
 	char *user_options;		/* owned: the user's `options`, or NULL */
 	char *database;			/* owned: expected current_database(), or NULL */
 	char *schema;			/* owned: default "public" */
-	struct pf_pg_table *tables;	/* owned array */
+	/* owned array: the hand-written `tables`, merged at parse with what
+	 * schema_dir derives (postgres_schema.c) */
+	struct pf_pg_table *tables;
 	size_t n_tables;
 	char *tables_param;		/* owned: text[] literal for $1 */
-	/* owned or NULL.  INTEGRATION POINT (lead, issue 3a): the migration
-	 * reader derives tables/columns from this folder; merge them into
-	 * `tables` (and rebuild tables_param) at the end of parse. */
+	/* owned or NULL: folder of migration files (SPEC §3a).  Read once at
+	 * parse, which a SIGHUP reload repeats; never during a probe. */
 	char *schema_dir;
+	/* owned or NULL: the schema derived from schema_dir; tables[].file and
+	 * column_files[] borrow their strings from it */
+	struct pf_schema *model;
+	size_t derived_tables;		/* required tables schema_dir contributed */
+	size_t derived_columns;		/* required columns schema_dir contributed */
 	struct pf_pg_assertion *assertions;	/* owned array */
 	size_t n_assertions;
 };
@@ -54,6 +62,13 @@ const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len);
  * private_addr: the host resolved to a private address. */
 void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
 		bool private_addr, char *h, size_t n);
+
+/* postgres_schema.c: loads c->schema_dir (schema c->schema) into c->model
+ * and merges its tables and columns into c->tables (union with the
+ * hand-written ones), then rebuilds tables_param.  No-op without
+ * schema_dir.  Returns 0, or -1 with err naming path.schema_dir. */
+int pf_pg_schema_merge(struct pf_pg_cfg *c, const char *path, char *err,
+		       size_t errlen);
 
 int pf_pg_cfg_parse(const struct cJSON *obj, const char *path, void **out,
 		    char *err, size_t errlen);

@@ -2,7 +2,7 @@
  * The postgres kind's configuration: url/DSN (parsed with PQconninfoParse,
  * which never blocks), database, schema, tables, schema_dir, assertions;
  * plus the redacted target, the describe() view and the kind's hints.
- * Owns struct pf_pg_cfg.
+ * Owns struct pf_pg_cfg; the schema_dir merge is in postgres_schema.c.
  */
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pf_config.h"
+#include "pf_schema.h"
 #include "pf_util.h"
 #include "postgres.h"
 
@@ -36,8 +37,7 @@ void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
 	switch (reason) {
 	case PF_REASON_MISSING_TABLE:
 	case PF_REASON_MISSING_COLUMN:
-		snprintf(h, n, "run the migrations for database %s before"
-			 " starting its workers", db);
+		pf_pg_migration_hint(db, NULL, h, n);
 		break;
 	case PF_REASON_AUTH:
 		snprintf(h, n, "the server rejected the credentials for database"
@@ -334,7 +334,8 @@ int pf_pg_cfg_parse(const cJSON *obj, const char *path, void **out,
 		goto oom;
 	char where[300];
 	snprintf(where, sizeof where, "%s.schema", path);
-	if (check_ident(c->schema, where, err, errlen) != 0)
+	if (check_ident(c->schema, where, err, errlen) != 0 ||
+	    pf_pg_schema_merge(c, path, err, errlen) != 0)
 		goto fail;
 	size_t rlen = strlen(c->url) + 16;
 	if ((c->redacted = malloc(rlen)) == NULL)
@@ -373,10 +374,12 @@ void pf_pg_cfg_free(void *cfg)
 	for (size_t i = 0; i < c->n_tables; i++) {
 		free(c->tables[i].name);
 		free_strv(c->tables[i].columns, c->tables[i].n_columns);
+		free(c->tables[i].column_files);
 	}
 	free(c->tables);
 	free(c->tables_param);
 	free(c->schema_dir);
+	pf_schema_free(c->model);
 	for (size_t i = 0; i < c->n_assertions; i++) {
 		free(c->assertions[i].name);
 		free(c->assertions[i].sql);
@@ -407,8 +410,13 @@ cJSON *pf_pg_cfg_describe(const void *cfg)
 			cJSON_AddItemToArray(cols, cJSON_CreateString(
 				c->tables[i].columns[j]));
 	}
-	if (c->schema_dir)
+	if (c->schema_dir) {
+		/* `tables` above is the merged set; say what the folder added. */
 		cJSON_AddStringToObject(o, "schema_dir", c->schema_dir);
+		cJSON *d = cJSON_AddObjectToObject(o, "schema_dir_derived");
+		cJSON_AddNumberToObject(d, "tables", (double)c->derived_tables);
+		cJSON_AddNumberToObject(d, "columns", (double)c->derived_columns);
+	}
 	cJSON *a = cJSON_AddArrayToObject(o, "assertions");
 	for (size_t i = 0; i < c->n_assertions; i++) {
 		cJSON *item = cJSON_CreateObject();

@@ -137,60 +137,141 @@ int pf_pg_session_options(const char *user_opts, uint64_t timeout_ms,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* Orders catalog rows by (rel, att), a NULL att first. */
+static int row_cmp(const void *a, const void *b)
+{
+	const struct pf_pg_row *x = a, *y = b;
+	int d = strcmp(x->rel, y->rel);
+	if (d != 0)
+		return d;
+	if (x->att == NULL || y->att == NULL)
+		return (x->att != NULL) - (y->att != NULL);
+	return strcmp(x->att, y->att);
+}
+
+/* Looks (rel, att) up in rows sorted by row_cmp; att NULL: any row of rel.
+ * Why sorted: a schema_dir can require thousands of columns, and a linear
+ * scan per object would make each probe quadratic on the loop. */
 static bool row_has(const struct pf_pg_row *rows, size_t nrows,
 		    const char *rel, const char *att)
 {
-	for (size_t i = 0; i < nrows; i++) {
-		if (rows[i].rel == NULL || strcmp(rows[i].rel, rel) != 0)
-			continue;
-		if (att == NULL)
-			return true;
-		if (rows[i].att != NULL && strcmp(rows[i].att, att) == 0)
-			return true;
+	const struct pf_pg_row key = { rel, att };
+	size_t lo = 0, hi = nrows;
+	while (lo < hi) {		/* first row >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (row_cmp(&rows[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return false;
+	if (lo == nrows || strcmp(rows[lo].rel, rel) != 0)
+		return false;
+	return att == NULL ||
+	       (rows[lo].att != NULL && strcmp(rows[lo].att, att) == 0);
 }
 
-/* Appends "sep item" to a bounded list text. */
-static void list_add(char *buf, size_t len, const char *item)
+/* A sorted copy of the rows that name a relation (NULL: out of memory). */
+static struct pf_pg_row *sorted_rows(const struct pf_pg_row *rows,
+				     size_t nrows, size_t *n)
 {
-	if (buf[0] != '\0')
-		pf_strlcat(buf, ", ", len);
-	pf_strlcat(buf, item, len);
+	struct pf_pg_row *s = malloc((nrows + 1) * sizeof *s);
+	*n = 0;
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].rel != NULL)
+			s[(*n)++] = rows[i];
+	qsort(s, *n, sizeof *s, row_cmp);
+	return s;
 }
 
-enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
-				 const struct pf_pg_row *rows, size_t nrows,
-				 struct cJSON *details, char *err, size_t errlen,
-				 unsigned *missing)
-{
-	cJSON *mt = cJSON_AddArrayToObject(details, "missing_tables");
-	cJSON *mc = cJSON_AddObjectToObject(details, "missing_columns");
-	char tables[PF_ERROR_MAX] = "", cols[PF_ERROR_MAX] = "";
-	unsigned n_tables = 0, n_cols = 0;
+/* One missing object: table t, column c (NO_COLUMN for the table itself)
+ * and the migration that introduced it (NULL: written by hand). */
+#define NO_COLUMN ((size_t)-1)
+struct missing {
+	size_t t, c;
+	const char *file;
+};
 
-	for (size_t i = 0; i < nt; i++) {
-		if (!row_has(rows, nrows, t[i].name, NULL)) {
-			cJSON_AddItemToArray(mt, cJSON_CreateString(t[i].name));
-			list_add(tables, sizeof tables, t[i].name);
-			n_tables++;
+/* Orders by file (by hand last); ties keep the configured order, so the
+ * result does not depend on qsort's instability. */
+static int missing_cmp(const void *a, const void *b)
+{
+	const struct missing *x = a, *y = b;
+	if (x->file && y->file) {
+		int d = strcmp(x->file, y->file);
+		if (d != 0)
+			return d;
+	} else if (x->file != y->file) {
+		return x->file ? -1 : 1;
+	}
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->c != y->c)
+		return x->c < y->c ? -1 : 1;
+	return 0;
+}
+
+/* "t", "t.c", then " (file)" when derived. */
+static void item_text(const struct pf_pg_table *t, const struct missing *m,
+		      char *buf, size_t len)
+{
+	const struct pf_pg_table *tb = &t[m->t];
+	if (m->c == NO_COLUMN)
+		pf_strlcpy(buf, tb->name, len);
+	else
+		snprintf(buf, len, "%s.%s", tb->name, tb->columns[m->c]);
+	if (m->file) {
+		size_t used = strlen(buf);
+		snprintf(buf + used, len - used, " (%s)", m->file);
+	}
+}
+
+/* The comma-separated list of the missing tables (cols false) or columns
+ * in buf, whole items only: once one does not fit in budget bytes, the
+ * rest are counted as "and N more". */
+static void list_text(const struct pf_pg_table *t, const struct missing *m,
+		      size_t n, bool cols, char *buf, size_t budget)
+{
+	size_t more = 0;
+	char item[400];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if ((m[i].c != NO_COLUMN) != cols)
+			continue;
+		item_text(t, &m[i], item, sizeof item);
+		/* 24 bytes stay free for " and N more". */
+		if (more > 0 || strlen(buf) + strlen(item) + 2 + 24 > budget) {
+			more++;
 			continue;
 		}
-		cJSON *arr = NULL;
-		for (size_t j = 0; j < t[i].n_columns; j++) {
-			const char *c = t[i].columns[j];
-			if (row_has(rows, nrows, t[i].name, c))
-				continue;
-			if (arr == NULL)
-				arr = cJSON_AddArrayToObject(mc, t[i].name);
-			cJSON_AddItemToArray(arr, cJSON_CreateString(c));
-			char qual[256];
-			snprintf(qual, sizeof qual, "%s.%s", t[i].name, c);
-			list_add(cols, sizeof cols, qual);
-			n_cols++;
-		}
+		if (buf[0] != '\0')
+			pf_strlcat(buf, ", ", budget);
+		pf_strlcat(buf, item, budget);
 	}
-	*missing = n_tables + n_cols;
+	if (more > 0) {
+		size_t used = strlen(buf);
+		snprintf(buf + used, budget - used, " and %zu more", more);
+	}
+}
+
+/* "missing tables: ...; missing columns: ...", each list taking half of
+ * err when both are there. */
+static void missing_text(const struct pf_pg_table *t, struct missing *m,
+			 size_t n, unsigned n_tables, unsigned n_cols,
+			 char *err, size_t errlen)
+{
+	char tables[PF_ERROR_MAX], cols[PF_ERROR_MAX];
+	size_t budget = errlen > 64 ? errlen - 40 : 24;
+
+	if (n_tables > 0 && n_cols > 0)
+		budget /= 2;
+	if (budget > sizeof tables)
+		budget = sizeof tables;
+	qsort(m, n, sizeof *m, missing_cmp);
+	list_text(t, m, n, false, tables, budget);
+	list_text(t, m, n, true, cols, budget);
 	err[0] = '\0';
 	if (n_tables > 0)
 		snprintf(err, errlen, "missing tables: %s", tables);
@@ -199,9 +280,132 @@ enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
 		snprintf(err + used, errlen - used, "%smissing columns: %s",
 			 used ? "; " : "", cols);
 	}
+}
+
+/* Records one missing derived object in details' introduced_by. */
+static void note_file(cJSON *ib, const struct pf_pg_table *tb, size_t c,
+		      const char *file)
+{
+	char key[200];
+	if (ib == NULL || file == NULL)
+		return;
+	if (c == NO_COLUMN)
+		pf_strlcpy(key, tb->name, sizeof key);
+	else
+		snprintf(key, sizeof key, "%s.%s", tb->name, tb->columns[c]);
+	cJSON_AddStringToObject(ib, key, file);
+}
+
+static size_t required_objects(const struct pf_pg_table *t, size_t nt,
+			       bool *derived)
+{
+	size_t n = nt;
+	*derived = false;
+	for (size_t i = 0; i < nt; i++) {
+		n += t[i].n_columns;
+		if (t[i].file != NULL)
+			*derived = true;
+	}
+	return n;
+}
+
+/* Adds the missing columns of present table i to m and details. */
+static size_t missing_columns(const struct pf_pg_table *t, size_t i,
+			      const struct pf_pg_row *rows, size_t nrows,
+			      cJSON *mc, cJSON *ib, struct missing *m)
+{
+	cJSON *arr = NULL;
+	size_t n = 0;
+	for (size_t j = 0; j < t[i].n_columns; j++) {
+		const char *c = t[i].columns[j];
+		if (row_has(rows, nrows, t[i].name, c))
+			continue;
+		if (arr == NULL)
+			arr = cJSON_AddArrayToObject(mc, t[i].name);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(c));
+		m[n].t = i;
+		m[n].c = j;
+		m[n].file = t[i].column_files ? t[i].column_files[j] : NULL;
+		note_file(ib, &t[i], j, m[n].file);
+		n++;
+	}
+	return n;
+}
+
+enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
+				 const struct pf_pg_row *rows, size_t nrows,
+				 struct cJSON *details, char *err, size_t errlen,
+				 unsigned *missing)
+{
+	bool derived;
+	size_t total = required_objects(t, nt, &derived), n = 0;
+	struct missing *m = malloc((total + 1) * sizeof *m);
+	struct pf_pg_row *sorted = sorted_rows(rows, nrows, &nrows);
+	unsigned n_tables = 0, n_cols = 0;
+
+	*missing = 0;
+	err[0] = '\0';
+	if (m == NULL || sorted == NULL) {
+		free(m);
+		free(sorted);
+		pf_strlcpy(err, "out of memory comparing the schema", errlen);
+		return PF_REASON_INTERNAL;
+	}
+	rows = sorted;
+	cJSON *mt = cJSON_AddArrayToObject(details, "missing_tables");
+	cJSON *mc = cJSON_AddObjectToObject(details, "missing_columns");
+	cJSON *ib = derived ? cJSON_AddObjectToObject(details, "introduced_by")
+			    : NULL;
+	for (size_t i = 0; i < nt; i++) {
+		if (row_has(rows, nrows, t[i].name, NULL)) {
+			size_t k = missing_columns(t, i, rows, nrows, mc, ib,
+						   m + n);
+			n += k;
+			n_cols += (unsigned)k;
+			continue;
+		}
+		cJSON_AddItemToArray(mt, cJSON_CreateString(t[i].name));
+		m[n] = (struct missing){ i, NO_COLUMN, t[i].file };
+		note_file(ib, &t[i], NO_COLUMN, t[i].file);
+		n++;
+		n_tables++;
+	}
+	*missing = n_tables + n_cols;
+	missing_text(t, m, n, n_tables, n_cols, err, errlen);
+	free(m);
+	free(sorted);
 	if (n_tables > 0)
 		return PF_REASON_MISSING_TABLE;
 	return n_cols > 0 ? PF_REASON_MISSING_COLUMN : PF_REASON_NONE;
+}
+
+void pf_pg_migration_hint(const char *db, const struct cJSON *details,
+			  char *h, size_t n)
+{
+	const cJSON *ib = details ?
+		cJSON_GetObjectItemCaseSensitive(details, "introduced_by") : NULL;
+	const cJSON *f;
+	const char *lo = NULL, *hi = NULL;
+
+	/* Files apply in lexical order: the range names what is left to run. */
+	cJSON_ArrayForEach(f, ib) {
+		if (!cJSON_IsString(f))
+			continue;
+		if (lo == NULL || strcmp(f->valuestring, lo) < 0)
+			lo = f->valuestring;
+		if (hi == NULL || strcmp(f->valuestring, hi) > 0)
+			hi = f->valuestring;
+	}
+	if (lo == NULL)
+		snprintf(h, n, "run the migrations for database %s before"
+			 " starting its workers", db);
+	else if (strcmp(lo, hi) == 0)
+		snprintf(h, n, "run the migrations for database %s up to and"
+			 " including %s before starting its workers", db, hi);
+	else
+		snprintf(h, n, "run the migrations for database %s from %s up to"
+			 " and including %s before starting its workers",
+			 db, lo, hi);
 }
 
 int pf_pg_assert_eval(const char *name, const char *expect_text,

@@ -19,11 +19,16 @@ struct cJSON;
  * relname/attname, NULL when nothing matched). */
 extern const char pf_pg_catalog_sql[];
 
-/* A required table and its required columns (all owned by the config). */
+/* A required table and its required columns (names owned by the config).
+ * file and column_files say which migration introduced each object when it
+ * was derived from schema_dir (SPEC §3a); they are borrowed from the
+ * config's schema model and NULL for objects only written by hand. */
 struct pf_pg_table {
 	char *name;
 	char **columns;		/* NULL-terminated */
 	size_t n_columns;
+	const char *file;	/* borrowed or NULL */
+	const char **column_files;	/* owned array parallel to columns, or NULL */
 };
 
 /* One row of the catalog answer: att is NULL for a table without columns. */
@@ -56,13 +61,23 @@ int pf_pg_session_options(const char *user_opts, uint64_t timeout_ms,
 
 /* Compares the catalog rows with the required tables.  Adds
  * "missing_tables" (array) and "missing_columns" (object table -> array)
- * to details, writes "missing tables: a; missing columns: t.c" into err and
- * the number of missing objects into *missing.  Returns PF_REASON_NONE,
- * PF_REASON_MISSING_TABLE (any table missing) or PF_REASON_MISSING_COLUMN. */
+ * to details, and when some table was derived from migrations,
+ * "introduced_by" (object "t" or "t.c" -> file, missing derived objects
+ * only).  Writes "missing tables: a (001_a.sql); missing columns: t.c" into
+ * err (objects ordered by file, earliest first; a list too long for err
+ * ends in "and N more") and the number of missing objects into *missing.
+ * Returns PF_REASON_NONE, PF_REASON_MISSING_TABLE (any table missing) or
+ * PF_REASON_MISSING_COLUMN.  PF_REASON_INTERNAL when out of memory. */
 enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
 				 const struct pf_pg_row *rows, size_t nrows,
 				 struct cJSON *details, char *err, size_t errlen,
 				 unsigned *missing);
+
+/* The hint for missing tables/columns of database db: run the migrations,
+ * naming the files of details' "introduced_by" when there are some
+ * ("... up to and including 014_x.sql ...").  details may be NULL. */
+void pf_pg_migration_hint(const char *db, const struct cJSON *details,
+			  char *h, size_t n);
 
 /* Judges one assertion's answer (ntuples x nfields, val NULL for SQL NULL)
  * and appends {name, value, expect, pass} to the array `out`.  Returns 0 on

@@ -207,6 +207,7 @@ static void inherits(struct rd *r, struct pf_schema_rel *t)
 	bool ours;
 	struct pf_schema_rel tmp;
 	memset(&tmp, 0, sizeof(tmp));
+	tmp.work = &r->s->work;
 	adv(r);			/* '(' */
 	while (qualified(r, name, &ours) && !r->oom) {
 		if (ours && table(r, name)) {
@@ -330,6 +331,7 @@ static void each_child(struct rd *r, const char *name, size_t depth,
 		       const void *arg)
 {
 	const struct pf_schema_list *l = &r->s->tables;
+	r->s->work += l->n;
 	for (size_t i = 0; i < l->n && depth < PF_SCHEMA_MAX_DEPTH; i++)
 		if (l->v[i].parent && strcmp(l->v[i].parent, name) == 0)
 			fn(r, l->v[i].name, arg, depth + 1);
@@ -378,6 +380,7 @@ static void rename_col_tree(struct rd *r, const char *tname, const void *arg,
 static void orphan_children(struct rd *r, const char *name)
 {
 	struct pf_schema_list *l = &r->s->tables;
+	r->s->work += l->n;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].parent && strcmp(l->v[i].parent, name) == 0)
 			pf_schema_set_str(&l->v[i].parent, NULL);
@@ -401,6 +404,7 @@ static void rename_rel(struct rd *r, const char *old, const char *new)
 	}
 	l->v[i].file = r->file;
 	struct pf_schema_list *t = &r->s->tables;
+	r->s->work += t->n;
 	for (size_t c = 0; c < t->n && !r->oom; c++)
 		if (t->v[c].parent && strcmp(t->v[c].parent, old) == 0 &&
 		    !pf_schema_set_str(&t->v[c].parent, new))
@@ -528,7 +532,7 @@ static void drop_table(struct rd *r, const char *name, size_t depth)
 		return;
 	pf_schema_remove_rel(&r->s->tables, (size_t)i);
 	struct pf_schema_list *l = &r->s->tables;
-	for (size_t c = 0; c < l->n;) {
+	for (size_t c = 0; c < l->n && !r->oom; r->s->work++) {
 		if (l->v[c].parent && strcmp(l->v[c].parent, name) == 0) {
 			pf_name child;
 			snprintf(child, sizeof(child), "%s", l->v[c].name);
@@ -590,7 +594,7 @@ bool pf_schema_read_sql(struct pf_schema *s, const char *file,
 		r.src = sql + off;
 		pf_sql_lexer_init(&r.lx, r.src, n);
 		statement(&r);
-		if (r.oom)
+		if (r.oom || s->work > PF_SCHEMA_MAX_WORK)
 			return false;
 	}
 	return true;

@@ -25,6 +25,8 @@ struct pf_schema *pf_schema_new(const char *target)
 	struct pf_schema *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->tables.work = &s->work;
+	s->views.work = &s->work;
 	s->target = strdup(target && *target ? target : "public");
 	if (!s->target) {
 		free(s);
@@ -69,6 +71,7 @@ const char *pf_schema_target(const struct pf_schema *s)
 
 long pf_schema_find(const struct pf_schema_list *l, const char *name)
 {
+	*l->work += l->n + 1;
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].name, name) == 0)
 			return (long)i;
@@ -93,6 +96,10 @@ struct pf_schema_rel *pf_schema_add_rel(struct pf_schema_list *l,
 					const char *name, const char *file)
 {
 	void *arr = l->v;
+	if (l->n >= PF_SCHEMA_MAX_RELATIONS) {
+		*l->work = PF_SCHEMA_MAX_WORK + 1;
+		return NULL;
+	}
 	if (!grow(&arr, &l->cap, l->n, sizeof(*l->v)))
 		return NULL;
 	l->v = arr;
@@ -102,6 +109,7 @@ struct pf_schema_rel *pf_schema_add_rel(struct pf_schema_list *l,
 	if (!r->name)
 		return NULL;
 	r->file = file;
+	r->work = l->work;
 	l->n++;
 	return r;
 }
@@ -117,6 +125,7 @@ void pf_schema_remove_rel(struct pf_schema_list *l, size_t i)
 
 long pf_schema_find_col(const struct pf_schema_rel *r, const char *name)
 {
+	*r->work += r->ncols + 1;
 	for (size_t i = 0; i < r->ncols; i++)
 		if (strcmp(r->cols[i].name, name) == 0)
 			return (long)i;
@@ -126,6 +135,10 @@ long pf_schema_find_col(const struct pf_schema_rel *r, const char *name)
 bool pf_schema_add_col(struct pf_schema_rel *r, const char *name,
 		       const char *file)
 {
+	if (r->ncols >= PF_SCHEMA_MAX_COLUMNS) {
+		*r->work = PF_SCHEMA_MAX_WORK + 1;
+		return false;
+	}
 	if (pf_schema_find_col(r, name) >= 0)
 		return true;
 	void *arr = r->cols;
@@ -173,12 +186,17 @@ int pf_schema_apply(struct pf_schema *s, const char *file, const char *sql,
 		    size_t len, char *err, size_t errlen)
 {
 	const char *f = intern_file(s, file ? file : "");
-	if (!f || !pf_schema_read_sql(s, f, sql, len)) {
+	if (f && pf_schema_read_sql(s, f, sql, len))
+		return 0;
+	if (s->work > PF_SCHEMA_MAX_WORK)
+		snprintf(err, errlen, "%s: too many tables or columns to model "
+			 "(limits: %d tables and views, %d columns a table); is "
+			 "this a folder of schema migrations?", file ? file : "",
+			 PF_SCHEMA_MAX_RELATIONS, PF_SCHEMA_MAX_COLUMNS);
+	else
 		snprintf(err, errlen, "%s: out of memory reading migrations",
 			 file ? file : "");
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 static void fill_item(const struct pf_schema_rel *r,

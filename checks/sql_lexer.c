@@ -268,6 +268,9 @@ bool pf_sql_ident(const char *src, const struct pf_sql_token *tok,
 {
 	size_t n = 0;
 	buf[0] = '\0';
+	/* The server refuses NUL bytes in SQL; a name must be a C string. */
+	if (memchr(src + tok->off, '\0', tok->len))
+		return false;
 	if (tok->kind == PF_SQL_WORD) {
 		for (size_t i = 0; i < tok->len; i++) {
 			unsigned char c = (unsigned char)src[tok->off + i];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../checks/postgres.h"
 #include "harness.h"
@@ -86,7 +87,9 @@ static void test_schema_eval(void)
 	char *cols2[] = { c1, c2, c3, NULL };
 	char *cols1[] = { c1, NULL };
 	struct pf_pg_table t[3] = {
-		{ t1, cols1, 1 }, { t2, cols2, 3 }, { t3, NULL, 0 },
+		{ .name = t1, .columns = cols1, .n_columns = 1 },
+		{ .name = t2, .columns = cols2, .n_columns = 3 },
+		{ .name = t3 },
 	};
 	struct pf_pg_row all[] = {
 		{ "chat_threads", "id" }, { "chat_turns", "id" },
@@ -138,6 +141,98 @@ static void test_schema_eval(void)
 				    &missing) == PF_REASON_MISSING_TABLE);
 	PF_EXPECT(missing == 3);
 	PF_EXPECT_STR(err, "missing tables: chat_threads, chat_turns, chat_state");
+	cJSON_Delete(d);
+}
+
+/* Missing derived objects name their file; errors list them earliest
+ * file first, details keep the configured order plus introduced_by. */
+static void test_schema_eval_files(void)
+{
+	char t1[] = "chat_turns", t2[] = "chat_state", t3[] = "hand_only";
+	char c1[] = "id", c2[] = "thread_id", c3[] = "latency_ms", c4[] = "x";
+	char *cols1[] = { c1, c2, c3, c4, NULL };
+	const char *files1[] = { "003_turns.sql", "011_thread.sql",
+				 "011_thread.sql", NULL };
+	struct pf_pg_table t[3] = {
+		{ .name = t1, .columns = cols1, .n_columns = 4,
+		  .file = "003_turns.sql", .column_files = files1 },
+		{ .name = t2, .file = "005_state.sql" },
+		{ .name = t3 },
+	};
+	struct pf_pg_row rows[] = { { "chat_turns", "id" } };
+	char err[PF_ERROR_MAX], hint[PF_HINT_MAX];
+	unsigned missing = 0;
+	cJSON *d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, rows, 1, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_TABLE);
+	PF_EXPECT(missing == 5);
+	PF_EXPECT_STR(err, "missing tables: chat_state (005_state.sql),"
+		      " hand_only; missing columns: chat_turns.thread_id"
+		      " (011_thread.sql), chat_turns.latency_ms (011_thread.sql),"
+		      " chat_turns.x");
+	char *js = cJSON_PrintUnformatted(d);
+	PF_EXPECT_STR(js, "{\"missing_tables\":[\"chat_state\",\"hand_only\"],"
+		      "\"missing_columns\":{\"chat_turns\":[\"thread_id\","
+		      "\"latency_ms\",\"x\"]},\"introduced_by\":{"
+		      "\"chat_turns.thread_id\":\"011_thread.sql\","
+		      "\"chat_turns.latency_ms\":\"011_thread.sql\","
+		      "\"chat_state\":\"005_state.sql\"}}");
+	free(js);
+	pf_pg_migration_hint("mobius_chat", d, hint, sizeof hint);
+	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
+		      " 005_state.sql up to and including 011_thread.sql before"
+		      " starting its workers");
+	cJSON_Delete(d);
+
+	/* only 011 missing: one file named */
+	struct pf_pg_row most[] = {
+		{ "chat_turns", "id" }, { "chat_turns", "x" },
+		{ "chat_state", NULL }, { "hand_only", NULL },
+	};
+	d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 3, most, 4, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_COLUMN);
+	PF_EXPECT_STR(err, "missing columns: chat_turns.thread_id"
+		      " (011_thread.sql), chat_turns.latency_ms (011_thread.sql)");
+	pf_pg_migration_hint("mobius_chat", d, hint, sizeof hint);
+	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat up to"
+		      " and including 011_thread.sql before starting its workers");
+	cJSON_Delete(d);
+
+	/* no files at all: the plain hint */
+	pf_pg_migration_hint("mobius_rag", NULL, hint, sizeof hint);
+	PF_EXPECT_STR(hint, "run the migrations for database mobius_rag before"
+		      " starting its workers");
+}
+
+/* A list too long for the error keeps whole items and counts the rest. */
+static void test_schema_eval_long(void)
+{
+	enum { N = 60 };
+	char names[N][32];
+	struct pf_pg_table t[N];
+	memset(t, 0, sizeof t);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "table_number_%02d", i);
+		t[i].name = names[i];
+		t[i].file = "001_everything.sql";
+	}
+	struct pf_pg_row none[] = { { NULL, NULL } };
+	char err[PF_ERROR_MAX];
+	unsigned missing = 0;
+	cJSON *d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, N, none, 1, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_TABLE);
+	PF_EXPECT(missing == N);
+	const char *head = "missing tables: table_number_00"
+			   " (001_everything.sql), table_number_01";
+	PF_EXPECT(strncmp(err, head, strlen(head)) == 0);
+	const char *more = strstr(err, " more");
+	PF_EXPECT(more != NULL && more[5] == '\0');
+	PF_EXPECT(strstr(err, ") and ") != NULL);	/* cut after a whole item */
+	PF_EXPECT(strlen(err) < sizeof err - 1);
+	PF_EXPECT(cJSON_GetArraySize(cJSON_GetObjectItem(d, "missing_tables"))
+		  == N);
 	cJSON_Delete(d);
 }
 
@@ -326,6 +421,104 @@ static void test_cfg_errors(void)
 	PF_EXPECT(strstr(err, "checks[0].schema") != NULL);
 }
 
+/* Writes name into dir with text; returns 0. */
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static const struct pf_pg_table *find_table(const struct pf_pg_cfg *c,
+					    const char *name)
+{
+	for (size_t i = 0; i < c->n_tables; i++)
+		if (strcmp(c->tables[i].name, name) == 0)
+			return &c->tables[i];
+	return NULL;
+}
+
+/* schema_dir merged with hand-written tables, each object with its file. */
+static void test_cfg_schema_dir(void)
+{
+	char dir[] = "/tmp/pf-pgschema-XXXXXX", json[1024], err[512];
+	PF_EXPECT(mkdtemp(dir) != NULL);
+	PF_EXPECT(write_file(dir, "001_a.sql", "CREATE TABLE a (id int, b text);"
+			     " CREATE TABLE r AS SELECT 1 AS one;") == 0);
+	PF_EXPECT(write_file(dir, "002_b.sql", "ALTER TABLE a ADD COLUMN c int;"
+			     " CREATE TABLE other.x (y int);") == 0);
+	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
+		 "\"schema_dir\":\"%s\",\"tables\":{\"hand\":[\"h\"],"
+		 "\"a\":[\"id\",\"extra\"],\"r\":[\"one\",\"two\"]}}", dir);
+	struct pf_pg_cfg *c = parse(json, err, sizeof err);
+	PF_EXPECT(c != NULL);
+	if (c != NULL) {
+		PF_EXPECT(c->n_tables == 3 && c->derived_tables == 2);
+		PF_EXPECT(c->derived_columns == 3);
+		PF_EXPECT_STR(c->tables_param, "{\"a\",\"r\",\"hand\"}");
+		const struct pf_pg_table *a = find_table(c, "a");
+		PF_EXPECT(a && a->n_columns == 4 && strcmp(a->file, "001_a.sql") == 0);
+		if (a && a->n_columns == 4) {
+			PF_EXPECT_STR(a->columns[2], "c");
+			PF_EXPECT_STR(a->column_files[2], "002_b.sql");
+			PF_EXPECT_STR(a->columns[3], "extra");
+			PF_EXPECT(a->column_files[3] == NULL);
+		}
+		/* columns_unknown: only the hand-listed columns are required */
+		const struct pf_pg_table *r = find_table(c, "r");
+		PF_EXPECT(r && r->n_columns == 2 && r->file != NULL);
+		const struct pf_pg_table *h = find_table(c, "hand");
+		PF_EXPECT(h && h->file == NULL && h->n_columns == 1 &&
+			  (h->column_files == NULL || h->column_files[0] == NULL));
+		cJSON *d = pf_pg_cfg_describe(c);
+		char *js = cJSON_PrintUnformatted(d);
+		PF_EXPECT(strstr(js, "\"schema_dir_derived\":{\"tables\":2,"
+				 "\"columns\":3}") != NULL);
+		PF_EXPECT(strstr(js, dir) != NULL);
+		free(js);
+		cJSON_Delete(d);
+	}
+	pf_pg_cfg_free(c);
+
+	/* a folder that creates no table in the check's schema */
+	PF_EXPECT(write_file(dir, "001_a.sql", "CREATE INDEX i ON t (a);") == 0);
+	PF_EXPECT(write_file(dir, "002_b.sql", "CREATE TABLE other.x (y int);")
+		  == 0);
+	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
+		 "\"schema_dir\":\"%s\"}", dir);
+	PF_EXPECT(parse(json, err, sizeof err) == NULL);
+	PF_EXPECT(strncmp(err, "checks[0].schema_dir: ", 22) == 0);
+	PF_EXPECT(strstr(err, "no table in schema public") != NULL);
+	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
+		 "\"schema\":\"other\",\"schema_dir\":\"%s\"}", dir);
+	c = parse(json, err, sizeof err);
+	PF_EXPECT(c != NULL && c->n_tables == 1);
+	pf_pg_cfg_free(c);
+
+	char path[600];
+	snprintf(path, sizeof path, "%s/001_a.sql", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/002_b.sql", dir);
+	unlink(path);
+	/* an empty folder, then a missing one */
+	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
+		 "\"schema_dir\":\"%s\"}", dir);
+	PF_EXPECT(parse(json, err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].schema_dir: ") == err &&
+		  strstr(err, "no .sql") != NULL);
+	rmdir(dir);
+	PF_EXPECT(parse(json, err, sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].schema_dir: ") == err &&
+		  strstr(err, dir) != NULL);
+	PF_EXPECT(parse("{\"url\":\"postgresql:///db\",\"schema_dir\":7}", err,
+			sizeof err) == NULL);
+	PF_EXPECT(strstr(err, "checks[0].schema_dir") != NULL);
+}
+
 int main(void)
 {
 	pf_test("expect", test_expect);
@@ -333,10 +526,13 @@ int main(void)
 	pf_test("text_array", test_text_array);
 	pf_test("options", test_options);
 	pf_test("schema_eval", test_schema_eval);
+	pf_test("schema_eval_files", test_schema_eval_files);
+	pf_test("schema_eval_long", test_schema_eval_long);
 	pf_test("assert_eval", test_assert_eval);
 	pf_test("classify", test_classify);
 	pf_test("clean_scrub", test_clean_scrub);
 	pf_test("cfg", test_cfg);
 	pf_test("cfg_errors", test_cfg_errors);
+	pf_test("cfg_schema_dir", test_cfg_schema_dir);
 	return pf_test_summary();
 }

@@ -295,8 +295,26 @@ static void test_lookups(void)
 	pf_schema_free(NULL);
 }
 
+/* Hostile input is refused with a message, never a hang or a crash. */
+static void test_limits(void)
+{
+	static char sql[16 * 1700 + 64];
+	char err[256] = "";
+	size_t n = (size_t)snprintf(sql, sizeof sql, "CREATE TABLE t (");
+	for (int i = 0; i < 1700; i++)
+		n += (size_t)snprintf(sql + n, sizeof sql - n, "%sc%d int",
+				      i ? ", " : "", i);
+	snprintf(sql + n, sizeof sql - n, ")");
+	struct pf_schema *s = pf_schema_new(NULL);
+	PF_EXPECT(s && pf_schema_apply(s, "big.sql", sql, strlen(sql), err,
+				       sizeof err) == -1);
+	PF_EXPECT(strstr(err, "big.sql: too many") != NULL);
+	pf_schema_free(s);
+}
+
 int main(void)
 {
+	pf_test("limits", test_limits);
 	pf_test("create table", test_create_table);
 	pf_test("table constraints are not columns", test_table_constraints);
 	pf_test("LIKE copies columns", test_like);

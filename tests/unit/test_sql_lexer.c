@@ -100,6 +100,8 @@ static void test_quoted_and_names(void)
 	PF_EXPECT_STR(name_of("\"\"", n), "(none)");
 	PF_EXPECT_STR(name_of("'str'", n), "(none)");
 	PF_EXPECT_STR(name_of("\"open", n), "open");
+	struct pf_sql_token t = { PF_SQL_QUOTED, 0, 4, false };
+	PF_EXPECT(!pf_sql_ident("\"a\0\"", &t, n));
 	/* Only ASCII letters fold, as on the server. */
 	PF_EXPECT_STR(name_of("\xc3\x89T\xc3\x89", n), "\xc3\x89t\xc3\x89");
 }
