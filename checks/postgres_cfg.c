@@ -81,6 +81,22 @@ const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c)
 	return c->dbname ? c->dbname : "?";
 }
 
+/* The environment default libpq itself would use for a connection key
+ * that decides where to connect, or NULL. */
+static const char *env_default(const char *keyword)
+{
+	static const char *const env[][2] = {
+		{ "host", "PGHOST" }, { "hostaddr", "PGHOSTADDR" }, { "port", "PGPORT" },
+	};
+
+	for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+		const char *v = strcmp(keyword, env[i][0]) == 0 ? getenv(env[i][1]) : NULL;
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
 /* Takes the values libpq parsed; drops the ones the probe sets itself. */
 static int take_conninfo(struct pf_pg_cfg *c, PQconninfoOption *opts)
 {
@@ -92,17 +108,21 @@ static int take_conninfo(struct pf_pg_cfg *c, PQconninfoOption *opts)
 	if (!c->keys || !c->vals)
 		return -1;
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (o->val == NULL)
+		/* libpq would fill a missing host from $PGHOST at connect time and
+		 * resolve it with a blocking getaddrinfo(): take the environment's
+		 * host here so the probe resolves it asynchronously like any other. */
+		const char *val = o->val ? o->val : env_default(o->keyword);
+		if (val == NULL)
 			continue;
 		if (strcmp(o->keyword, "options") == 0) {
-			if ((c->user_options = strdup(o->val)) == NULL)
+			if ((c->user_options = strdup(val)) == NULL)
 				return -1;
 			continue;
 		}
 		if (strcmp(o->keyword, "application_name") == 0)
 			continue;
 		c->keys[c->n_conn] = strdup(o->keyword);
-		c->vals[c->n_conn] = strdup(o->val);
+		c->vals[c->n_conn] = strdup(val);
 		if (!c->keys[c->n_conn] || !c->vals[c->n_conn])
 			return -1;
 		c->n_conn++;

@@ -320,6 +320,18 @@ def test_unix_socket(pg):
     assert "/nonexistent/cloudsql/p:r:i" in res["hint"]
 
 
+def test_host_from_pghost_goes_through_our_resolver(pg, monkeypatch):
+    """A URL without a host takes $PGHOST/$PGPORT as libpq would, but the
+    probe resolves it itself (libpq's own lookup would block the loop):
+    details.address shows the address our resolver produced."""
+    pw = pg.passwords["mobius_app"]
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(pg.port))
+    rc, res = probe(pg, f"postgresql://mobius_app:{pw}@/mobius_chat", tables=CHAT_TABLES)
+    assert rc == 0, res
+    assert res["details"]["address"] == "127.0.0.1"
+
+
 def test_key_value_dsn(pg):
     dsn = (f"host=127.0.0.1 port={pg.port} dbname=mobius_chat user=mobius_app"
            f" password='{pg.passwords['mobius_app']}' sslmode=disable")
