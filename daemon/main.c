@@ -309,6 +309,9 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, int group)
 	rc = report(d, group, c->json);
 	if (wait_ev)
 		event_free(wait_ev);
+	/* o dies with this frame: the daemon must not call back into it. */
+	d->on_result = NULL;
+	d->on_result_arg = NULL;
 	return rc;
 }
 
