@@ -77,7 +77,8 @@ static int list_dir(DIR *d, const char *dir, struct names *ns, char *err,
 			 strerror(errno));
 		return -1;
 	}
-	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
 	return 0;
 oom:
 	snprintf(err, errlen, "%s: out of memory listing the folder", dir);

@@ -258,16 +258,22 @@ int pf_curlm_add(struct pf_curlm *m, CURL *easy, pf_curlm_done_fn done,
 	return 0;
 }
 
+/* Takes x's handle off the multi and forgets it, without a callback. */
+static void xfer_drop(struct pf_curlm *m, struct curlm_xfer *x)
+{
+	curl_multi_remove_handle(m->multi, x->easy);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
+	xfer_unlink(m, x);
+	free(x);
+}
+
 void pf_curlm_cancel(struct pf_curlm *m, CURL *easy)
 {
 	struct curlm_xfer *x;
 
 	if (!m || !easy || !(x = xfer_of(easy)) || x->m != m)
 		return;
-	curl_multi_remove_handle(m->multi, easy);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-	xfer_unlink(m, x);
-	free(x);
+	xfer_drop(m, x);
 }
 
 size_t pf_curlm_running(const struct pf_curlm *m)
@@ -280,7 +286,7 @@ void pf_curlm_free(struct pf_curlm *m)
 	if (!m)
 		return;
 	while (m->xfers)
-		pf_curlm_cancel(m, m->xfers->easy);
+		xfer_drop(m, m->xfers);
 	/* Cleanup may still call on_curl_socket (REMOVE) and on_curl_timer,
 	 * which need m, the base and the timer alive. */
 	curl_multi_cleanup(m->multi);

@@ -124,7 +124,7 @@ static int promtool(const char *text, char *out, size_t outlen)
 static void test_promtool(void)
 {
 	struct fx f;
-	char out[4096];
+	char out[4096] = "";
 	char *m;
 	int rc;
 
