@@ -1,7 +1,8 @@
 /*
  * The `redis` check kind (SPEC §3): resolve with evdns, connect with the
- * hiredis 0.14 async API on the libevent adapter, AUTH, SELECT, PING and
- * optionally LLEN a queue.  Owns the probe's resolver request and its
+ * hiredis 0.14 async API on our own libevent adapter (redis_adapter.c,
+ * which caps what a reply may buffer), AUTH, SELECT, PING and optionally
+ * LLEN a queue.  Owns the probe's resolver request and its
  * redisAsyncContext; the teardown rules are PATTERNS.md's hiredis section.
  */
 #include <errno.h>
@@ -13,31 +14,23 @@
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>	/* static functions: include from this file only */
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "pf_check.h"
-#include "pf_config.h"
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
+#include "redis_adapter.h"
+#include "redis_cfg.h"
 #include "redis_reply.h"
-#include "redis_url.h"
-
-struct redis_cfg {
-	char *url;		/* owned: as configured; holds the password, never printed */
-	struct pf_redis_url u;	/* owned: parsed url */
-	char *queue_key;	/* owned; NULL when no queue is configured */
-	long max_depth;		/* -1: report the depth, no limit */
-};
 
 enum redis_phase { PH_RESOLVE, PH_CONNECT, PH_CONNECTED };
 
 struct redis_probe {
 	struct pf_probe base;		/* deadline, funnel, result */
-	const struct redis_cfg *cfg;	/* borrowed: outlives the probe */
+	const struct pf_redis_cfg *cfg;	/* borrowed: outlives the probe */
 	const struct pf_env *env;	/* borrowed from the daemon */
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	/* Owned while non-NULL.  Set to NULL by whoever starts its teardown
@@ -54,136 +47,21 @@ struct redis_probe {
 	 * arrive together, so a per-reply delta would read ~0). */
 	double latency_ms;		/* NAN until measured */
 	long long depth;		/* LLEN; -1 until measured */
+	/* Caps the bytes one reply may hold; written by the adapter until
+	 * the context is freed, so it lives as long as the probe. */
+	struct pf_redis_budget budget;
 };
+
+/* Our replies are +OK, +PONG, :N and short errors: anything near this
+ * is not Redis answering our commands. */
+#define REDIS_REPLY_CAP (1024 * 1024)
+#define REDIS_REPLY_CAP_TEXT "1 MiB"
 
 #define REDIS_VPC_HINT "no route to private IP %s: deploy with Direct VPC " \
 	"egress (--network, --subnet, --vpc-egress=private-ranges-only) or a " \
 	"Serverless VPC Access connector"
 
 static const char *const redis_keys[] = { "url", "queue", NULL };
-
-/* ---- configuration ---------------------------------------------------- */
-
-static void redis_free_cfg(void *cfg)
-{
-	struct redis_cfg *c = cfg;
-
-	if (!c)
-		return;
-	if (c->url)
-		explicit_bzero(c->url, strlen(c->url));
-	free(c->url);
-	pf_redis_url_free(&c->u);
-	free(c->queue_key);
-	free(c);
-}
-
-/* queue: {"key": "...", "max_depth": N}; unknown keys are typos. */
-static int parse_queue(const cJSON *obj, const char *path, struct redis_cfg *c,
-		       char *err, size_t errlen)
-{
-	const cJSON *q = cJSON_GetObjectItemCaseSensitive(obj, "queue");
-	const cJSON *it;
-	char qpath[256];
-
-	if (!q)
-		return 0;
-	if (!cJSON_IsObject(q)) {
-		snprintf(err, errlen, "%s.queue: must be an object such as "
-			 "{\"key\": \"mobius:chat:requests\", \"max_depth\": 1000}", path);
-		return -1;
-	}
-	snprintf(qpath, sizeof(qpath), "%s.queue", path);
-	cJSON_ArrayForEach(it, q) {
-		if (strcmp(it->string, "key") != 0 && strcmp(it->string, "max_depth") != 0) {
-			snprintf(err, errlen, "%s.%s: unknown key (expected \"key\" "
-				 "and \"max_depth\")", qpath, it->string);
-			return -1;
-		}
-	}
-	if (pf_cfg_str(q, qpath, "key", true, &c->queue_key, err, errlen) < 0 ||
-	    pf_cfg_int(q, qpath, "max_depth", 0, 1000000000L, &c->max_depth, err, errlen) < 0)
-		return -1;
-	if (c->queue_key[0] == '\0') {
-		snprintf(err, errlen, "%s.key: must not be empty", qpath);
-		return -1;
-	}
-	return 0;
-}
-
-/* rediss:// is refused until a TLS-capable hiredis is wired in. */
-static int refuse_tls(const char *path, char *err, size_t errlen)
-{
-#if HIREDIS_MAJOR >= 1
-	/* hiredis >= 1.0 has hiredis_ssl (redisInitiateSSLWithContext): enable
-	 * TLS here once the probe calls it and links hiredis_ssl. */
-	snprintf(err, errlen, "%s.url: rediss:// (TLS) is not implemented yet; "
-		 "use redis:// over a private network or a TLS proxy", path);
-#else
-	snprintf(err, errlen, "%s.url: rediss:// (TLS) is not supported: the "
-		 "system hiredis %d.%d has no TLS; use redis:// over a private "
-		 "network, or a local TLS proxy (stunnel) in front of Redis",
-		 path, HIREDIS_MAJOR, HIREDIS_MINOR);
-#endif
-	return -1;
-}
-
-static int redis_parse(const cJSON *obj, const char *path, void **out,
-		       char *err, size_t errlen)
-{
-	struct redis_cfg *c = calloc(1, sizeof(*c));
-	char msg[256];
-
-	if (!c) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	c->max_depth = -1;
-	if (pf_cfg_str(obj, path, "url", true, &c->url, err, errlen) < 0)
-		goto fail;
-	if (pf_redis_url_parse(c->url, &c->u, msg, sizeof(msg)) < 0) {
-		snprintf(err, errlen, "%s.url: %s", path, msg);
-		goto fail;
-	}
-	if (c->u.tls && refuse_tls(path, err, errlen) < 0)
-		goto fail;
-	if (parse_queue(obj, path, c, err, errlen) < 0)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	redis_free_cfg(c);
-	return -1;
-}
-
-static void redis_target(const void *cfg, char *buf, size_t len)
-{
-	const struct redis_cfg *c = cfg;
-
-	pf_redact_url(c->url, buf, len);
-}
-
-static cJSON *redis_describe(const void *cfg)
-{
-	const struct redis_cfg *c = cfg;
-	cJSON *o = cJSON_CreateObject(), *q;
-	char url[1024];
-
-	if (!o || !cJSON_AddStringToObject(o, "url", pf_redact_url(c->url, url, sizeof(url))))
-		goto fail;
-	if (c->queue_key) {
-		q = cJSON_AddObjectToObject(o, "queue");
-		if (!q || !cJSON_AddStringToObject(q, "key", c->queue_key))
-			goto fail;
-		if (c->max_depth >= 0 &&
-		    !cJSON_AddNumberToObject(q, "max_depth", (double)c->max_depth))
-			goto fail;
-	}
-	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
-}
 
 /* ---- probe: reporting ------------------------------------------------- */
 
@@ -407,6 +285,45 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 	p->mark_ms = pf_mono_ms();
 }
 
+/* The error for a reply over REDIS_REPLY_CAP (see pf_redis_budget). */
+static void redis_over_budget_error(struct redis_probe *p)
+{
+	if (p->budget.announced > 0)
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s announced a "
+			     "%lld-byte reply to %s, more than the "
+			     REDIS_REPLY_CAP_TEXT " a probe may buffer: not a "
+			     "Redis server?", p->target, p->budget.announced,
+			     p->awaiting);
+	else if (p->budget.announced_elements > 0)
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s announced a "
+			     "%zu-element array in reply to %s, more than the "
+			     REDIS_REPLY_CAP_TEXT " a probe may buffer: not a "
+			     "Redis server?", p->target,
+			     p->budget.announced_elements, p->awaiting);
+	else
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s sent more than "
+			     REDIS_REPLY_CAP_TEXT " without completing a reply "
+			     "(waiting for the reply to %s): not a Redis server?",
+			     p->target, p->awaiting);
+}
+
+/* Adapter: the reply being read outgrew REDIS_REPLY_CAP.  Called from the
+ * read event after hiredis returned, so the teardown is synchronous. */
+static void redis_on_over_budget(void *arg)
+{
+	struct redis_probe *p = arg;
+
+	if (!p->ac || p->base.done)
+		return;
+	redis_over_budget_error(p);
+	redis_hint(p, "the peer at %s does not answer like Redis: check the "
+		   "URL's host and port (a proxy or another service may be "
+		   "listening there)", p->target);
+	redis_report(p);
+	redis_teardown(p);
+	pf_probe_reap(&p->base);
+}
+
 /* hiredis: the connection is gone.  With p->ac NULL we started the
  * teardown ourselves; otherwise hiredis did (EOF, protocol error) and frees
  * the context after this returns. */
@@ -422,7 +339,9 @@ static void redis_on_disconnect(const redisAsyncContext *ac, int status)
 	pf_redis_peer_text(ac->errstr ? ac->errstr : "",
 			   ac->errstr ? strlen(ac->errstr) : 0, p->cfg->u.password,
 			   peer, sizeof(peer));
-	if (ac->err == REDIS_ERR_EOF)
+	if (p->budget.exceeded)
+		redis_over_budget_error(p);
+	else if (ac->err == REDIS_ERR_EOF)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s closed the connection "
 			     "before answering %s", p->target, p->awaiting);
 	else
@@ -524,7 +443,10 @@ static void redis_connect(struct redis_probe *p, unsigned port)
 	ac->data = p;
 	p->ac = ac;
 	p->phase = PH_CONNECT;
-	if (redisLibeventAttach(ac, p->env->base) != REDIS_OK ||
+	p->budget.cap = REDIS_REPLY_CAP;
+	p->budget.on_exceeded = redis_on_over_budget;
+	p->budget.arg = p;
+	if (pf_redis_attach(ac, p->env->base, &p->budget) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, redis_on_connect) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, redis_on_disconnect) != REDIS_OK ||
 	    redis_queue_commands(p) < 0) {
@@ -561,7 +483,7 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 static void *redis_start(const void *cfg, const struct pf_env *env,
 			 uint64_t timeout_ms, pf_done_fn done, void *arg)
 {
-	const struct redis_cfg *c = cfg;
+	const struct pf_redis_cfg *c = cfg;
 	struct redis_probe *p = calloc(1, sizeof(*p));
 
 	if (!p)
@@ -597,10 +519,10 @@ const struct check_ops pf_check_redis = {
 	.keys = redis_keys,
 	.gauge_metric = "preflight_redis_queue_depth",
 	.gauge_help = "Length of the Redis list named by the check's queue.key (LLEN)",
-	.parse = redis_parse,
-	.free_cfg = redis_free_cfg,
-	.target = redis_target,
-	.describe = redis_describe,
+	.parse = pf_redis_cfg_parse,
+	.free_cfg = pf_redis_cfg_free,
+	.target = pf_redis_cfg_target,
+	.describe = pf_redis_cfg_describe,
 	.start = redis_start,
 	.cancel = redis_cancel,
 };

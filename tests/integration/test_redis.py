@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.net import free_port
 from harness.redis import ACL_PASSWORD, ACL_USER, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,14 +193,26 @@ def test_http_server_is_protocol(http_server):
                       queue={"key": QUEUE, "max_depth": 1})
 
 
+def _listener():
+    """A listening socket on 127.0.0.1, on a free port below 32768."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", free_port()))
+        except OSError:
+            s.close()
+            continue
+        s.listen(64)
+        return s
+    raise RuntimeError("no free port below 32768")
+
+
 class _ScriptedPeer:
     """A loopback peer that sends fixed bytes on accept, then holds the
     connection open: a stand-in for odd or hostile servers."""
 
     def __init__(self, payload):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
+        self.sock = _listener()
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.payload = payload
@@ -249,6 +262,172 @@ def test_odd_peers_never_crash(payload, url_auth, reason):
     assert rc == (0 if reason is None else 1), (rc, res, err)
     assert res["reason"] == reason, res
     assert res["fds_after"] == res["fds_before"], res
+
+
+# -- huge and endless replies ----------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+class _StreamingPeer:
+    """A loopback peer that reads the client's pipelined commands (up to
+    PING), then sends `head` and streams `fill` until it has sent `limit`
+    bytes or the client goes away: a hostile or non-Redis server that
+    never completes its reply.  Records bytes sent per connection."""
+
+    def __init__(self, head, fill, limit=64 * MIB):
+        self.sock = _listener()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.head, self.fill, self.limit = head, fill * (65536 // len(fill)), limit
+        self.sent = []          # bytes sent, one entry per finished connection
+        self.stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _serve(self, c):
+        c.settimeout(5)         # a client that stops reading cannot hang us
+        got, sent = b"", 0
+        try:
+            while b"PING" not in got:
+                chunk = c.recv(4096)
+                if not chunk:
+                    return
+                got += chunk
+            c.sendall(self.head)
+            sent = len(self.head)
+            while sent < self.limit and not self.stop:
+                c.sendall(self.fill)
+                sent += len(self.fill)
+        except OSError:
+            pass                # the client closed: what we want
+        finally:
+            self.sent.append(sent)
+            c.close()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self._serve(c)
+
+    def close(self):
+        self.stop = True
+        self.t.join(timeout=10)
+        self.sock.close()
+
+
+def _vm_hwm_kb(pid):
+    """Peak RSS so far (VmHWM) of a running process, or 0 once it exited."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_probe_peak_rss(url, repeat=10, timeout="10s", limit=30):
+    """Runs `repeat` probes in one probe_once; returns (rc, result, stderr,
+    growth of its peak RSS over its RSS before the first probe, in KiB).
+    VmHWM only ever rises, so any sample taken after the first probe
+    covers it; ru_maxrss would not do: it inherits this Python's RSS."""
+    check = {"name": "redis", "kind": "redis", "url": url, "timeout": timeout}
+    p = subprocess.Popen([str(PROBE_ONCE), json.dumps(check), "--repeat", str(repeat)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, **(_no_quarantine(PROBE_ONCE) or {})))
+    hwm, end = 0, time.monotonic() + limit
+    while p.poll() is None and time.monotonic() < end:
+        hwm = max(hwm, _vm_hwm_kb(p.pid))
+        time.sleep(0.002)
+    out, err = p.communicate(timeout=limit)
+    res = json.loads(out) if out.strip() else None
+    assert res and res["runs"] == repeat and hwm > 0, (res, err, hwm)
+    return p.returncode, res, err, hwm - res["rss_kb_before"]
+
+
+@pytest.mark.parametrize("head,fill,words", [
+    # A bulk string announced at 2 GB, then an endless body.
+    (b"$2000000000\r\n", b"x", "announced a 2000000000-byte reply to PING"),
+    # A status line that never ends (no CRLF).
+    (b"+", b"A", "sent more than 1 MiB without completing a reply"),
+    # An endless length header.
+    (b"$", b"9", "sent more than 1 MiB without completing a reply"),
+])
+def test_endless_reply_is_capped(head, fill, words):
+    peer = _StreamingPeer(head, fill)
+    t0 = time.monotonic()
+    try:
+        rc, res, err, growth = run_probe_peak_rss("redis://127.0.0.1:%d" % peer.port)
+    finally:
+        peer.close()
+    wall = time.monotonic() - t0
+    assert rc == 1, (rc, res, err)
+    assert res["reason"] == "protocol", res
+    assert words in res["error"], res
+    assert "1 MiB" in res["error"] and "not a Redis server?" in res["error"], res
+    assert "port" in res["hint"], res
+    assert res["details"]["address"] == "127.0.0.1", res
+    # Each probe ends at the cap, long before its 10 s deadline.
+    assert res["duration_ms"] < 3000 and wall < 15, (res, wall)
+    # The peer saw every client go away before its 64 MiB limit.
+    assert len(peer.sent) == 10 and max(peer.sent) < 64 * MIB, peer.sent
+    # Memory: the 1 MiB cap plus hiredis' buffer growth, never the stream.
+    assert growth < 16 * 1024, growth
+    assert res["fds_after"] == res["fds_before"], res
+
+
+@pytest.mark.parametrize("head,fill,words", [
+    # An array header alone would make hiredis allocate 16 GB of pointers.
+    (b"*2000000000\r\n", b":1\r\n", "announced a 2000000000-element array"),
+    # A plausible array whose elements (48-byte objects for 4 wire bytes)
+    # outgrow the cap long before the buffer does.
+    (b"*100000\r\n", b":1\r\n", "sent more than 1 MiB"),
+])
+def test_huge_array_is_capped(head, fill, words):
+    peer = _StreamingPeer(head, fill)
+    t0 = time.monotonic()
+    try:
+        rc, res, err, growth = run_probe_peak_rss("redis://127.0.0.1:%d" % peer.port)
+    finally:
+        peer.close()
+    wall = time.monotonic() - t0
+    assert rc == 1, (rc, res, err)
+    assert res["reason"] == "protocol", res
+    assert words in res["error"], res
+    assert "1 MiB" in res["error"] and "not a Redis server?" in res["error"], res
+    assert res["duration_ms"] < 3000 and wall < 15, (res, wall)
+    assert growth < 16 * 1024, growth
+    assert res["fds_after"] == res["fds_before"], res
+
+
+def test_reply_just_under_the_cap_is_not_capped():
+    """A complete 900 kB bulk reply to PING is within the cap: the probe
+    reads it whole and reports it as the wrong reply, not as too big."""
+    body = b"y" * 900000
+    peer = _ScriptedPeer(b"$%d\r\n%s\r\n" % (len(body), body))
+    try:
+        res = expect_fail("redis://127.0.0.1:%d" % peer.port, "protocol")
+    finally:
+        peer.close()
+    assert "unexpected reply (type 1)" in res["error"], res
+    assert "1 MiB" not in res["error"], res
+
+
+def test_memcheck_clean_when_capped():
+    for head, fill in ((b"$2000000000\r\n", b"x"), (b"+", b"A"), (b"*100000\r\n", b":1\r\n")):
+        peer = _StreamingPeer(head, fill, limit=16 * MIB)
+        try:
+            rc, res = _memcheck("redis://127.0.0.1:%d" % peer.port, 3, timeout="10s")
+        finally:
+            peer.close()
+        assert rc == 1 and res["reason"] == "protocol", res
+        assert "1 MiB" in res["error"], res
+        assert res["fds_after"] == res["fds_before"], res
 
 
 # -- authentication -----------------------------------------------------------
@@ -330,13 +509,18 @@ def test_thousand_probes_flat_fds_and_rss(redis, tarpit):
     redis.push(QUEUE, 3)
     # test_memcheck_clean_on_every_path runs with ASan's default quarantine.
     env = _no_quarantine(PROBE_ONCE)
-    rc, res, _ = run_probe(redis.url(), queue={"key": QUEUE, "max_depth": 100},
-                           repeat=1000, limit=60, env=env)
-    assert rc == 0, res
-    assert res["runs"] == 1000
-    assert res["fds_after"] == res["fds_before"], res
-    # The first probes warm up allocator arenas; growth beyond that is a leak.
-    assert res["rss_kb_after"] - res["rss_kb_before"] < 2048, res
+    growth = {}
+    for n in (300, 3000):
+        rc, res, _ = run_probe(redis.url(), queue={"key": QUEUE, "max_depth": 100},
+                               repeat=n, limit=90, env=env)
+        assert rc == 0, res
+        assert res["runs"] == n
+        assert res["fds_after"] == res["fds_before"], res
+        growth[n] = res["rss_kb_after"] - res["rss_kb_before"]
+    # The first probes warm up allocator arenas (about 2 MB under ASan);
+    # what grows with the number of probes beyond that is a leak: 2,700
+    # more probes may not add 1 MiB (under 400 bytes a probe).
+    assert growth[3000] - growth[300] < 1024, growth
     # Failure paths hold and release resources too.
     redis.stop()
     rc, res, _ = run_probe(redis.url(), repeat=300)
