@@ -36,8 +36,12 @@ static bool scalar_text(const cJSON *v, char *out, size_t len)
 	}
 	if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 1e15 &&
 	    v->valuedouble == floor(v->valuedouble)) {
-		snprintf(out, len, "%.0f", v->valuedouble);
-		return true;
+		/* like a string, a number that does not fit is refused, not cut */
+		int n = snprintf(out, len, "%.0f", v->valuedouble);
+		if (n > 0 && (size_t)n < len)
+			return true;
+		if (len)
+			out[0] = '\0';
 	}
 	return false;
 }

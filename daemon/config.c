@@ -265,13 +265,50 @@ static int load_doc(const cJSON *doc, const struct pf_load *ld,
 	return 0;
 }
 
+/* Overwrites with '*' each copy of secret in err, and each run of 12+ of
+ * its first bytes (messages quote values cut to %.64s).  Same length, so
+ * err stays within its buffer.  Values under 4 bytes cannot be told from
+ * ordinary text and are left alone. */
+static void mask_secret(char *err, const char *secret)
+{
+	size_t sl = strlen(secret);
+
+	for (char *p = err; sl >= 4 && *p; p++) {
+		size_t m = 0;
+		while (m < sl && p[m] == secret[m])
+			m++;
+		if (m == sl || m >= 12) {
+			memset(p, '*', m);
+			p += m - 1;
+		}
+	}
+}
+
+/* Masks in err the expanded value of every string that used ${file:}:
+ * a kind's or getter's message may quote a value ("x" is not a duration)
+ * and file contents are secrets.  raw is the document before expansion;
+ * both trees have the same shape. */
+static void mask_file_values(const cJSON *raw, const cJSON *exp, char *err)
+{
+	if (cJSON_IsString(raw) && cJSON_IsString(exp)) {
+		if (strstr(raw->valuestring, "${file:"))
+			mask_secret(err, exp->valuestring);
+		return;
+	}
+	for (raw = raw->child, exp = exp->child; raw && exp;
+	     raw = raw->next, exp = exp->next)
+		mask_file_values(raw, exp, err);
+}
+
 int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
 			struct pf_config **out, char *err, size_t errlen)
 {
 	struct pf_config *cfg = calloc(1, sizeof *cfg);
+	cJSON *raw = NULL;
 	int rc = -1;
 
-	if (!cfg || !(cfg->source = strdup(ld->source))) {
+	if (!cfg || !(cfg->source = strdup(ld->source)) ||
+	    (expand && !(raw = cJSON_Duplicate(doc, 1)))) {
 		snprintf(err, errlen, "%s: out of memory", ld->source);
 		goto out;
 	}
@@ -282,7 +319,10 @@ int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
 		goto out;
 	}
 	rc = load_doc(doc, ld, cfg, err, errlen);
+	if (rc < 0 && raw)
+		mask_file_values(raw, doc, err);
 out:
+	cJSON_Delete(raw);
 	cJSON_Delete(doc);
 	if (rc < 0)
 		pf_config_free(cfg);

@@ -69,6 +69,8 @@ static void redact_dsn(const char *s, char *out, size_t len, size_t *off)
 
 		put(out, len, off, s, ws);
 		s += ws;
+		if (!*s)
+			break;	/* trailing whitespace: stepping on would pass the NUL */
 		klen = strcspn(s, "= \t\n");
 		eq = klen + strspn(s + klen, " \t\n");
 		if (s[eq] != '=') {

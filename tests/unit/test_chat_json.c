@@ -58,6 +58,20 @@ static void test_parse_id(void)
 				   "correlation_id", id, 8, err, sizeof(err)) < 0);
 }
 
+/* Found by fuzz_chat_json: a numeric id longer than the buffer was cut
+ * (to "" with a 1-byte buffer) and reported as a usable id. */
+static void test_parse_id_number_too_long(void)
+{
+	char id[4], err[256];
+
+	PF_EXPECT(pf_chat_parse_id("{\"id\": 12345}", "id", id, sizeof(id), err,
+				   sizeof(err)) < 0);
+	PF_EXPECT(pf_chat_parse_id("{\"id\": 9}", "id", id, 1, err,
+				   sizeof(err)) < 0);
+	PF_EXPECT(pf_chat_parse_id("{\"id\": 123}", "id", id, sizeof(id), err,
+				   sizeof(err)) == 0 && strcmp(id, "123") == 0);
+}
+
 static void test_parse_status(void)
 {
 	struct pf_chat_status st;
@@ -258,6 +272,7 @@ int main(void)
 {
 	pf_test("post_body", test_post_body);
 	pf_test("parse_id", test_parse_id);
+	pf_test("parse_id: a number too long for the buffer", test_parse_id_number_too_long);
 	pf_test("parse_status", test_parse_status);
 	pf_test("verdict", test_verdict);
 	pf_test("join_and_urls", test_join_and_urls);

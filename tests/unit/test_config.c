@@ -445,6 +445,33 @@ static void test_interp_file(void)
 	PF_EXPECT_STR(err, "p: ${file:...} needs a file path");
 }
 
+/* Found while fuzzing the loader: a getter's message quotes the value it
+ * refuses, so ${file:} contents in the wrong key reached the error. */
+static void test_file_secret_not_in_errors(void)
+{
+	char path[64], text[512], err[512];
+	struct pf_config *cfg = NULL;
+	static const char long_secret[] =
+		"s3cr3t-token-that-is-longer-than-sixty-four-bytes-0123456789abcdefghij";
+
+	temp_file(path, sizeof path, "s3cr3t-token\n");
+	snprintf(text, sizeof text, CHECK(", \"timeout\": \"${file:%s}\""), path);
+	PF_EXPECT(pf_config_load_string_ops(text, "t.json", t_kinds, &cfg, err,
+					    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "s3cr3t") == NULL && strstr(err, "checks[0].timeout") != NULL);
+	snprintf(text, sizeof text, "{\"listen\": \"${file:%s}\"}", path);
+	PF_EXPECT(pf_config_load_string_ops(text, "t.json", t_kinds, &cfg, err,
+					    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "s3cr3t") == NULL && strstr(err, "listen") != NULL);
+	unlink(path);
+	temp_file(path, sizeof path, long_secret);
+	snprintf(text, sizeof text, CHECK(", \"interval\": \"${file:%s}\""), path);
+	PF_EXPECT(pf_config_load_string_ops(text, "t.json", t_kinds, &cfg, err,
+					    sizeof err) == -1);
+	PF_EXPECT(strstr(err, "s3cr3t") == NULL && strstr(err, "longer") == NULL);
+	unlink(path);
+}
+
 /* ---- fingerprint and describe -------------------------------------- */
 
 static char *fingerprint_of(const char *text)
@@ -580,6 +607,7 @@ int main(void)
 	pf_test("listen", test_listen);
 	pf_test("interpolation in a config", test_interp_in_config);
 	pf_test("${file:} secrets", test_interp_file);
+	pf_test("${file:} contents never in errors", test_file_secret_not_in_errors);
 	pf_test("fingerprint", test_fingerprint);
 	pf_test("describe", test_describe);
 	pf_test("load from a file", test_load_file);

@@ -59,6 +59,20 @@ static void test_redact(void)
 	PF_EXPECT(strstr(out, "secret") == NULL && strlen(out) == 15);
 }
 
+/* Found by fuzz_redact: a DSN ending in whitespace ("...dbname=x\n" from an
+ * env file) made the scanner step past its NUL and go on reading. */
+static void test_redact_trailing_space(void)
+{
+	static const char in[] = "host=db dbname=x \n\0password=after-the-end";
+	char out[128];
+
+	/* the overrun copied the NUL and went on writing behind it */
+	memset(out, 'X', sizeof(out));
+	PF_EXPECT_STR(pf_redact_url(in, out, sizeof(out)), "host=db dbname=x \n");
+	PF_EXPECT(out[strlen(out) + 1] == 'X');
+	PF_EXPECT_STR(pf_redact_url(" ", out, sizeof(out)), " ");
+}
+
 static void test_hostport(void)
 {
 	char host[64];
@@ -92,6 +106,7 @@ int main(void)
 	pf_test("duration_parse", test_duration_parse);
 	pf_test("duration_format", test_duration_format);
 	pf_test("redact", test_redact);
+	pf_test("redact: trailing whitespace in a DSN", test_redact_trailing_space);
 	pf_test("hostport", test_hostport);
 	pf_test("reasons", test_reasons);
 	return pf_test_summary();
