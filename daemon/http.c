@@ -2,7 +2,8 @@
  * The HTTP surface on evhttp (SPEC §6): routes, cached bodies and limits.
  * Owns the evhttp server, the bound socket and the cached bodies; borrows
  * the daemon.  Bodies are rendered when a result changed (the daemon's
- * version moved) and, for /readyz, also when a result went stale.
+ * version moved) and, for /readyz, also when a result went stale; /status
+ * bodies are assembled from per-check fragments (status_cache.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "pf_util.h"
 #include "render.h"
 #include "scheduler.h"
+#include "status_cache.h"
 
 /* A rendered body.  Responses copy it: libevent 2.1 loses the body of
  * a response built with evbuffer_add_reference when it is moved into the
@@ -50,6 +52,9 @@ struct pf_http {
 	struct evhttp_connection *conn[PF_HTTP_MAX_CONNECTIONS];
 	size_t conns;
 	struct cache *status;			/* owned: [0] all, [1+g] group g */
+	/* owned: per-check /status fragments the status bodies are
+	 * assembled from, so a body after K results costs K check renders */
+	struct pf_status_cache *frags;
 	struct cache *readyz;			/* owned, same layout */
 	size_t n_sets;
 	struct cache *checks;			/* owned: one per check */
@@ -193,10 +198,15 @@ static void on_status(struct pf_http *h, struct evhttp_request *req,
 
 	if (g == -2)
 		return;
+	if (!h->status || !h->frags) {	/* a reset ran out of memory */
+		send_oom(req);
+		return;
+	}
 	c = &h->status[g + 1];
 	if (!cache_valid(c, h->d->version, 0)) {
 		pf_daemon_view(h->d, &v);
-		if (!cache_store(c, pf_render_status(&v, g), h->d->version)) {
+		if (!cache_store(c, pf_status_cache_render(h->frags, &v, g),
+				 h->d->version)) {
 			send_oom(req);
 			return;
 		}
@@ -214,6 +224,10 @@ static void on_readyz(struct pf_http *h, struct evhttp_request *req,
 
 	if (g == -2)
 		return;
+	if (!h->readyz) {
+		send_oom(req);
+		return;
+	}
 	c = &h->readyz[g + 1];
 	if (!cache_valid(c, h->d->version, now)) {
 		pf_daemon_view(h->d, &v);
@@ -425,7 +439,8 @@ static bool alloc_caches(struct pf_http *h)
 	h->status = calloc(h->n_sets, sizeof(*h->status));
 	h->readyz = calloc(h->n_sets, sizeof(*h->readyz));
 	h->checks = calloc(h->n_checks ? h->n_checks : 1, sizeof(*h->checks));
-	return h->status && h->readyz && h->checks;
+	h->frags = pf_status_cache_new();
+	return h->status && h->readyz && h->checks && h->frags;
 }
 
 static void free_caches(struct pf_http *h)
@@ -434,6 +449,8 @@ static void free_caches(struct pf_http *h)
 	cache_clear(h->readyz, h->n_sets);
 	cache_clear(h->checks, h->n_checks);
 	cache_clear(&h->metrics, 1);
+	pf_status_cache_free(h->frags);
+	h->frags = NULL;
 	free(h->status);
 	free(h->readyz);
 	free(h->checks);

@@ -74,8 +74,8 @@ static void add_failure(cJSON *o, const struct check_state *st,
 	add_text(o, "hint", failing ? pf_state_hint(st, cfg) : NULL);
 }
 
-static cJSON *check_json(const struct pf_view *v, size_t i,
-			 const struct pf_lookup *lk)
+cJSON *pf_render_check_obj(const struct pf_view *v, size_t i,
+			   const struct pf_lookup *lk)
 {
 	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
 	const struct check_state *st = &v->checks[i].state;
@@ -110,7 +110,7 @@ cJSON *pf_render_check_json(const struct pf_view *v, size_t i)
 {
 	if (i >= v->n_checks)
 		return NULL;
-	return check_json(v, i, NULL);
+	return pf_render_check_obj(v, i, NULL);
 }
 
 static cJSON *groups_json(const struct pf_view *v, int group,
@@ -152,6 +152,19 @@ static void add_header(cJSON *root, const struct pf_view *v, enum pf_status st)
 				pf_time_rfc3339(&v->now, buf, sizeof buf));
 }
 
+cJSON *pf_render_status_head(const struct pf_view *v, int group,
+			     const struct pf_lookup *lk,
+			     const struct pf_set *s)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	if (!root)
+		return NULL;
+	add_header(root, v, pf_set_overall(v, s));
+	cJSON_AddItemToObject(root, "groups", groups_json(v, group, lk));
+	return root;
+}
+
 cJSON *pf_render_status_json(const struct pf_view *v, int group)
 {
 	struct pf_lookup lk;
@@ -162,13 +175,11 @@ cJSON *pf_render_status_json(const struct pf_view *v, int group)
 		return NULL;
 	if (pf_set_init(&s, v, group, &lk) < 0)
 		goto out;
-	if (!(root = cJSON_CreateObject()))
+	if (!(root = pf_render_status_head(v, group, &lk, &s)))
 		goto out;
-	add_header(root, v, pf_set_overall(v, &s));
-	cJSON_AddItemToObject(root, "groups", groups_json(v, group, &lk));
 	checks = cJSON_AddObjectToObject(root, "checks");
 	for (size_t k = 0; checks && k < s.n; k++) {
-		cJSON *c = check_json(v, s.idx[k], &lk);
+		cJSON *c = pf_render_check_obj(v, s.idx[k], &lk);
 
 		if (c && !cJSON_AddItemToObject(checks,
 						v->cfg->checks[s.idx[k]].name, c))

@@ -51,5 +51,13 @@ enum pf_status pf_set_overall(const struct pf_view *v, const struct pf_set *s);
 
 /* The /status object for a set (render.c); NULL when out of memory. */
 struct cJSON *pf_render_status_json(const struct pf_view *v, int group);
+/* Check i's /status object (render.c); lk may be NULL. */
+struct cJSON *pf_render_check_obj(const struct pf_view *v, size_t i,
+				  const struct pf_lookup *lk);
+/* The /status object for set s of group without its "checks" member:
+ * the top-level fields and "groups" (render.c); NULL when out of memory. */
+struct cJSON *pf_render_status_head(const struct pf_view *v, int group,
+				    const struct pf_lookup *lk,
+				    const struct pf_set *s);
 
 #endif

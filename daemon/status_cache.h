@@ -1,0 +1,42 @@
+/*
+ * Incremental GET /status: each check's rendered object is kept as text
+ * and re-rendered only when what it shows changed, so a request after K
+ * results costs K check renders plus one concatenation.  The output is
+ * byte-for-byte pf_render_status()'s.  Single-threaded, like the daemon.
+ */
+#ifndef PF_STATUS_CACHE_H
+#define PF_STATUS_CACHE_H
+
+#include <stddef.h>
+
+#include "render.h"
+
+struct pf_status_cache;
+
+/* An empty cache; NULL when out of memory. */
+struct pf_status_cache *pf_status_cache_new(void);
+
+/* Drops every fragment.  Call it on every reload: the cache also starts
+ * over when it sees another cfg or check array pointer, but a new config
+ * allocated at the old one's address would not be noticed. */
+void pf_status_cache_reset(struct pf_status_cache *c);
+
+/* NULL is ignored. */
+void pf_status_cache_free(struct pf_status_cache *c);
+
+/* The GET /status body for v (group < 0: every check), as
+ * pf_render_status(v, group) would print it; malloc'd, the caller frees
+ * it; NULL when out of memory.
+ *
+ * Relies on the daemon's invariants: a check's config does not change
+ * until a reload, and its state changes only through pf_state_apply(),
+ * which bumps state.runs.  A fragment is reused while its check's runs
+ * and its caused_by (which follows other checks' statuses) are the same
+ * as when it was rendered. */
+char *pf_status_cache_render(struct pf_status_cache *c,
+			     const struct pf_view *v, int group);
+
+/* Check objects rendered since the cache was created (tests, logs). */
+size_t pf_status_cache_renders(const struct pf_status_cache *c);
+
+#endif
