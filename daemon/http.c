@@ -6,8 +6,11 @@
  * bodies are assembled from per-check fragments (status_cache.c).
  */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "daemon.h"
 #include "http.h"
@@ -60,6 +64,9 @@ struct pf_http {
 	struct cache *checks;			/* owned: one per check */
 	size_t n_checks;
 	struct cache metrics;
+	struct evconnlistener *listener;	/* borrowed from evhttp's bound socket */
+	struct event *accept_tick;		/* owned: re-enables accept after EMFILE */
+	double accept_warned_ms;		/* monotonic time of the last such warning */
 };
 
 enum {
@@ -465,9 +472,63 @@ void pf_http_reset(struct pf_http *h)
 		free_caches(h);	/* every request then answers 500 until memory returns */
 }
 
+/* Stops accepting until the next accept tick: out of descriptors, the
+ * listening socket stays readable and libevent would retry accept() at
+ * once, forever, spinning the loop. */
+static void pause_accept(struct pf_http *h, int err)
+{
+	evconnlistener_disable(h->listener);
+	/* One line per 10 s is enough to explain a sustained shortage. */
+	if (h->accept_warned_ms == 0 || pf_mono_ms() - h->accept_warned_ms > 10000) {
+		h->accept_warned_ms = pf_mono_ms();
+		pf_log(&h->d->log, PF_LOG_WARNING, NULL, NULL, -1,
+		       "HTTP: out of file descriptors (%s): pausing accept for up "
+		       "to %d ms at a time", strerror(err), PF_HTTP_ACCEPT_TICK_MS);
+	}
+}
+
+/* evhttp, once per accepted connection: the bufferevent it will use (the
+ * kind evhttp makes by default).  The one place that sees accepts: if this
+ * connection took the last free descriptor, pause before accept() fails. */
+static struct bufferevent *on_accept(struct event_base *base, void *arg)
+{
+	struct pf_http *h = arg;
+	int spare = fcntl(evconnlistener_get_fd(h->listener), F_DUPFD_CLOEXEC, 0);
+
+	if (spare >= 0)
+		close(spare);
+	else if (errno == EMFILE || errno == ENFILE)
+		pause_accept(h, errno);
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* libevent: accept() failed for good (a probe took the descriptor we had
+ * spare).  The listener's argument is evhttp's, not ours, so only disable
+ * here; the accept tick turns accepting back on. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		evconnlistener_disable(lev);
+}
+
+/* accept_tick (persistent): re-enables accepting after a pause; a no-op
+ * while accepting is on. */
+static void on_accept_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_http *h = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(h->listener);
+}
+
 static int bind_listen(struct pf_http *h, const char *listen, char *err,
 		       size_t errlen)
 {
+	struct evhttp_bound_socket *bound;
 	char host[256];
 	unsigned port;
 
@@ -476,30 +537,36 @@ static int bind_listen(struct pf_http *h, const char *listen, char *err,
 		snprintf(err, errlen, "listen: \"%s\" is not host:port", listen);
 		return -1;
 	}
-	if (evhttp_bind_socket(h->http, host[0] ? host : "0.0.0.0",
-			       (ev_uint16_t)port) < 0) {
+	bound = evhttp_bind_socket_with_handle(h->http, host[0] ? host : "0.0.0.0",
+					       (ev_uint16_t)port);
+	if (!bound) {
 		snprintf(err, errlen, "cannot listen on %s: address in use, not "
 			 "local, or not permitted", listen);
 		return -1;
 	}
+	h->listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(h->listener, on_accept_error);
 	return 0;
 }
 
 struct pf_http *pf_http_new(struct pf_daemon *d, const char *listen,
 			    char *err, size_t errlen)
 {
+	struct timeval tick = { 0, PF_HTTP_ACCEPT_TICK_MS * 1000 };
 	struct pf_http *h = calloc(1, sizeof(*h));
 
 	if (h) {
 		h->d = d;
 		h->http = evhttp_new(d->base);
+		h->accept_tick = event_new(d->base, -1, EV_PERSIST, on_accept_tick, h);
 	}
-	if (!h || !h->http || !alloc_caches(h)) {
+	if (!h || !h->http || !h->accept_tick || !alloc_caches(h)) {
 		snprintf(err, errlen, "out of memory starting the HTTP server");
 		pf_http_free(h);
 		return NULL;
 	}
 	evhttp_set_gencb(h->http, on_request, h);
+	evhttp_set_bevcb(h->http, on_accept, h);
 	evhttp_set_max_headers_size(h->http, PF_HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(h->http, PF_HTTP_MAX_BODY);
 	evhttp_set_timeout(h->http, PF_HTTP_READ_TIMEOUT_S);
@@ -511,6 +578,7 @@ struct pf_http *pf_http_new(struct pf_daemon *d, const char *listen,
 		pf_http_free(h);
 		return NULL;
 	}
+	event_add(h->accept_tick, &tick);
 	return h;
 }
 
@@ -523,6 +591,8 @@ void pf_http_free(struct pf_http *h)
 {
 	if (!h)
 		return;
+	if (h->accept_tick)
+		event_free(h->accept_tick);
 	if (h->http)
 		evhttp_free(h->http);	/* runs on_conn_closed for each connection */
 	free_caches(h);

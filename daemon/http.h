@@ -16,6 +16,8 @@ struct pf_http;
 #define PF_HTTP_MAX_HEADERS 8192
 #define PF_HTTP_MAX_BODY 65536
 #define PF_HTTP_READ_TIMEOUT_S 5
+/* Out of descriptors, accepting pauses until the next tick of this period. */
+#define PF_HTTP_ACCEPT_TICK_MS 250
 
 /* Binds "host:port" and starts serving d.  NULL with err filled when the
  * address is malformed, in use or out of memory. */

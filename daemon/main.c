@@ -342,6 +342,26 @@ static int cmd_check(struct cli *c)
 	return rc;
 }
 
+/* libevent's own warnings (it prints "[warn] ..." on stderr by default) as
+ * JSON log lines, so nothing unstructured reaches the log stream.  The
+ * callback takes no context argument, so it is stateless: stderr, WARNING
+ * and ERROR only. */
+static void on_libevent_log(int severity, const char *msg)
+{
+	struct timespec now;
+	char ts[40], text[512];
+
+	if (severity < EVENT_LOG_WARN)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(text, sizeof(text), "libevent: %s", msg);
+	fprintf(stderr, "{\"severity\":\"%s\",\"time\":\"%s\",\"message\":",
+		severity >= EVENT_LOG_ERR ? "ERROR" : "WARNING",
+		pf_time_rfc3339(&now, ts, sizeof(ts)));
+	pf_json_write_string(stderr, text);
+	fputs("}\n", stderr);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -355,6 +375,7 @@ int main(int argc, char **argv)
 	/* hiredis and our own sockets write with plain write(): a peer that
 	 * went away must be an error value, not a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(on_libevent_log);
 	switch (c.cmd) {
 	case CMD_CHECK:
 		return cmd_check(&c);
