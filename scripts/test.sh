@@ -52,6 +52,14 @@ run_suite() {  # run_suite LABEL BUILD_DIR [pytest args...]
 }
 
 status=0
+echo "=== lint: file and function sizes, markers, whitespace (scripts/lint.py)"
+if /usr/bin/python3 scripts/lint.py; then
+  echo '{"result": "OK"}' > "$results/lint-unit.json"
+else
+  echo '{"result": "FAIL"}' > "$results/lint-unit.json"
+  status=1
+fi
+
 setup build --buildtype=debugoptimized
 run_suite plain build || status=1
 
