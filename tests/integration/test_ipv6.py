@@ -1,0 +1,111 @@
+"""IPv6 end to end on ::1: bracketed addresses in every kind that takes
+one, the address actually used in details, and its class."""
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from harness.chat import probe_once
+from harness.net import PORT_HI, PORT_LO, free_port
+
+
+def bind_v6(sock):
+    """Binds sock to ::1 on a free port below 32768 (the harness's range)."""
+    import random
+    for _ in range(200):
+        port = random.randint(PORT_LO, PORT_HI)
+        try:
+            sock.bind(("::1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port on ::1")
+
+
+@pytest.fixture
+def v6_listener():
+    s = socket.socket(socket.AF_INET6)
+    port = bind_v6(s)
+    s.listen(16)
+    yield port
+    s.close()
+
+
+@pytest.fixture
+def v6_redis():
+    d = tempfile.mkdtemp(prefix="pf-redis6-")
+    for _ in range(20):
+        port = free_port()
+        p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "::1",
+                              "--save", "", "--appendonly", "no", "--dir", d],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            try:
+                socket.create_connection(("::1", port), timeout=0.2).close()
+                yield port
+                p.terminate()
+                p.wait(timeout=5)
+                return
+            except OSError:
+                if p.poll() is not None:
+                    break
+                time.sleep(0.1)
+        p.kill()
+        p.wait()
+    pytest.fail("redis-server did not start on ::1")
+
+
+def test_tcp_on_v6_loopback(v6_listener):
+    rc, res, _ = probe_once({"kind": "tcp", "address": "[::1]:%d" % v6_listener})
+    assert rc == 0, res
+    assert res["details"]["address"] == "::1"
+    assert res["details"]["address_class"] == "loopback"
+
+
+def test_tcp_refused_on_v6():
+    s = socket.socket(socket.AF_INET6)
+    port = bind_v6(s)
+    s.close()
+    rc, res, _ = probe_once({"kind": "tcp", "address": "[::1]:%d" % port})
+    assert (rc, res["reason"]) == (1, "connect_refused"), res
+
+
+def test_redis_on_v6_loopback(v6_redis):
+    rc, res, _ = probe_once({"kind": "redis", "url": "redis://[::1]:%d/0" % v6_redis})
+    assert rc == 0, res
+    assert res["details"]["address"] == "::1"
+    assert res["details"]["address_class"] == "loopback"
+
+
+def test_http_on_v6_loopback():
+    import http.server
+    import threading
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a):
+            pass
+
+    probe = socket.socket(socket.AF_INET6)
+    port = bind_v6(probe)
+    probe.close()
+    srv = Server(("::1", port), Ok)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        rc, res, _ = probe_once({"kind": "http", "url": "http://[::1]:%d/health" % srv.server_address[1],
+                                 "body_contains": "ok"})
+        assert rc == 0, res
+    finally:
+        srv.shutdown()
+        srv.server_close()
