@@ -223,9 +223,8 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 
 	p->resolve = NULL;	/* it frees itself after this call */
 	if (!sa) {
-		pf_probe_fail(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
-		tcp_teardown(p);
-		pf_probe_reap(&p->base);
+		pf_probe_set(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
+		tcp_end(p);
 		return;
 	}
 	pf_addr_str(sa, p->ip, sizeof(p->ip));
