@@ -49,7 +49,7 @@ struct chat_probe {
 
 static const char *const chat_keys[] = {
 	"base_url", "message", "thread_id", "token", "headers", "poll_interval",
-	"id_field", "done", "failed", "max_body", NULL
+	"id_field", "done", "failed", "max_body", "ca_file", NULL
 };
 
 /* ---- the probe ---- */
@@ -132,6 +132,7 @@ static int chat_send(struct chat_probe *p, const char *url, const char *method,
 		.content_type = body ? "application/json" : NULL,
 		.bearer = p->cfg->token, .headers = p->cfg->headers,
 		.max_body = p->cfg->max_body, .timeout_ms = remaining_ms(p),
+		.ca_file = p->cfg->ca_file,
 	};
 	char err[PF_ERROR_MAX];
 
@@ -285,6 +286,10 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
+		if (r == PF_REASON_TLS)
+			pf_web_tls_hint(err, p->cfg->ca_file != NULL,
+					p->base.res.hint,
+					sizeof(p->base.res.hint));
 		chat_fail(p, r, "%s: %s", what, err);
 	} else if (p->phase == CHAT_POST) {
 		chat_on_post(p, x);

@@ -16,6 +16,7 @@ struct chat_cfg {
 	char *thread_id;	/* owned, or NULL */
 	char *token;		/* owned secret, or NULL: never printed */
 	char *id_field;		/* owned */
+	char *ca_file;		/* owned path, or NULL: system CA store */
 	struct cJSON *headers;		/* owned copy, or NULL */
 	char **done, **failed;	/* owned NULL-terminated status lists */
 	size_t n_done, n_failed;

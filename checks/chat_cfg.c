@@ -27,6 +27,7 @@ void pf_chat_cfg_free(void *p)
 	free(c->thread_id);
 	free(c->token);
 	free(c->id_field);
+	free(c->ca_file);
 	cJSON_Delete(c->headers);
 	pf_cfg_strv_free(c->done);
 	pf_cfg_strv_free(c->failed);
@@ -105,7 +106,8 @@ int pf_chat_cfg_parse(const cJSON *obj, const char *path, void **out,
 	    pf_cfg_duration(obj, path, "poll_interval", &c->poll_ms, err, errlen) < 0 ||
 	    pf_cfg_strv(obj, path, "done", &c->done, &c->n_done, err, errlen) < 0 ||
 	    pf_cfg_strv(obj, path, "failed", &c->failed, &c->n_failed, err, errlen) < 0 ||
-	    pf_web_max_body(obj, path, &c->max_body, err, errlen) < 0)
+	    pf_web_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
+	    pf_web_ca_file(obj, path, &c->ca_file, err, errlen) < 0)
 		goto fail;
 	if (c->poll_ms < 10) {
 		snprintf(err, errlen, "%s.poll_interval: must be at least 10ms", path);
@@ -158,5 +160,7 @@ cJSON *pf_chat_cfg_describe(const void *cfg)
 	cJSON_AddItemToObject(o, "done", strv_json(c->done));
 	cJSON_AddItemToObject(o, "failed", strv_json(c->failed));
 	cJSON_AddNumberToObject(o, "max_body", (double)c->max_body);
+	if (c->ca_file)
+		cJSON_AddStringToObject(o, "ca_file", c->ca_file);
 	return o;
 }

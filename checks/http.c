@@ -23,6 +23,7 @@ struct http_cfg {
 	char *url;			/* owned; may hold user:pass, shown redacted */
 	char *method;			/* owned: GET, HEAD or POST */
 	char *body_contains;		/* owned, or NULL */
+	char *ca_file;			/* owned path, or NULL: system CA store */
 	cJSON *headers;			/* owned copy, or NULL */
 	struct pf_web_status_set expect;
 	size_t max_body;
@@ -38,7 +39,7 @@ struct http_probe {
 
 static const char *const http_keys[] = {
 	"url", "method", "expect_status", "body_contains", "headers",
-	"max_body", NULL
+	"max_body", "ca_file", NULL
 };
 
 static void http_free_cfg(void *p)
@@ -50,6 +51,7 @@ static void http_free_cfg(void *p)
 	free(c->url);
 	free(c->method);
 	free(c->body_contains);
+	free(c->ca_file);
 	cJSON_Delete(c->headers);
 	free(c);
 }
@@ -111,6 +113,7 @@ static int http_parse(const cJSON *obj, const char *path, void **out,
 		       err, errlen) < 0 ||
 	    pf_web_headers(obj, path, &c->headers, err, errlen) < 0 ||
 	    pf_web_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
+	    pf_web_ca_file(obj, path, &c->ca_file, err, errlen) < 0 ||
 	    http_parse_expect(obj, path, c, err, errlen) < 0 ||
 	    http_check_fields(path, c, err, errlen) < 0) {
 		http_free_cfg(c);
@@ -142,6 +145,8 @@ static cJSON *http_describe(const void *cfg)
 	if (c->headers)
 		cJSON_AddItemToObject(o, "headers", pf_web_headers_describe(c->headers));
 	cJSON_AddNumberToObject(o, "max_body", (double)c->max_body);
+	if (c->ca_file)
+		cJSON_AddStringToObject(o, "ca_file", c->ca_file);
 	return o;
 }
 
@@ -219,6 +224,10 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
+		if (r == PF_REASON_TLS)
+			pf_web_tls_hint(err, p->cfg->ca_file != NULL,
+					p->base.res.hint,
+					sizeof(p->base.res.hint));
 		http_fail(p, 0, r, "%s %s: %s", p->cfg->method,
 			  pf_redact_url(p->cfg->url, url, sizeof(url)), err);
 	} else {
@@ -279,7 +288,7 @@ static int http_send(struct http_probe *p, const struct pf_env *env)
 	struct pf_xfer_req req = {
 		.url = p->cfg->url, .method = p->cfg->method,
 		.headers = p->cfg->headers, .max_body = p->cfg->max_body,
-		.timeout_ms = p->timeout_ms,
+		.timeout_ms = p->timeout_ms, .ca_file = p->cfg->ca_file,
 	};
 	char err[PF_ERROR_MAX];
 

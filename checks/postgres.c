@@ -97,7 +97,8 @@ static void finish(struct pg_probe *p)
 		return;
 	if (p->base.res.reason != PF_REASON_NONE && p->base.res.hint[0] == '\0')
 		pf_pg_hint(p->cfg, p->base.res.reason, p->private_addr,
-			   p->base.res.hint, sizeof p->base.res.hint);
+			   p->base.res.error, p->base.res.hint,
+			   sizeof p->base.res.hint);
 	pf_pg_scrub(p->base.res.error, sizeof p->base.res.error,
 		    p->cfg->password);
 	if (pf_probe_finish(&p->base)) {

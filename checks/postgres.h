@@ -59,9 +59,14 @@ const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c);
 /* "host:port" or "socket directory D" for messages; never a secret. */
 const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len);
 /* The kind's own hint for reason into h ("" keeps the built-in hint);
- * private_addr: the host resolved to a private address. */
+ * private_addr: the host resolved to a private address; error: the
+ * failure's message (may be NULL), which tells TLS failures apart. */
 void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
-		bool private_addr, char *h, size_t n);
+		bool private_addr, const char *error, char *h, size_t n);
+/* The hint for a TLS failure of server `where` ("host:port"), or for a
+ * plain connection a hostssl-only server refused, chosen from libpq's
+ * message msg; h is left "" for a message it does not know. */
+void pf_pg_tls_hint(const char *msg, const char *where, char *h, size_t n);
 
 /* postgres_schema.c: loads c->schema_dir (schema c->schema) into c->model
  * and merges its tables and columns into c->tables (union with the

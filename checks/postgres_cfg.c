@@ -27,8 +27,48 @@ const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len)
 	return buf;
 }
 
+void pf_pg_tls_hint(const char *msg, const char *where, char *h, size_t n)
+{
+	h[0] = '\0';
+	if (msg == NULL)
+		return;
+	/* libpq reports every chain failure (unknown CA, expired, not yet
+	 * valid) as "certificate verify failed", so that hint names both. */
+	if (strstr(msg, "does not support SSL"))
+		snprintf(h, n, "%s does not offer TLS but sslmode requires it:"
+			 " turn ssl on at the server, or use sslmode=prefer"
+			 " only where the path is private (unix socket, Cloud"
+			 " SQL Auth Proxy)", where);
+	else if (strstr(msg, "does not match host name"))
+		snprintf(h, n, "the certificate of %s does not name the host"
+			 " in the URL: connect with a name its subjectAltName"
+			 " lists, or reissue the certificate for this name",
+			 where);
+	else if (strstr(msg, "root certificate file"))
+		snprintf(h, n, "sslrootcert names no readable file: mount the"
+			 " CA certificate that issued the server's (Cloud SQL:"
+			 " server-ca.pem) at that path");
+	else if (strstr(msg, "certificate verify failed"))
+		snprintf(h, n, "the certificate of %s is not trusted: point"
+			 " sslrootcert at the CA that issued it (Cloud SQL:"
+			 " server-ca.pem), and check that it has not expired",
+			 where);
+	else if (strstr(msg, "protocol version") ||
+		 strstr(msg, "unsupported protocol"))
+		snprintf(h, n, "%s and this client share no TLS version: align"
+			 " ssl_min_protocol_version/ssl_max_protocol_version"
+			 " in the URL with the server's settings", where);
+	else if (strstr(msg, "no pg_hba.conf entry") &&
+		 strstr(msg, "no encryption"))
+		snprintf(h, n, "no pg_hba.conf line of %s admits this"
+			 " unencrypted connection: if it takes clients only"
+			 " over TLS (hostssl), set sslmode=verify-full with"
+			 " sslrootcert (or sslmode=require); else add a"
+			 " pg_hba entry for this client's address", where);
+}
+
 void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
-		bool private_addr, char *h, size_t n)
+		bool private_addr, const char *error, char *h, size_t n)
 {
 	const char *db = pf_pg_cfg_dbname(c);
 	char w[256];
@@ -39,7 +79,13 @@ void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
 	case PF_REASON_MISSING_COLUMN:
 		pf_pg_migration_hint(db, NULL, h, n);
 		break;
+	case PF_REASON_TLS:
+		pf_pg_tls_hint(error, w, h, n);
+		break;
 	case PF_REASON_AUTH:
+		pf_pg_tls_hint(error, w, h, n);
+		if (h[0] != '\0')
+			break;
 		snprintf(h, n, "the server rejected the credentials for database"
 			 " %s: check the user and password in the mounted"
 			 " secret, that the role exists and may log in (pg_hba"

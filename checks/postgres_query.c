@@ -453,7 +453,9 @@ enum pf_reason pf_pg_classify_connect(const char *msg)
 	if (msg == NULL)
 		return PF_REASON_CONNECT_REFUSED;
 	/* Order matters: "role ... does not exist" is auth, "database ...
-	 * does not exist" is not; SSL negotiation garbage is protocol. */
+	 * does not exist" is not; SSL negotiation garbage is protocol (the
+	 * peer is not PostgreSQL), but OpenSSL's own errors are tls even when
+	 * they say "protocol" ("SSL error: unsupported protocol"). */
 	if (has(msg, "database \"") && has(msg, "does not exist"))
 		return PF_REASON_WRONG_DATABASE;
 	if (has(msg, "password authentication failed") ||
@@ -463,8 +465,12 @@ enum pf_reason pf_pg_classify_connect(const char *msg)
 	    (has(msg, "role \"") && has(msg, "does not exist")) ||
 	    has(msg, "SCRAM") || has(msg, "SASL"))
 		return PF_REASON_AUTH;
-	if (has(msg, "invalid response to SSL negotiation") ||
-	    has(msg, "expected authentication request") ||
+	if (has(msg, "invalid response to SSL negotiation"))
+		return PF_REASON_PROTOCOL;
+	if (has(msg, "SSL error") || has(msg, "SSL SYSCALL") ||
+	    has(msg, "does not support SSL") || has(msg, "certificate"))
+		return PF_REASON_TLS;
+	if (has(msg, "expected authentication request") ||
 	    has(msg, "server closed the connection unexpectedly") ||
 	    has(msg, "unexpected message") || has(msg, "invalid message") ||
 	    has(msg, "lost synchronization") || has(msg, "protocol"))

@@ -2,7 +2,8 @@
  * What the two HTTP kinds (chat.c, http.c) share: one capped transfer on
  * the shared curl multi with its failure classification (xfer.c), the pure
  * helpers for URLs, excerpts and expect_status (web_util.c), and the pure
- * parsing of Chat API answers (chat_json.c).  Internal to checks/.
+ * parsing of Chat API answers (chat_json.c), and the ca_file key
+ * (web_tls.c).  Internal to checks/.
  */
 #ifndef PF_CHECKS_WEB_H
 #define PF_CHECKS_WEB_H
@@ -35,6 +36,8 @@ struct pf_xfer_req {
 	const struct cJSON *headers;	/* borrowed: name -> string, or NULL */
 	size_t max_body;		/* response cap in bytes */
 	uint64_t timeout_ms;		/* what is left of the probe's deadline */
+	const char *ca_file;		/* PEM bundle trusted instead of the
+					 * system store, or NULL */
 };
 
 /* One request in flight.  Owns its easy handle, header list, request and
@@ -93,6 +96,20 @@ struct cJSON *pf_web_headers_describe(const struct cJSON *headers);
 /* Config key "max_body" in bytes (default 1 MiB, at most 256 MiB). */
 int pf_web_max_body(const struct cJSON *obj, const char *path, size_t *out,
 		    char *err, size_t errlen);
+
+/* ---- TLS trust (web_tls.c) ---- */
+
+/* Config key "ca_file" (optional): a PEM CA bundle trusted instead of the
+ * system store; verification stays on.  At load it must be a readable
+ * regular file holding a PEM certificate, else -1 with err naming
+ * path.ca_file.  *out is malloc'd (caller owns), untouched when absent. */
+int pf_web_ca_file(const struct cJSON *obj, const char *path, char **out,
+		   char *err, size_t errlen);
+/* The hint for a `tls` failure, chosen from curl's message err (untrusted
+ * chain, name mismatch, expiry, plain HTTP on the port); has_ca_file says
+ * whether ca_file was configured.  h is "" for a message it does not know
+ * (the built-in hint then applies). */
+void pf_web_tls_hint(const char *err, bool has_ca_file, char *h, size_t n);
 
 /* expect_status: up to 16 inclusive ranges.  Accepts 204, "204", "2xx",
  * "200-299", or an array of those. */

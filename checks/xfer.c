@@ -129,6 +129,13 @@ static void set_common(struct pf_xfer *x, const struct pf_xfer_req *req)
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file) {
+		/* Instead of the system store, not in addition: a private
+		 * service's certificate must chain to its own CA.  CAPATH is
+		 * cleared too, or Debian's /etc/ssl/certs would still count. */
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, req->ca_file);
+		curl_easy_setopt(x->easy, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "preflightd/" PF_VERSION);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);

@@ -10,7 +10,7 @@ BUILD=(build-essential meson ninja-build pkg-config
        libevent-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libcjson-dev)
 TEST=(postgresql postgresql-contrib redis-server prometheus
       python3 python3-pytest python3-yaml valgrind clang libclang-rt-14-dev
-      curl systemd iproute2 procps)
+      curl systemd iproute2 procps openssl)
 BENCH=(wrk nginx-light)
 
 want=("${BUILD[@]}")

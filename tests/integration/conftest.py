@@ -15,4 +15,5 @@ pytest_plugins = [
     "harness.chat",
     "harness.redis",
     "harness.daemon",
+    "harness.tls",
 ]

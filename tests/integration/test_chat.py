@@ -3,6 +3,8 @@ a healthy round trip, every failure reason from a real failure of the
 fixture, recovery, secrets kept out of output, and no fd growth."""
 import json
 
+import pytest
+
 from harness.chat import probe_once
 from harness.net import BlackHole, Tarpit, refused_port
 
@@ -111,6 +113,53 @@ def test_tls_handshake_with_plain_http_server_is_tls(chat_api):
     url = chat_api.base_url.replace("http://", "https://")
     rc, res = run(chat_api.check(base_url=url))
     assert rc == 1 and res["reason"] == "tls", res
+
+
+# ---- HTTPS with the harness.tls test PKI: verification stays on, and
+# ca_file trusts a private CA instead of the system store ----
+
+@pytest.fixture
+def tls_chat_api(chat_api_factory, tls_pki):
+    """The Chat API serving HTTPS with the localhost/127.0.0.1 certificate."""
+    return chat_api_factory(tls=(tls_pki.server, tls_pki.server_key, tls_pki.ca))
+
+
+def test_https_round_trip_with_ca_file(tls_chat_api, tls_pki, chat_redis):
+    assert tls_chat_api.base_url.startswith("https://")
+    for host in ("127.0.0.1", "localhost"):
+        url = tls_chat_api.base_url.replace("127.0.0.1", host)
+        rc, res = run(tls_chat_api.check(base_url=url, ca_file=tls_pki.ca))
+        assert rc == 0, (host, res)
+        d = res["details"]
+        assert d["final_status"] == "completed" and d["polls"] >= 1
+        state = json.loads(chat_redis.cmd(
+            "GET", "mobius:chat:response:" + d["correlation_id"]))
+        assert state["status"] == "completed"
+    assert tls_chat_api.state()["posts"] == 2
+
+
+@pytest.mark.parametrize("trust", ["system store", "other CA"])
+def test_https_untrusted_certificate_is_tls(tls_chat_api, tls_pki, trust):
+    extra = {"ca_file": tls_pki.other_ca} if trust == "other CA" else {}
+    rc, res = run(tls_chat_api.check(**extra))
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "certificate" in res["error"], res
+    assert "ca_file" in res["hint"], res
+    assert res["details"]["correlation_id"] is None
+    # Rejected in the handshake: the API never saw the request.
+    assert tls_chat_api.state()["posts"] == 0
+
+
+def test_ca_file_config_errors_name_the_path(tls_pki):
+    base = {"kind": "chat", "base_url": "https://127.0.0.1:1"}
+    for ca_file, words in ((tls_pki.path("absent.pem"), "cannot be read"),
+                           (tls_pki.dir, "not a regular file"),
+                           (tls_pki.server_key, "holds no PEM certificate"),
+                           ("", "must not be empty"),
+                           (7, "must be a string")):
+        rc, res, err = probe_once(dict(base, ca_file=ca_file))
+        assert rc == 2, (ca_file, res, err)
+        assert "check.ca_file" in err and words in err, err
 
 
 def test_post_500_is_http_status_with_excerpt(chat_api):

@@ -1,6 +1,7 @@
 """The http kind against real servers on loopback: the Chat API fixture's
 /health and /ready, plus a small in-process server for redirects, methods
-and headers; refused, tarpit and black-hole peers for the failures."""
+and headers; refused, tarpit and black-hole peers for the failures; HTTPS
+servers with the harness.tls test PKI for ca_file and the tls reason."""
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -174,3 +175,58 @@ def test_config_errors_exit_2():
         rc, res, err = probe_once(dict(bad, kind="http"))
         assert rc == 2, (bad, res, err)
         assert "check." in err
+
+
+# ---- HTTPS (harness.tls): verification stays on; ca_file trusts a
+# private CA instead of the system store ----
+
+def test_https_with_ca_file_passes(https_server, tls_pki):
+    srv = https_server()
+    for host in ("localhost", "127.0.0.1"):
+        rc, res = run({"url": srv.url(host), "ca_file": tls_pki.ca,
+                       "body_contains": "tls ok"})
+        assert rc == 0, (host, res)
+        assert res["details"]["status_code"] == 200
+    assert srv.handshakes == 2 and srv.requests == 2
+
+
+@pytest.mark.parametrize("case,words,hint", [
+    ("system store", "certificate", "set ca_file to that CA's PEM bundle"),
+    ("other CA", "certificate", "does not chain to the CA in ca_file"),
+    ("wrong name", "subject name", "subjectAltName"),
+    ("expired", "expired", "validity period"),
+])
+def test_https_untrusted_is_tls(https_server, tls_pki, case, words, hint):
+    cert = {"wrong name": (tls_pki.wrong, tls_pki.wrong_key),
+            "expired": (tls_pki.expired, tls_pki.expired_key)}.get(case, (None, None))
+    srv = https_server(*cert)
+    check = {"url": srv.url("localhost")}
+    if case != "system store":
+        check["ca_file"] = tls_pki.other_ca if case == "other CA" else tls_pki.ca
+    rc, res = run(check)
+    assert rc == 1 and res["reason"] == "tls", res
+    assert words in res["error"], res
+    assert hint in res["hint"], res
+    assert res["details"]["status_code"] is None
+    # The client hung up before sending a request (curl checks the name
+    # after OpenSSL's handshake, so that one completes on the server side).
+    assert srv.requests == 0
+
+
+def test_https_url_on_plain_http_server_is_tls(web, tls_pki):
+    rc, res = run({"url": web.url.replace("http://", "https://") + "/",
+                   "ca_file": tls_pki.ca})
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "use http://" in res["hint"], res
+    assert web.seen == []
+
+
+def test_ca_file_must_be_a_readable_pem_bundle(tls_pki):
+    for ca_file, words in ((tls_pki.path("absent.pem"), "cannot be read"),
+                           (tls_pki.dir, "not a regular file"),
+                           (tls_pki.server_key, "holds no PEM certificate"),
+                           ("", "must not be empty")):
+        rc, res, err = probe_once({"kind": "http", "url": "https://x/",
+                                   "ca_file": ca_file})
+        assert rc == 2, (ca_file, res, err)
+        assert "check.ca_file" in err and words in err, err

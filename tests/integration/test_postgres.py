@@ -1,6 +1,8 @@
 """The postgres check against a real PostgreSQL 15 (harness.pg): every
 failure reason, recovery, unix sockets, read-only sessions, secrets kept
-out of the output, and 1,000 probes with flat fds and RSS.  Probes run
+out of the output, TLS (verify-full and each tls failure, against the
+pg_tls server with the harness.tls PKI), and 1,000 probes with flat fds
+and RSS.  Probes run
 through the probe_once tool (PROBE_ONCE_BIN)."""
 import json
 import os
@@ -41,6 +43,8 @@ def probe(pg, url, timeout="5s", secrets=(), args=(), **kw):
     r = subprocess.run([PROBE_ONCE, json.dumps(check), *args],
                        capture_output=True, text=True, timeout=120)
     out = r.stdout + r.stderr
+    marks = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+    assert not any(m in r.stderr for m in marks), "sanitizer:\n" + r.stderr
     for pw in list(pg.passwords.values()) + list(secrets):
         assert pw not in out, "a password leaked into the output"
     if r.returncode == 2:
@@ -224,6 +228,88 @@ def test_http_server_is_protocol(pg, sslmode):
     assert rc == 1
     assert res["reason"] == "protocol", res
     assert str(g.port) in res["hint"]
+
+
+# ---- TLS: pg_tls (ssl=on, hostssl only) with the harness.tls test PKI ----
+
+def tls_probe(pg, host="localhost", **params):
+    """A probe of mobius_chat on pg at host (resolved by the probe itself)."""
+    return probe(pg, pg.url("mobius_chat", host=host, **params),
+                 tables=CHAT_TABLES)
+
+
+def test_tls_verify_full_passes(pg_tls, tls_pki):
+    # host=localhost goes through evdns (hosts file) to hostaddr=127.0.0.1
+    # while libpq keeps host=localhost to check the certificate's name.
+    for host in ("localhost", "127.0.0.1"):
+        rc, res = tls_probe(pg_tls, host, sslmode="verify-full",
+                            sslrootcert=tls_pki.ca)
+        assert rc == 0, (host, res)
+        assert res["details"]["address"] == "127.0.0.1"
+        assert res["details"]["missing_tables"] == []
+    # The sessions really were encrypted (log_connections names the TLS
+    # protocol of each).
+    ours = [line for line in pg_tls.log_text().splitlines()
+            if "connection authorized" in line and "preflightd" in line]
+    assert len(ours) >= 2
+    assert all("SSL enabled (protocol=TLSv1.3" in line for line in ours), ours
+
+
+def test_tls_server_refuses_plain_connections(pg_tls, tls_pki):
+    # What makes the passes above meaningful: without TLS there is no way in.
+    rc, res = tls_probe(pg_tls, sslmode="disable")
+    assert rc == 1 and res["reason"] == "auth", res
+    assert "no encryption" in res["error"]
+    assert "hostssl" in res["hint"] and "sslmode=verify-full" in res["hint"]
+
+
+def test_tls_unknown_ca_is_tls(pg_tls, tls_pki):
+    rc, res = tls_probe(pg_tls, sslmode="verify-full",
+                        sslrootcert=tls_pki.other_ca)
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "certificate verify failed" in res["error"]
+    assert "sslrootcert" in res["hint"]
+    assert "localhost:%d" % pg_tls.port in res["hint"]
+
+
+def test_tls_name_not_in_certificate_is_tls(pg_tls, tls_pki):
+    # pg.loopback.test resolves to 127.0.0.1 through the harness's FakeDNS,
+    # but the certificate only names localhost and 127.0.0.1.
+    rc, res = tls_probe(pg_tls, "pg.loopback.test", sslmode="verify-full",
+                        sslrootcert=tls_pki.ca)
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "does not match host name" in res["error"]
+    assert "pg.loopback.test" in res["error"]
+    assert "subjectAltName" in res["hint"]
+    # verify-ca checks the chain only: the same connection passes.
+    rc, res = tls_probe(pg_tls, "pg.loopback.test", sslmode="verify-ca",
+                        sslrootcert=tls_pki.ca)
+    assert rc == 0, res
+
+
+def test_tls_missing_root_certificate_is_tls(pg_tls, tls_pki):
+    rc, res = tls_probe(pg_tls, sslmode="verify-full",
+                        sslrootcert=tls_pki.path("absent.crt"))
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "absent.crt" in res["error"]
+    assert "sslrootcert names no readable file" in res["hint"]
+
+
+def test_tls_protocol_version_mismatch_is_tls(pg_tls, tls_pki):
+    # The server takes TLS 1.3 only; OpenSSL's complaint says "protocol",
+    # which must not be mistaken for a peer that is not PostgreSQL.
+    rc, res = tls_probe(pg_tls, sslmode="verify-full", sslrootcert=tls_pki.ca,
+                        ssl_max_protocol_version="TLSv1.2")
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "protocol" in res["error"]
+    assert "ssl_max_protocol_version" in res["hint"]
+
+
+def test_tls_required_but_server_has_none_is_tls(pg):
+    rc, res = tls_probe(pg, "127.0.0.1", sslmode="require")
+    assert rc == 1 and res["reason"] == "tls", res
+    assert "server does not support SSL" in res["error"]
+    assert "turn ssl on" in res["hint"]
 
 
 def test_assertions(pg):

@@ -290,6 +290,80 @@ static void test_classify(void)
 		  == PF_REASON_TLS);
 	PF_EXPECT(pf_pg_classify_connect("Connection timed out") ==
 		  PF_REASON_CONNECT_TIMEOUT);
+}
+
+/* libpq 15's words for each TLS failure, as the probe saw them against the
+ * ssl=on server of the integration tests (test_postgres.py). */
+static void test_classify_tls(void)
+{
+	static const char *const tls[] = {
+		"connection to server at \"127.0.0.1\", port 5 failed: SSL"
+		" error: certificate verify failed",
+		"connection to server at \"127.0.0.1\", port 5 failed: server"
+		" certificate for \"localhost\" (and 1 other name) does not"
+		" match host name \"pg.loopback.test\"",
+		"connection to server at \"127.0.0.1\", port 5 failed: root"
+		" certificate file \"/x/ca.crt\" does not exist; Either"
+		" provide the file or change sslmode to disable server"
+		" certificate verification.",
+		"connection to server at \"127.0.0.1\", port 5 failed: server"
+		" does not support SSL, but SSL was required",
+		/* OpenSSL's words contain "protocol": still tls, not protocol */
+		"connection to server at \"127.0.0.1\", port 5 failed: SSL"
+		" error: tlsv1 alert protocol version",
+		"SSL error: unsupported protocol",
+		"SSL SYSCALL error: EOF detected",
+	};
+	for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++)
+		PF_EXPECT(pf_pg_classify_connect(tls[i]) == PF_REASON_TLS);
+	/* A peer that is not PostgreSQL answers the SSL request with junk. */
+	PF_EXPECT(pf_pg_classify_connect("received invalid response to SSL"
+		" negotiation: H") == PF_REASON_PROTOCOL);
+	/* A plain connection a hostssl-only server refuses: pg_hba, auth. */
+	PF_EXPECT(pf_pg_classify_connect("FATAL: no pg_hba.conf entry for host"
+		" \"127.0.0.1\", user \"a\", database \"b\", no encryption")
+		  == PF_REASON_AUTH);
+}
+
+static void test_tls_hint(void)
+{
+	char h[512];
+	const char *w = "db.internal:5432";
+
+	pf_pg_tls_hint("SSL error: certificate verify failed", w, h, sizeof h);
+	PF_EXPECT(strstr(h, "sslrootcert") && strstr(h, w) &&
+		  strstr(h, "expired"));
+	pf_pg_tls_hint("server certificate for \"a\" does not match host"
+		       " name \"b\"", w, h, sizeof h);
+	PF_EXPECT(strstr(h, "subjectAltName") != NULL);
+	pf_pg_tls_hint("root certificate file \"/x\" does not exist", w, h,
+		       sizeof h);
+	PF_EXPECT(strstr(h, "sslrootcert names no readable file") != NULL);
+	pf_pg_tls_hint("server does not support SSL, but SSL was required", w,
+		       h, sizeof h);
+	PF_EXPECT(strstr(h, "turn ssl on") && strstr(h, w));
+	pf_pg_tls_hint("FATAL: no pg_hba.conf entry for host \"h\", user"
+		       " \"u\", database \"d\", no encryption", w, h, sizeof h);
+	PF_EXPECT(strstr(h, "hostssl") && strstr(h, "sslmode=verify-full"));
+	pf_pg_tls_hint("SSL error: tlsv1 alert protocol version", w, h,
+		       sizeof h);
+	PF_EXPECT(strstr(h, "ssl_max_protocol_version") != NULL);
+	/* Unknown words (and a wrong password) keep the generic hint. */
+	pf_pg_tls_hint("SSL error: something new", w, h, sizeof h);
+	PF_EXPECT(h[0] == '\0');
+	pf_pg_tls_hint("password authentication failed", w, h, sizeof h);
+	PF_EXPECT(h[0] == '\0');
+	pf_pg_tls_hint(NULL, w, h, sizeof h);
+	PF_EXPECT(h[0] == '\0');
+	/* A small buffer truncates, never overflows. */
+	char tiny[8];
+	pf_pg_tls_hint("SSL error: certificate verify failed", w, tiny,
+		       sizeof tiny);
+	PF_EXPECT(strlen(tiny) == sizeof tiny - 1);
+}
+
+static void test_classify_sqlstate(void)
+{
 	PF_EXPECT(pf_pg_classify_sqlstate("28P01", PF_REASON_INTERNAL) ==
 		  PF_REASON_AUTH);
 	PF_EXPECT(pf_pg_classify_sqlstate("28000", PF_REASON_INTERNAL) ==
@@ -530,6 +604,9 @@ int main(void)
 	pf_test("schema_eval_long", test_schema_eval_long);
 	pf_test("assert_eval", test_assert_eval);
 	pf_test("classify", test_classify);
+	pf_test("classify_tls", test_classify_tls);
+	pf_test("tls_hint", test_tls_hint);
+	pf_test("classify_sqlstate", test_classify_sqlstate);
 	pf_test("clean_scrub", test_clean_scrub);
 	pf_test("cfg", test_cfg);
 	pf_test("cfg_errors", test_cfg_errors);

@@ -5,6 +5,7 @@ probe_once(), which runs one probe of a check with the PROBE_ONCE_BIN tool.
 A server that does not start fails the test: never a skip."""
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -59,30 +60,38 @@ def _wait(fn, what, timeout=10.0):
 class ChatAPI:
     """The fixture API + worker process, with runtime control."""
 
-    def __init__(self, redis, token="", mode="normal", worker="run", delay=0.0):
+    def __init__(self, redis, token="", mode="normal", worker="run", delay=0.0,
+                 tls=None):
+        """tls: (cert, key, ca) to serve HTTPS with cert, trusting ca in
+        the harness's own requests; None for plain HTTP."""
         self.redis = redis
         self.token = token
         self.port = free_port()
-        self.base_url = "http://127.0.0.1:%d" % self.port
+        scheme = "https" if tls else "http"
+        self.base_url = "%s://127.0.0.1:%d" % (scheme, self.port)
+        self._ssl = ssl.create_default_context(cafile=tls[2]) if tls else None
         cmd = [PY, FIXTURE, "--port", str(self.port),
                "--redis-port", str(redis.port), "--mode", mode,
                "--worker", worker, "--delay", str(delay)]
         if token:
             cmd += ["--token", token]
+        if tls:
+            cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         # DEVNULL, not a pipe nobody reads: a full pipe would block it.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         _wait(lambda: self._get("/health")["status"] == "ok", "chat API fixture")
 
     def _get(self, path):
-        with urllib.request.urlopen(self.base_url + path, timeout=2) as r:
+        with urllib.request.urlopen(self.base_url + path, timeout=2,
+                                    context=self._ssl) as r:
             return json.loads(r.read())
 
     def control(self, **kw):
         """Switches mode/worker/delay at runtime; returns the new state."""
         req = urllib.request.Request(self.base_url + "/_control",
                                      data=json.dumps(kw).encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=2) as r:
+        with urllib.request.urlopen(req, timeout=2, context=self._ssl) as r:
             return json.loads(r.read())
 
     def state(self):

@@ -21,6 +21,11 @@ tests/fixtures/pg/<db>.sql.  Authentication is SCRAM-SHA-256 everywhere.
 When the tests run as root the server runs as the `postgres` user (or
 `nobody`) in a temporary directory it owns.  If the server cannot start
 the fixture raises: the test fails, it is never skipped.
+
+Fixture ``pg_tls`` (session scope, only started by the tests that use it)
+is a second server with ssl=on (TLS 1.3 only), the localhost certificate
+of harness.tls, hostssl-only TCP access and log_connections=on; same
+attributes and helpers as ``pg``.
 """
 import os
 import pwd
@@ -71,6 +76,7 @@ class PgServer:
         }
         self.proc = None
         self._ids = _run_as()
+        self.extra_args = []  # more "-c name=value" settings (PgTlsServer)
 
     # -- process management -------------------------------------------------
     def _cmd(self, argv):
@@ -114,7 +120,7 @@ class PgServer:
                 "-c", "max_connections=60", "-c", "shared_buffers=16MB",
                 "-c", "log_statement=all",
                 "-c", "log_line_prefix=%m [%p] app=%a user=%u db=%d ",
-                "-c", "logging_collector=off"]
+                "-c", "logging_collector=off"] + self.extra_args
         self.proc = subprocess.Popen(self._cmd(argv), stdout=log,
                                      stderr=subprocess.STDOUT)
         log.close()
@@ -211,9 +217,36 @@ class PgServer:
             return ""
 
 
-@pytest.fixture(scope="session")
-def pg():
-    server = PgServer()
+class PgTlsServer(PgServer):
+    """The same server with ssl=on and the test PKI's localhost certificate
+    (harness.tls), reachable over TCP only with TLS (hostssl): a plain
+    connection finds no pg_hba.conf entry."""
+
+    def __init__(self, pki):
+        super().__init__()
+        self.pki = pki
+
+    def _initdb(self):
+        super()._initdb()
+        cert = os.path.join(self.data, "server.crt")
+        key = os.path.join(self.data, "server.key")
+        shutil.copyfile(self.pki.server, cert)
+        shutil.copyfile(self.pki.server_key, key)
+        os.chmod(key, 0o600)  # postgres refuses a key others can read
+        for path in (cert, key):
+            self._chown(path)
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("local all all scram-sha-256\n"
+                    "hostssl all all 127.0.0.1/32 scram-sha-256\n")
+        self.extra_args = ["-c", "ssl=on", "-c", "ssl_cert_file=" + cert,
+                           "-c", "ssl_key_file=" + key,
+                           "-c", "ssl_min_protocol_version=TLSv1.3",
+                           # "connection authorized: ... SSL enabled
+                           # (protocol=...)" lets tests prove TLS was used.
+                           "-c", "log_connections=on"]
+
+
+def _serve(server):
     try:
         server.start()
     except Exception:
@@ -221,3 +254,15 @@ def pg():
         raise
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_tls(tls_pki):
+    """A second PostgreSQL with TLS on (see PgTlsServer), same databases,
+    roles and passwords API as ``pg``."""
+    yield from _serve(PgTlsServer(tls_pki))
+
+
+@pytest.fixture(scope="session")
+def pg():
+    yield from _serve(PgServer())
