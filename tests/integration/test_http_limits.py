@@ -91,3 +91,76 @@ def test_accept_pauses_when_out_of_descriptors(tmp_path):
               if line.startswith("{") and "pausing accept" in line]
     assert warned and warned[0]["severity"] == "WARNING", logs[-2000:]
     assert "[warn]" not in logs, logs[-2000:]
+
+
+ABUSE = [
+    b"\x00\x01\x02garbage\r\n\r\n",
+    b"GET /status?group=%ZZ%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /status/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /" + b"x" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /status/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /status/%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"BREW /readyz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /healthz\r\n\r\n",
+    b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+    b"POST /run?check=" + b"%41" * 3000 + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + b"a" * 70000,
+    b"POST /readyz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\n" + b"X-A: b\r\n" * 2000 + b"\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 50,  # pipelined
+    b"GET /metrics?" + b"&" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+]
+
+
+def _send_raw(port, data):
+    """Sends data, half-closes, returns what came back (b"" when the daemon
+    closed the connection on us, which is a fine answer to garbage)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    got = b""
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        while len(got) < 10_000_000:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:  # reset, broken pipe, not connected: closed on us
+        pass
+    finally:
+        s.close()
+    return got
+
+
+def test_malformed_requests_get_an_answer_or_a_close(daemon_factory):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", free_port()))
+    listener.listen(16)
+    d = daemon_factory({"checks": [{"name": "up", "kind": "tcp",
+                                    "address": "127.0.0.1:%d" % listener.getsockname()[1]}]})
+    try:
+        for data in ABUSE:
+            reply = _send_raw(d.port, data)
+            if reply:
+                status = int(reply.split(b" ", 2)[1])
+                assert 200 <= status < 600, reply[:200]
+                # No request can make the daemon echo arbitrary input back
+                # as a success on the routes that matter.
+                if data.startswith((b"\x00", b"BREW", b"GET /status/..")):
+                    assert status >= 400, reply[:200]
+            assert d.proc.poll() is None, "daemon died on %r" % data[:60]
+        assert d.get("/healthz")[0] == 200
+        assert d.get("/status")[0] == 200
+        # 50 pipelined requests on one connection all get answers (the
+        # client keeps its side open, as pipelining clients do)
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s.sendall(ABUSE[14])
+        replies, deadline = b"", time.monotonic() + 5
+        while replies.count(b"HTTP/1.1 200") < 50 and time.monotonic() < deadline:
+            replies += s.recv(65536)
+        s.close()
+        assert replies.count(b"HTTP/1.1 200") == 50
+    finally:
+        listener.close()
+    d.check_clean()
