@@ -19,7 +19,8 @@ RedisServer API:
     .cmd("LPUSH", "k", "v")          one command via a tiny RESP client,
                                      authenticated as the admin; returns
                                      str / int / list / None, raises
-                                     RedisError on an error reply
+                                     RedisError (resp.RespError) on an
+                                     error reply
     .push(key, n)                    RPUSH n items onto list key
     .stop() / .start()               SIGTERM and wait / start again, same port
     .pause() / .resume()             SIGSTOP / SIGCONT: accepts, never answers
@@ -29,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -37,63 +39,14 @@ import pytest
 
 from harness.net import free_port
 
+# The RESP codec is shared with the Chat API fixture (tests/fixtures).
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "fixtures"))
+from resp import Reader, RespError as RedisError, encode  # noqa: E402
+
 PASSWORD = "pf-redis-pw"
 ACL_USER = "app"
 ACL_PASSWORD = "app-pw-7"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-class RedisError(Exception):
-    """An error reply (-ERR ...) from the server."""
-
-
-def _encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
-
-
-class _Reader:
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            return RedisError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self._exact(n).decode(errors="replace")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise ConnectionError("not a RESP reply: %r" % line[:40])
 
 
 class RedisServer:
@@ -203,8 +156,8 @@ class RedisServer:
             cmds.append(("SELECT", db))
         cmds.append(args)
         with socket.create_connection((self.host, self.port), timeout=3) as s:
-            s.sendall(b"".join(_encode(c) for c in cmds))
-            r = _Reader(s)
+            s.sendall(b"".join(encode(c) for c in cmds))
+            r = Reader(s)
             replies = [r.reply() for _ in cmds]
         for rep in replies:
             if isinstance(rep, RedisError):
