@@ -33,12 +33,14 @@
 #include "scheduler.h"
 #include "status_cache.h"
 
-/* A rendered body.  Responses copy it: libevent 2.1 loses the body of
- * a response built with evbuffer_add_reference when it is moved into the
- * connection's output (seen here as a Content-Length with no body). */
+/* A rendered body, shared by the cache and the responses still being
+ * written: each holds a reference, the last one frees it, so a response
+ * sends the cached bytes without copying them and a re-render never pulls
+ * them from under a slow client. */
 struct body {
 	size_t len;
 	char *text;		/* owned, malloc'd by render.c */
+	unsigned refs;		/* the cache's + one per response in flight */
 };
 
 struct cache {
@@ -78,18 +80,26 @@ static const char CT_JSON[] = "application/json";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 static const char CT_METRICS[] = "text/plain; version=0.0.4; charset=utf-8";
 
-static void body_free(struct body *b)
+static void body_unref(struct body *b)
 {
-	if (b) {
+	if (b && --b->refs == 0) {
 		free(b->text);
 		free(b);
 	}
 }
 
+/* libevent: the response holding this body was written or dropped. */
+static void on_body_sent(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	body_unref(arg);
+}
+
 static void cache_clear(struct cache *c, size_t n)
 {
 	for (size_t i = 0; c && i < n; i++) {
-		body_free(c[i].body);
+		body_unref(c[i].body);
 		c[i].body = NULL;
 	}
 }
@@ -111,7 +121,8 @@ static bool cache_store(struct cache *c, char *text, uint64_t version)
 	}
 	b->text = text;
 	b->len = strlen(text);
-	body_free(c->body);
+	b->refs = 1;
+	body_unref(c->body);
 	c->body = b;
 	c->version = version;
 	c->expires_mono = 0;
@@ -124,7 +135,11 @@ static void send_body(struct evhttp_request *req, int code, const char *ctype,
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	evbuffer_add(out, b->text, b->len);
+	b->refs++;
+	if (evbuffer_add_reference(out, b->text, b->len, on_body_sent, b) < 0) {
+		b->refs--;
+		evbuffer_add(out, b->text, b->len);
+	}
 	evhttp_send_reply(req, code, NULL, NULL);
 }
 

@@ -4,6 +4,7 @@ failing accept() at once, forever, unless told otherwise) nor stop the
 daemon from serving and probing once the flood is gone."""
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -161,6 +162,46 @@ def test_malformed_requests_get_an_answer_or_a_close(daemon_factory):
             replies += s.recv(65536)
         s.close()
         assert replies.count(b"HTTP/1.1 200") == 50
+    finally:
+        listener.close()
+    d.check_clean()
+
+
+def test_slow_readers_get_whole_bodies_while_status_changes(daemon_factory):
+    """Responses reference the cached body instead of copying it: a client
+    that reads slowly must still get the whole body it was promised, byte
+    for byte, while results keep replacing the cache underneath it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", free_port()))
+    listener.listen(512)
+    addr = "127.0.0.1:%d" % listener.getsockname()[1]
+    d = daemon_factory({"checks": [
+        {"name": "svc-%03d" % i, "kind": "tcp", "address": addr,
+         "interval": "200ms", "timeout": "150ms"} for i in range(300)]})
+    try:
+        time.sleep(1.0)
+        readers = []
+        for _ in range(8):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            readers.append([s, b""])
+        deadline = time.monotonic() + 20
+        while readers and time.monotonic() < deadline:
+            for r in list(readers):
+                r[1] += r[0].recv(2048)  # a trickle: the body outlives renders
+                head, _, body = r[1].partition(b"\r\n\r\n")
+                m = re.search(rb"Content-Length: (\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    assert len(body) == int(m.group(1))
+                    doc = json.loads(body)
+                    assert len(doc["checks"]) == 300
+                    r[0].close()
+                    readers.remove(r)
+            time.sleep(0.01)
+        assert not readers, "slow readers did not get their bodies in 20 s"
+        assert d.get("/healthz")[0] == 200
     finally:
         listener.close()
     d.check_clean()
