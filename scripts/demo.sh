@@ -8,7 +8,7 @@
 #   scripts/demo.sh --serve    keep the services and the daemon running until Ctrl-C
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --demo
 [ -f build/build.ninja ] || meson setup build --buildtype=debugoptimized >/dev/null
 ninja -C build >/dev/null
 exec /usr/bin/python3 scripts/demo.py "$@"

@@ -3,6 +3,7 @@
 # run the demo. Every other script (test, demo, CI, Dockerfile) calls this.
 #   scripts/deps.sh            build + test + demo packages
 #   scripts/deps.sh --build    only what the build needs (Dockerfile stage)
+#   scripts/deps.sh --demo     the build plus the servers the demo starts
 #   scripts/deps.sh --bench    also the benchmark tools (wrk, nginx)
 set -euo pipefail
 
@@ -12,10 +13,14 @@ TEST=(postgresql postgresql-contrib redis-server prometheus
       python3 python3-pytest python3-yaml valgrind clang libclang-rt-14-dev
       curl systemd iproute2 procps openssl)
 BENCH=(wrk nginx-light)
+# What scripts/demo.sh starts (a subset of TEST: a newcomer's first command
+# should not wait for compilers and analysers it does not use).
+DEMO=(postgresql redis-server python3 python3-pytest)
 
 want=("${BUILD[@]}")
 case "${1:-}" in
   --build) ;;
+  --demo) want+=("${DEMO[@]}") ;;
   --bench) want+=("${TEST[@]}" "${BENCH[@]}") ;;
   *) want+=("${TEST[@]}") ;;
 esac
