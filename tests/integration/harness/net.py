@@ -67,11 +67,26 @@ class Tarpit:
                 continue
             self.accepted += 1
             self.conns.append(c)
-            # Drop sockets the peer already closed so fds do not pile up.
-            if len(self.conns) > 2000:
-                old, self.conns = self.conns[:1000], self.conns[1000:]
-                for o in old:
-                    o.close()
+            if len(self.conns) > 256 and self.accepted % 64 == 0:
+                self._sweep()
+
+    def _sweep(self):
+        """Closes our end of connections the peer already closed (EOF), so
+        descriptors do not pile up over many probe cycles; live ones, silent
+        or holding unread requests, are kept."""
+        live = []
+        for c in self.conns:
+            try:
+                gone = c.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                c.close()
+            else:
+                live.append(c)
+        self.conns = live
 
     def close(self):
         self._stop = True
