@@ -64,10 +64,11 @@ static int parse_queue(const cJSON *obj, const char *path,
 static int refuse_tls(const char *path, char *err, size_t errlen)
 {
 #if HIREDIS_MAJOR >= 1
-	/* hiredis >= 1.0 has hiredis_ssl (redisInitiateSSLWithContext): enable
-	 * TLS here once the probe calls it and links hiredis_ssl. */
-	snprintf(err, errlen, "%s.url: rediss:// (TLS) is not implemented yet; "
-		 "use redis:// over a private network or a TLS proxy", path);
+	/* hiredis >= 1.0 has hiredis_ssl (redisInitiateSSLWithContext); this
+	 * build does not link it, so TLS stays refused until the probe does. */
+	snprintf(err, errlen, "%s.url: rediss:// (TLS) is not supported by this "
+		 "build (no hiredis_ssl); use redis:// over a private network or a "
+		 "TLS proxy", path);
 #else
 	snprintf(err, errlen, "%s.url: rediss:// (TLS) is not supported: the "
 		 "system hiredis %d.%d has no TLS; use redis:// over a private "
