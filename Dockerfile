@@ -26,7 +26,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 \
-      libpq5 libhiredis0.14 libcurl4 libcjson1 ca-certificates \
+      libpq5 libhiredis0.14 libcurl4 libcjson1 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/ /usr/local/
 # With no --config and no PREFLIGHT_CONFIG the daemon builds its checks from

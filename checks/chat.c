@@ -1,9 +1,11 @@
 /*
- * The `chat` check kind (SPEC §3 chat): POST {base_url}/chat, then poll
- * GET {base_url}/chat/response/{id} until the job is done, failed or the
- * deadline passes.  Owns the probe: the request in flight and the poll
- * timer; requests run on the shared curl multi (env->curl).  The config
- * lives in chat_cfg.c.
+ * The `chat` check kind (SPEC §3 chat, §1a): POST {base_url}/chat, then
+ * poll GET {base_url}/chat/response/{id} with backoff until the job is
+ * done, failed or the deadline passes, waiting out 429s.  Every probe is
+ * a real, paid turn of the service, so the kind runs on demand by default.
+ * Owns the probe: the request in flight, the wake timer and the bearer it
+ * minted; requests run on the shared curl multi (env->curl).  The config
+ * lives in chat_cfg.c, the credentials in chat_jwt.c.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -20,12 +22,13 @@
 #include "pf_util.h"
 #include "web.h"
 
-#define CHAT_JOB_TIMEOUT_HINT "the API accepted the job but no worker " \
-	"completed it: is the worker running, on the same Redis, with its " \
-	"tables migrated?"
+/* Polls back off x1.5 up to this: a 300 s turn costs ~35 polls, under
+ * the real service's 30 requests/min/IP limit. */
+#define CHAT_POLL_MAX_MS 10000
 
 enum chat_phase {
 	CHAT_POST,		/* POST /chat in flight */
+	CHAT_RETRY,		/* POST answered 429: waiting to send it again */
 	CHAT_WAIT,		/* accepted; waiting for the next poll */
 	CHAT_POLL,		/* GET /chat/response/{id} in flight */
 	CHAT_FAILING,		/* failed before any I/O: report on next turn */
@@ -38,18 +41,22 @@ struct chat_probe {
 	struct pf_curlm *curl;		/* borrowed from the daemon */
 	struct pf_xfer *x;		/* owned: the request in flight, or NULL */
 	struct event *wake;		/* owned: poll timer / deferred failure */
+	const char *bearer;		/* the token, or bearer_owned, or NULL */
+	char *bearer_owned;		/* owned: the JWT minted for this probe */
 	enum chat_phase phase;
 	uint64_t timeout_ms;
+	uint64_t poll_delay_ms;		/* the next wait between polls */
 	char id[256];			/* correlation id, "" before the POST answered */
-	unsigned polls;
+	char thread[64];		/* thread id the POST answered */
+	unsigned polls, retries_429;
 	double post_ms;			/* NAN until the POST answered */
 	double poll_started_ms;
 	struct pf_chat_status last;	/* the last status the API reported */
 };
 
 static const char *const chat_keys[] = {
-	"base_url", "message", "thread_id", "token", "headers", "poll_interval",
-	"id_field", "done", "failed", "max_body", "ca_file", NULL
+	"base_url", "message", "body", "thread_id", "token", "jwt", "headers",
+	"poll_interval", "id_field", "done", "failed", "max_body", "ca_file", NULL
 };
 
 /* ---- the probe ---- */
@@ -85,11 +92,13 @@ static void chat_finish(struct chat_probe *p, double completion_ms)
 
 	if (d) {
 		add_str_or_null(d, "correlation_id", p->id);
+		add_str_or_null(d, "thread_id", p->thread);
 		add_num_or_null(d, "post_ms", p->post_ms);
 		add_num_or_null(d, "completion_ms", completion_ms);
 		cJSON_AddNumberToObject(d, "polls", p->polls);
 		add_str_or_null(d, "final_status", p->last.status);
 		add_str_or_null(d, "error", p->last.error);
+		cJSON_AddNumberToObject(d, "retries_429", p->retries_429);
 	}
 	cJSON_Delete(p->base.res.details);
 	p->base.res.details = d;
@@ -100,10 +109,11 @@ static void chat_finish(struct chat_probe *p, double completion_ms)
 }
 
 static void chat_fail(struct chat_probe *p, enum pf_reason reason,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		      const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static void chat_fail(struct chat_probe *p, enum pf_reason reason,
-		      const char *fmt, ...)
+		      const char *hint, const char *fmt, ...)
 {
 	char msg[PF_ERROR_MAX];
 	va_list ap;
@@ -112,14 +122,14 @@ static void chat_fail(struct chat_probe *p, enum pf_reason reason,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pf_probe_set(&p->base, reason, "%s", msg);
+	if (hint && !p->base.res.hint[0])
+		pf_strlcpy(p->base.res.hint, hint, sizeof(p->base.res.hint));
 	chat_finish(p, NAN);
 }
 
-static uint64_t remaining_ms(const struct chat_probe *p)
+static double remaining_ms(const struct chat_probe *p)
 {
-	double left = (double)p->timeout_ms - pf_probe_elapsed_ms(&p->base);
-
-	return left < 1 ? 1 : (uint64_t)left;
+	return (double)p->timeout_ms - pf_probe_elapsed_ms(&p->base);
 }
 
 static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc);
@@ -127,11 +137,13 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc);
 static int chat_send(struct chat_probe *p, const char *url, const char *method,
 		     const char *body)
 {
+	double left = remaining_ms(p);
 	struct pf_xfer_req req = {
 		.url = url, .method = method, .body = body,
 		.content_type = body ? "application/json" : NULL,
-		.bearer = p->cfg->token, .headers = p->cfg->headers,
-		.max_body = p->cfg->max_body, .timeout_ms = remaining_ms(p),
+		.bearer = p->bearer, .headers = p->cfg->headers,
+		.max_body = p->cfg->max_body,
+		.timeout_ms = left < 1 ? 1 : (uint64_t)left,
 		.ca_file = p->cfg->ca_file,
 	};
 	char err[PF_ERROR_MAX];
@@ -147,7 +159,8 @@ static int chat_send(struct chat_probe *p, const char *url, const char *method,
 static int chat_post(struct chat_probe *p)
 {
 	char url[2048];
-	char *body = pf_chat_post_body(p->cfg->message, p->cfg->thread_id);
+	char *body = pf_chat_post_body(p->cfg->message, p->cfg->thread_id,
+				       p->cfg->body);
 	int rc = -1;
 
 	if (!body)
@@ -168,7 +181,7 @@ static void chat_poll(struct chat_probe *p)
 
 	if (pf_web_join(p->cfg->base_url, "/chat/response/", p->id, url,
 			sizeof(url)) < 0) {
-		chat_fail(p, PF_REASON_BAD_RESPONSE,
+		chat_fail(p, PF_REASON_BAD_RESPONSE, NULL,
 			  "correlation id too long for a URL");
 		return;
 	}
@@ -186,7 +199,20 @@ static void arm_wake(struct chat_probe *p, uint64_t ms)
 	evtimer_add(p->wake, &tv);
 }
 
-/* libevent: time for the next poll, or a failure found in start(). */
+/* The next poll after poll_delay_ms, which grows x1.5 up to 10 s. */
+static void schedule_poll(struct chat_probe *p)
+{
+	uint64_t d = p->poll_delay_ms;
+
+	p->phase = CHAT_WAIT;
+	arm_wake(p, d);
+	d = d + d / 2;
+	p->poll_delay_ms = d > CHAT_POLL_MAX_MS ? CHAT_POLL_MAX_MS : d;
+	if (p->poll_delay_ms < p->cfg->poll_ms)
+		p->poll_delay_ms = p->cfg->poll_ms;
+}
+
+/* libevent: time for the next poll or retry, or a failure found in start(). */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct chat_probe *p = arg;
@@ -197,9 +223,57 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		chat_finish(p, NAN);
 	else if (p->phase == CHAT_WAIT)
 		chat_poll(p);
+	else if (p->phase == CHAT_RETRY && chat_post(p) < 0)
+		chat_finish(p, NAN);
 }
 
-/* Fails on 401/403 (auth) and other non-2xx (http_status) answers. */
+/* 429 (rate limited): wait Retry-After (or the body's
+ * retry_after_seconds) and send again, unless that would pass the
+ * deadline.  Returns true when handled. */
+static bool chat_rate_limited(struct chat_probe *p, struct pf_xfer *x,
+			      const char *what)
+{
+	double wait = pf_xfer_retry_after(x);
+
+	if (pf_xfer_status(x) != 429)
+		return false;
+	if (wait < 0)
+		wait = pf_chat_retry_after(x->body);
+	if (wait < 0)
+		wait = (double)p->poll_delay_ms / 1000;
+	if (wait * 1000 >= remaining_ms(p)) {
+		chat_fail(p, PF_REASON_HTTP_STATUS, "the Chat API's rate limit"
+			  " (CHAT_RATE_LIMIT_PER_MINUTE, per client IP) is used up:"
+			  " other clients behind this address share it; raise it,"
+			  " or probe less often",
+			  "%s answered HTTP 429 (rate limited); waiting the %.0f s"
+			  " it asks would pass the deadline (%u retries so far)",
+			  what, wait, p->retries_429);
+		return true;
+	}
+	p->retries_429++;
+	p->phase = p->phase == CHAT_POST ? CHAT_RETRY : CHAT_WAIT;
+	arm_wake(p, (uint64_t)(wait * 1000));
+	return true;
+}
+
+static const char *auth_hint(const struct chat_probe *p)
+{
+	if (p->cfg->auth->jwt)
+		return "the Chat API refused the token preflightd minted: its"
+		       " secret must be the service's JWT_SECRET, and the"
+		       " service treats every token as invalid unless"
+		       " MOBIUS_OS_AUTH_URL is set";
+	if (p->cfg->auth->token.value)
+		return "the Chat API accepts only HS256 JWTs (type access, sub,"
+		       " exp): a static or expired token is refused; configure"
+		       " \"jwt\" with the service's JWT_SECRET instead";
+	return "the Chat API requires a token (CHAT_AUTH_MODE=required):"
+	       " configure \"jwt\" with the service's JWT_SECRET";
+}
+
+/* Fails on 401/403 (auth), a PHI-gate 422 and other non-2xx
+ * (http_status) answers. */
 static bool chat_bad_status(struct chat_probe *p, struct pf_xfer *x,
 			    const char *what)
 {
@@ -208,38 +282,69 @@ static bool chat_bad_status(struct chat_probe *p, struct pf_xfer *x,
 
 	if (code >= 200 && code <= 299)
 		return false;
-	pf_web_excerpt(x->body, x->len, p->cfg->token, excerpt, sizeof(excerpt));
+	pf_web_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
 	snprintf(msg, sizeof(msg), "%s answered HTTP %ld%s%s", what, code,
 		 excerpt[0] ? ": " : "", excerpt);
-	if (code == 401 || code == 403) {
-		chat_fail(p, PF_REASON_AUTH, "%s%s", msg,
-			  p->cfg->token ? " (the token was refused)"
-					: " (no token configured)");
-	} else {
-		chat_fail(p, PF_REASON_HTTP_STATUS, "%s", msg);
-	}
+	if (code == 401 || code == 403)
+		chat_fail(p, PF_REASON_AUTH, auth_hint(p), "%s%s", msg,
+			  p->bearer ? " (the token was refused)"
+				    : " (no token configured)");
+	else if (code == 422 && pf_chat_phi_blocked(x->body))
+		chat_fail(p, PF_REASON_HTTP_STATUS, "the Chat API's PHI gate"
+			  " blocked the probe message, or could not reach its"
+			  " classifier (PHI_GATE_URL; it fails closed): check the"
+			  " classifier, and keep the probe message free of"
+			  " identifiers", "%s", msg);
+	else
+		chat_fail(p, PF_REASON_HTTP_STATUS, NULL, "%s", msg);
 	return true;
+}
+
+/* Keeps the thread id the POST answered, for the details. */
+static void note_thread(struct chat_probe *p, const char *body)
+{
+	cJSON *o = cJSON_Parse(body ? body : "");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "thread_id");
+
+	if (cJSON_IsString(t))
+		pf_strlcpy(p->thread, t->valuestring, sizeof(p->thread));
+	cJSON_Delete(o);
 }
 
 static void chat_on_post(struct chat_probe *p, struct pf_xfer *x)
 {
 	char err[PF_ERROR_MAX];
 
-	if (chat_bad_status(p, x, "POST /chat"))
+	if (chat_rate_limited(p, x, "POST /chat") ||
+	    chat_bad_status(p, x, "POST /chat"))
 		return;
 	if (pf_chat_parse_id(x->body, p->cfg->id_field, p->id, sizeof(p->id),
 			     err, sizeof(err)) < 0) {
 		char excerpt[PF_WEB_EXCERPT + 8];
 
 		p->id[0] = '\0';
-		pf_web_excerpt(x->body, x->len, p->cfg->token, excerpt, sizeof(excerpt));
-		chat_fail(p, PF_REASON_BAD_RESPONSE, "%s: %s", err,
+		pf_web_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
+		chat_fail(p, PF_REASON_BAD_RESPONSE, NULL, "%s: %s", err,
 			  excerpt[0] ? excerpt : "(empty body)");
 		return;
 	}
+	note_thread(p, x->body);
 	p->post_ms = pf_probe_elapsed_ms(&p->base);
-	p->phase = CHAT_WAIT;
-	arm_wake(p, p->cfg->poll_ms);
+	schedule_poll(p);
+}
+
+/* A failed job: its code (error, else error_envelope.error_code) and
+ * message, masked and cut to one line. */
+static void chat_job_failed(struct chat_probe *p, const struct pf_chat_status *st)
+{
+	char text[sizeof(st->message) + 8];
+
+	pf_web_excerpt(st->message, strlen(st->message), p->bearer, text,
+		       sizeof(text));
+	chat_fail(p, PF_REASON_JOB_FAILED, NULL, "job %s ended \"%s\": %s%s%s",
+		  p->id, st->status, st->error,
+		  st->error[0] && text[0] ? ": " : "",
+		  st->error[0] || text[0] ? text : "the API gave no error");
 }
 
 static void chat_on_poll(struct chat_probe *p, struct pf_xfer *x)
@@ -248,28 +353,24 @@ static void chat_on_poll(struct chat_probe *p, struct pf_xfer *x)
 	struct pf_chat_status st;
 
 	p->polls++;
-	if (chat_bad_status(p, x, "GET /chat/response/{id}"))
+	if (chat_rate_limited(p, x, "GET /chat/response/{id}") ||
+	    chat_bad_status(p, x, "GET /chat/response/{id}"))
 		return;
 	if (pf_chat_parse_status(x->body, &st, err, sizeof(err)) < 0) {
-		chat_fail(p, PF_REASON_BAD_RESPONSE, "%s", err);
+		chat_fail(p, PF_REASON_BAD_RESPONSE, NULL, "%s", err);
 		return;
 	}
 	p->last = st;
 	switch (pf_chat_verdict(st.status, p->cfg->done, p->cfg->failed)) {
 	case PF_CHAT_DONE:
-		p->base.res.gauge = pf_probe_elapsed_ms(&p->base) / 1000.0;
+		p->base.res.gauge[0] = pf_probe_elapsed_ms(&p->base) / 1000.0;
 		chat_finish(p, pf_probe_elapsed_ms(&p->base));
 		break;
 	case PF_CHAT_FAILED:
-		chat_fail(p, PF_REASON_JOB_FAILED, "job %s ended \"%s\": %s%s%s",
-			  p->id, st.status, st.error,
-			  st.error[0] && st.message[0] ? ": " : "",
-			  st.error[0] || st.message[0] ? st.message
-						       : "the API gave no error");
+		chat_job_failed(p, &st);
 		break;
 	case PF_CHAT_PENDING:
-		p->phase = CHAT_WAIT;
-		arm_wake(p, p->cfg->poll_ms);
+		schedule_poll(p);
 		break;
 	}
 }
@@ -283,6 +384,13 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 						 : "GET /chat/response/{id}";
 
 	p->x = NULL;	/* ours to free below, after the handlers ran */
+	/* A service may echo the caller's token (in an error's message):
+	 * mask it in the whole answer before any part of it is cut or
+	 * copied. */
+	if (x->body) {
+		pf_web_mask_secret(x->body, p->bearer);
+		x->len = strlen(x->body);
+	}
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
@@ -290,7 +398,7 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 			pf_web_tls_hint(err, p->cfg->ca_file != NULL,
 					p->base.res.hint,
 					sizeof(p->base.res.hint));
-		chat_fail(p, r, "%s: %s", what, err);
+		chat_fail(p, r, NULL, "%s: %s", what, err);
 	} else if (p->phase == CHAT_POST) {
 		chat_on_post(p, x);
 	} else {
@@ -299,35 +407,54 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 	pf_xfer_free(x);
 }
 
+/* The deadline passed after the job was accepted: which state it was
+ * stuck in says whether any worker took it. */
+static void chat_job_timeout(struct chat_probe *p, const char *secs)
+{
+	bool processing = strcmp(p->last.status, "processing") == 0;
+	char hint[PF_HINT_MAX];
+
+	if (processing)
+		snprintf(hint, sizeof(hint), "a worker took the job but did not"
+			 " finish within %s: read the worker's log for this"
+			 " correlation id; the service's MOBIUS_TURN_DEADLINE_S"
+			 " should end a stuck turn before preflightd's timeout", secs);
+	else
+		pf_strlcpy(hint, "no worker took the job: is one consuming"
+			   " REDIS_REQUEST_KEY on this Redis with"
+			   " CHAT_QUEUE_TYPE=redis (see the redis check's"
+			   " consumers)?", sizeof(hint));
+	chat_fail(p, PF_REASON_JOB_TIMEOUT, hint,
+		  "job %s still \"%s\" after %s (%u polls): %s%s", p->id,
+		  p->last.status[0] ? p->last.status : "pending", secs, p->polls,
+		  processing ? "a worker took it but did not finish"
+			     : "no worker took it",
+		  p->phase == CHAT_POLL &&
+		  pf_probe_elapsed_ms(&p->base) - p->poll_started_ms > 1000
+		  ? "; the last status request got no answer" : "");
+}
+
 /* libevent: the probe's hard deadline; the phase says what hung. */
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct chat_probe *p = arg;
-	char secs[32], msg[PF_ERROR_MAX];
+	char secs[32];
 
 	(void)fd;
 	(void)what;
 	pf_duration_format(p->timeout_ms, secs, sizeof(secs));
-	if (p->phase == CHAT_POST) {
-		bool up = p->x && pf_xfer_connected(p->x);
+	if (p->phase == CHAT_POST || p->phase == CHAT_RETRY) {
+		bool up = p->phase == CHAT_RETRY || (p->x && pf_xfer_connected(p->x));
 
-		chat_fail(p, up ? PF_REASON_TIMEOUT : PF_REASON_CONNECT_TIMEOUT,
+		chat_fail(p, up ? PF_REASON_TIMEOUT : PF_REASON_CONNECT_TIMEOUT, NULL,
 			  up ? "POST /chat got no answer within %s"
 			     : "could not connect to the Chat API within %s",
 			  secs);
-		return;
-	}
-	if (p->phase == CHAT_FAILING) {
+	} else if (p->phase == CHAT_FAILING) {
 		chat_finish(p, NAN);
-		return;
+	} else {
+		chat_job_timeout(p, secs);
 	}
-	snprintf(msg, sizeof(msg), "job %s still \"%s\" after %s (%u polls)%s",
-		 p->id, p->last.status[0] ? p->last.status : "unknown", secs,
-		 p->polls, p->phase == CHAT_POLL &&
-		 pf_probe_elapsed_ms(&p->base) - p->poll_started_ms > 1000
-		 ? "; the last status request got no answer" : "");
-	pf_strlcpy(p->base.res.hint, CHAT_JOB_TIMEOUT_HINT, sizeof(p->base.res.hint));
-	chat_fail(p, PF_REASON_JOB_TIMEOUT, "%s", msg);
 }
 
 static void chat_release(struct chat_probe *p)
@@ -335,6 +462,9 @@ static void chat_release(struct chat_probe *p)
 	chat_teardown(p);
 	if (p->wake)
 		event_free(p->wake);
+	if (p->bearer_owned)
+		explicit_bzero(p->bearer_owned, strlen(p->bearer_owned));
+	free(p->bearer_owned);
 	pf_probe_release(&p->base);
 	free(p);
 }
@@ -347,17 +477,38 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 	chat_release(arg);
 }
 
+/* The bearer for this probe: the token (re-read if its file changed) or
+ * a freshly minted JWT.  A secret file that cannot be re-read keeps the
+ * value read before. */
+static int chat_credentials(struct chat_probe *p)
+{
+	char err[PF_ERROR_MAX];
+	bool oom;
+
+	/* the config's auth is this check's, and only one of its probes
+	 * runs at a time (pf_check.h) */
+	p->bearer = pf_chat_bearer(p->cfg->auth, &p->bearer_owned, &oom, err,
+				   sizeof(err));
+	if (oom)
+		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory minting"
+			     " the token");
+	return oom ? -1 : 0;
+}
+
 static void *chat_start(const void *cfg, const struct pf_env *env,
-			uint64_t timeout_ms, pf_done_fn done, void *arg)
+			void *memory, uint64_t timeout_ms, pf_done_fn done,
+			void *arg)
 {
 	struct chat_probe *p = calloc(1, sizeof(*p));
 
+	(void)memory;
 	if (!p)
 		return NULL;
 	p->cfg = cfg;
 	p->curl = env->curl;
 	p->timeout_ms = timeout_ms;
 	p->post_ms = NAN;
+	p->poll_delay_ms = p->cfg->poll_ms;
 	if (pf_probe_init(&p->base, env, timeout_ms, on_deadline, on_reap, p,
 			  done, arg) < 0) {
 		free(p);
@@ -371,7 +522,7 @@ static void *chat_start(const void *cfg, const struct pf_env *env,
 		pf_probe_set(&p->base, PF_REASON_INTERNAL,
 			     "no HTTP client: the curl multi handle was not created");
 	/* start() never reports itself: failures surface on the next turn. */
-	if (!p->curl || chat_post(p) < 0) {
+	if (!p->curl || chat_credentials(p) < 0 || chat_post(p) < 0) {
 		p->phase = CHAT_FAILING;
 		arm_wake(p, 0);
 	}
@@ -386,13 +537,17 @@ static void chat_cancel(void *probe)
 const struct check_ops pf_check_chat = {
 	.kind = "chat",
 	.keys = chat_keys,
+	/* a real, paid LLM turn per probe: on demand, and longer than the
+	 * service's own 300 s turn deadline, so that its
+	 * turn_deadline_exceeded reports a slow worker */
+	.default_on_demand = true,
 	.default_interval_ms = 60000,
-	.default_timeout_ms = 120000,
+	.default_timeout_ms = 330000,
 	.timeout_may_exceed_interval = true,
 	.needs_curl = true,
-	.gauge_metric = "preflight_chat_completion_seconds",
-	.gauge_help = "Seconds from POST /chat to a completed response in the "
-		      "last chat round trip.",
+	.gauges = { { "preflight_chat_completion_seconds",
+		      "Seconds from POST /chat to a completed response in the "
+		      "last chat round trip." } },
 	.parse = pf_chat_cfg_parse,
 	.free_cfg = pf_chat_cfg_free,
 	.target = pf_chat_cfg_target,

@@ -7,14 +7,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "pf_config.h"
 
 struct cJSON;
+
+/* jwt: the probe mints an HS256 token per request (SPEC §3 chat). */
+struct chat_jwt {
+	struct pf_secret secret;	/* owned; re-read when its file changes */
+	struct cJSON *claims;		/* owned object: sub, type, ... */
+	uint64_t ttl_ms;		/* exp = now + ttl */
+};
+
+/* Mutable parts of the config that probes update (the secrets re-read
+ * from their files).  One probe of a check runs at a time, so the probe
+ * may write them; owned by the config. */
+struct chat_auth {
+	struct pf_secret token;		/* static bearer; value NULL when absent */
+	struct chat_jwt *jwt;		/* owned, or NULL */
+};
 
 struct chat_cfg {
 	char *base_url;		/* owned; may hold user:pass, shown redacted */
 	char *message;		/* owned */
-	char *thread_id;	/* owned, or NULL */
-	char *token;		/* owned secret, or NULL: never printed */
+	char *thread_id;	/* owned, or NULL; a UUID */
+	struct cJSON *body;	/* owned: fields merged into the POST, or NULL */
+	struct chat_auth *auth;	/* owned, never NULL after parse */
 	char *id_field;		/* owned */
 	char *ca_file;		/* owned path, or NULL: system CA store */
 	struct cJSON *headers;		/* owned copy, or NULL */
@@ -25,9 +44,22 @@ struct chat_cfg {
 };
 
 /* check_ops hooks (see pf_check.h). */
-int pf_chat_cfg_parse(const struct cJSON *obj, const char *path, void **out,
+int pf_chat_cfg_parse(const struct cJSON *obj, const struct cJSON *raw,
+		const char *path, void **out,
 		      char *err, size_t errlen);
 void pf_chat_cfg_free(void *cfg);
+
+/* chat_jwt.c: an HS256 JWT of claims plus iat = now and exp = now + ttl
+ * (seconds), signed with secret; malloc'd, NULL when out of memory. */
+char *pf_chat_jwt_mint(const char *secret, const struct cJSON *claims,
+		       uint64_t ttl_ms, time_t now);
+/* The bearer for the next request: the token (re-read if its file
+ * changed), or a JWT minted now; NULL when neither is configured.  A
+ * minted token is written into *owned (the caller frees it). *err gets a
+ * message when a secret file could not be re-read (the old value is
+ * used).  NULL with *owned NULL and oom set when out of memory. */
+const char *pf_chat_bearer(struct chat_auth *a, char **owned, bool *oom,
+			   char *err, size_t errlen);
 void pf_chat_cfg_target(const void *cfg, char *buf, size_t len);
 struct cJSON *pf_chat_cfg_describe(const void *cfg);
 

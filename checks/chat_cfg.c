@@ -1,7 +1,8 @@
 /*
- * Configuration of the chat kind: parse, defaults, validation, and the
- * redacted forms (target, describe) that never show the token or secret
- * header values.  Owns struct chat_cfg and everything under it.
+ * Configuration of the chat kind (SPEC §3 chat): parse, defaults,
+ * validation, and the redacted forms (target, describe) that never show
+ * the token, the JWT secret or secret header values.  Owns struct
+ * chat_cfg and everything under it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,21 @@
 #include "chat.h"
 #include "pf_config.h"
 #include "pf_util.h"
+#include "pf_uuid.h"
 #include "web.h"
 
 #define CHAT_DEFAULT_MESSAGE "preflight check: reply OK"
+/* The longest a minted token may live: a probe needs seconds. */
+#define CHAT_JWT_TTL_MAX_MS (24ULL * 3600 * 1000)
+
+static void jwt_free(struct chat_jwt *j)
+{
+	if (!j)
+		return;
+	pf_secret_free(&j->secret);
+	cJSON_Delete(j->claims);
+	free(j);
+}
 
 void pf_chat_cfg_free(void *p)
 {
@@ -25,7 +38,12 @@ void pf_chat_cfg_free(void *p)
 	free(c->base_url);
 	free(c->message);
 	free(c->thread_id);
-	free(c->token);
+	cJSON_Delete(c->body);
+	if (c->auth) {
+		pf_secret_free(&c->auth->token);
+		jwt_free(c->auth->jwt);
+		free(c->auth);
+	}
 	free(c->id_field);
 	free(c->ca_file);
 	cJSON_Delete(c->headers);
@@ -34,10 +52,13 @@ void pf_chat_cfg_free(void *p)
 	free(c);
 }
 
-/* Defaults for the lists that were not configured. */
+/* Defaults for the lists that were not configured.  refinement_ask is a
+ * terminal answer of the real service too (its orchestrator stores it
+ * like clarification: the path worked). */
 static int chat_default_lists(struct chat_cfg *c)
 {
-	static const char *const done[] = { "completed", NULL };
+	static const char *const done[] = {
+		"completed", "clarification", "refinement_ask", NULL };
 	static const char *const failed[] = { "failed", "error", NULL };
 	const char *const *src[2] = { done, failed };
 	char ***dst[2] = { &c->done, &c->failed };
@@ -68,15 +89,18 @@ static int chat_parse_strings(const cJSON *obj, const char *path,
 	if (pf_cfg_str(obj, path, "base_url", true, &c->base_url, err, errlen) < 0 ||
 	    pf_cfg_str(obj, path, "message", false, &c->message, err, errlen) < 0 ||
 	    pf_cfg_str(obj, path, "thread_id", false, &c->thread_id, err, errlen) < 0 ||
-	    pf_cfg_str(obj, path, "token", false, &c->token, err, errlen) < 0 ||
 	    pf_cfg_str(obj, path, "id_field", false, &c->id_field, err, errlen) < 0)
 		return -1;
 	if (pf_web_check_url(c->base_url, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s.base_url: %s", path, why);
 		return -1;
 	}
-	if (c->token && strpbrk(c->token, "\r\n")) {
-		snprintf(err, errlen, "%s.token: must be one line", path);
+	/* The real service silently replaces a non-UUID thread_id with a new
+	 * thread: every probe would create one. */
+	if (c->thread_id && !pf_is_uuid(c->thread_id)) {
+		snprintf(err, errlen, "%s.thread_id: must be a UUID (the Chat API"
+			 " replaces anything else with a new thread on every"
+			 " probe)", path);
 		return -1;
 	}
 	if ((!c->message && !(c->message = strdup(CHAT_DEFAULT_MESSAGE))) ||
@@ -91,8 +115,111 @@ static int chat_parse_strings(const cJSON *obj, const char *path,
 	return 0;
 }
 
-int pf_chat_cfg_parse(const cJSON *obj, const char *path, void **out,
-		      char *err, size_t errlen)
+/* body: an object of extra POST fields; message and thread_id have keys
+ * of their own, so the body may not set them too. */
+static int chat_parse_body(const cJSON *obj, const char *path,
+			   struct chat_cfg *c, char *err, size_t errlen)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(obj, "body");
+
+	if (!b)
+		return 0;
+	if (!cJSON_IsObject(b)) {
+		snprintf(err, errlen, "%s.body: must be an object of POST fields,"
+			 " e.g. {\"chat_mode\": \"quick\", \"cache_assist\": false}", path);
+		return -1;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(b, "message") ||
+	    cJSON_GetObjectItemCaseSensitive(b, "thread_id")) {
+		snprintf(err, errlen, "%s.body: set message and thread_id with the"
+			 " check's own keys", path);
+		return -1;
+	}
+	if (!(c->body = cJSON_Duplicate(b, 1))) {
+		snprintf(err, errlen, "%s.body: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* jwt: {"secret", "claims", "ttl"} (nested keys checked like any). */
+static int chat_parse_jwt(const cJSON *obj, const cJSON *raw, const char *path,
+			  struct chat_auth *a, char *err, size_t errlen)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "jwt"), *k;
+	const cJSON *rj = raw ? cJSON_GetObjectItemCaseSensitive(raw, "jwt") : NULL;
+	const cJSON *claims;
+	char jpath[256];
+
+	if (!j)
+		return 0;
+	snprintf(jpath, sizeof(jpath), "%s.jwt", path);
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, errlen, "%s: must be an object {\"secret\", \"claims\","
+			 " \"ttl\"}", jpath);
+		return -1;
+	}
+	cJSON_ArrayForEach(k, j) {
+		if (strcmp(k->string, "secret") && strcmp(k->string, "claims") &&
+		    strcmp(k->string, "ttl")) {
+			snprintf(err, errlen, "%s.%.64s: unknown key (expected secret,"
+				 " claims, ttl)", jpath, k->string);
+			return -1;
+		}
+	}
+	if (!(a->jwt = calloc(1, sizeof(*a->jwt)))) {
+		snprintf(err, errlen, "%s: out of memory", jpath);
+		return -1;
+	}
+	a->jwt->ttl_ms = 300000;
+	if (pf_cfg_secret(j, rj, jpath, "secret", true, &a->jwt->secret, err,
+			  errlen) < 0 ||
+	    pf_cfg_duration(j, jpath, "ttl", &a->jwt->ttl_ms, err, errlen) < 0)
+		return -1;
+	if (a->jwt->ttl_ms < 1000 || a->jwt->ttl_ms > CHAT_JWT_TTL_MAX_MS) {
+		snprintf(err, errlen, "%s.ttl: must be between 1s and 24h", jpath);
+		return -1;
+	}
+	claims = cJSON_GetObjectItemCaseSensitive(j, "claims");
+	if (claims && !cJSON_IsObject(claims)) {
+		snprintf(err, errlen, "%s.claims: must be an object such as"
+			 " {\"sub\": \"preflightd\", \"type\": \"access\"}", jpath);
+		return -1;
+	}
+	a->jwt->claims = claims ? cJSON_Duplicate(claims, 1)
+				: cJSON_Parse("{\"sub\":\"preflightd\",\"type\":\"access\"}");
+	if (!a->jwt->claims) {
+		snprintf(err, errlen, "%s: out of memory", jpath);
+		return -1;
+	}
+	return 0;
+}
+
+/* token (a static bearer) or jwt; a ${file:} token is watched. */
+static int chat_parse_auth(const cJSON *obj, const cJSON *raw, const char *path,
+			   struct chat_cfg *c, char *err, size_t errlen)
+{
+	if (!(c->auth = calloc(1, sizeof(*c->auth)))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (pf_cfg_secret(obj, raw, path, "token", false, &c->auth->token, err,
+			  errlen) < 0 ||
+	    chat_parse_jwt(obj, raw, path, c->auth, err, errlen) < 0)
+		return -1;
+	if (c->auth->token.value && strpbrk(c->auth->token.value, "\r\n")) {
+		snprintf(err, errlen, "%s.token: must be one line", path);
+		return -1;
+	}
+	if (c->auth->token.value && c->auth->jwt) {
+		snprintf(err, errlen, "%s: set token or jwt, not both", path);
+		return -1;
+	}
+	return 0;
+}
+
+int pf_chat_cfg_parse(const cJSON *obj, const cJSON *raw, const char *path,
+		      void **out, char *err, size_t errlen)
 {
 	struct chat_cfg *c = calloc(1, sizeof(*c));
 
@@ -102,6 +229,8 @@ int pf_chat_cfg_parse(const cJSON *obj, const char *path, void **out,
 	}
 	c->poll_ms = 1000;
 	if (chat_parse_strings(obj, path, c, err, errlen) < 0 ||
+	    chat_parse_body(obj, path, c, err, errlen) < 0 ||
+	    chat_parse_auth(obj, raw, path, c, err, errlen) < 0 ||
 	    pf_web_headers(obj, path, &c->headers, err, errlen) < 0 ||
 	    pf_cfg_duration(obj, path, "poll_interval", &c->poll_ms, err, errlen) < 0 ||
 	    pf_cfg_strv(obj, path, "done", &c->done, &c->n_done, err, errlen) < 0 ||
@@ -140,6 +269,22 @@ static cJSON *strv_json(char *const *v)
 	return a;
 }
 
+/* auth as `preflightd config` shows it: never a secret's value. */
+static void describe_auth(cJSON *o, const struct chat_auth *a)
+{
+	char buf[64];
+
+	if (a->token.value)
+		cJSON_AddStringToObject(o, "token", "***");
+	if (!a->jwt)
+		return;
+	cJSON *j = cJSON_AddObjectToObject(o, "jwt");
+	cJSON_AddStringToObject(j, "secret", "***");
+	cJSON_AddItemToObject(j, "claims", cJSON_Duplicate(a->jwt->claims, 1));
+	cJSON_AddStringToObject(j, "ttl", pf_duration_format(a->jwt->ttl_ms, buf,
+							     sizeof(buf)));
+}
+
 cJSON *pf_chat_cfg_describe(const void *cfg)
 {
 	const struct chat_cfg *c = cfg;
@@ -148,10 +293,11 @@ cJSON *pf_chat_cfg_describe(const void *cfg)
 
 	cJSON_AddStringToObject(o, "base_url", pf_redact_url(c->base_url, buf, sizeof(buf)));
 	cJSON_AddStringToObject(o, "message", c->message);
+	if (c->body)
+		cJSON_AddItemToObject(o, "body", cJSON_Duplicate(c->body, 1));
 	if (c->thread_id)
 		cJSON_AddStringToObject(o, "thread_id", c->thread_id);
-	if (c->token)
-		cJSON_AddStringToObject(o, "token", "***");
+	describe_auth(o, c->auth);
 	if (c->headers)
 		cJSON_AddItemToObject(o, "headers", pf_web_headers_describe(c->headers));
 	cJSON_AddStringToObject(o, "poll_interval",

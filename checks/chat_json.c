@@ -13,9 +13,10 @@
 #include "pf_util.h"
 #include "web.h"
 
-char *pf_chat_post_body(const char *message, const char *thread_id)
+char *pf_chat_post_body(const char *message, const char *thread_id,
+			const cJSON *extra)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
 	char *text = NULL;
 
 	if (o && cJSON_AddStringToObject(o, "message", message) &&
@@ -102,10 +103,40 @@ int pf_chat_parse_status(const char *body, struct pf_chat_status *out,
 	e = cJSON_GetObjectItemCaseSensitive(o, "error");
 	if (!out->message[0] && cJSON_IsObject(e))
 		field_text(e, "message", out->message, sizeof(out->message));
+	/* pipeline failures: no "error", the code in error_envelope */
+	e = cJSON_GetObjectItemCaseSensitive(o, "error_envelope");
+	if (cJSON_IsObject(e)) {
+		if (!out->error[0])
+			field_text(e, "error_code", out->error, sizeof(out->error));
+		if (!out->message[0])
+			field_text(e, "user_facing_message", out->message,
+				   sizeof(out->message));
+	}
 	rc = 0;
 out:
 	cJSON_Delete(o);
 	return rc;
+}
+
+double pf_chat_retry_after(const char *body)
+{
+	cJSON *o = cJSON_Parse(body ? body : "");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "retry_after_seconds");
+	double s = cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+		   v->valuedouble < 86400 ? v->valuedouble : -1;
+
+	cJSON_Delete(o);
+	return s;
+}
+
+bool pf_chat_phi_blocked(const char *body)
+{
+	cJSON *o = cJSON_Parse(body ? body : "");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "detail");
+	bool phi = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "phi_blocked"));
+
+	cJSON_Delete(o);
+	return phi;
 }
 
 static bool in_list(const char *s, char *const *list)

@@ -98,7 +98,8 @@ static int http_check_fields(const char *path, struct http_cfg *c,
 	return 0;
 }
 
-static int http_parse(const cJSON *obj, const char *path, void **out,
+static int http_parse(const cJSON *obj, const cJSON *raw,
+		const char *path, void **out,
 		      char *err, size_t errlen)
 {
 	struct http_cfg *c = calloc(1, sizeof(*c));
@@ -306,6 +307,7 @@ static int http_send(struct http_probe *p, const struct pf_env *env)
 }
 
 static void *http_start(const void *cfg, const struct pf_env *env,
+			void *memory,
 			uint64_t timeout_ms, pf_done_fn done, void *arg)
 {
 	struct http_probe *p = calloc(1, sizeof(*p));

@@ -14,6 +14,7 @@
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
+#include "pf_schema.h"
 #include "pf_util.h"
 #include "postgres.h"
 
@@ -46,6 +47,8 @@ struct pg_probe {
 	bool private_addr;		/* some address is RFC 1918 / ULA / ... */
 	size_t step;			/* 0: catalog query; i: assertion i-1 */
 	struct cJSON *asserts;		/* borrowed from res.details: "assertions" */
+	char sqlstate[6];		/* the server's error code, "" when none */
+	bool no_password_asked;		/* authenticated without the password */
 };
 
 static void on_io(int fd, short what, void *arg);
@@ -97,8 +100,19 @@ static void finish(struct pg_probe *p)
 		return;
 	if (p->base.res.reason != PF_REASON_NONE && p->base.res.hint[0] == '\0')
 		pf_pg_hint(p->cfg, p->base.res.reason, p->private_addr,
+			   p->sqlstate[0] ? p->sqlstate : NULL,
 			   p->base.res.error, p->base.res.hint,
 			   sizeof p->base.res.hint);
+	if (p->base.res.reason == PF_REASON_NONE && p->no_password_asked) {
+		/* SPEC §3: a server that never asked for the configured
+		 * password lets anyone in: not a pass. */
+		p->base.res.warn = true;
+		pf_probe_set(&p->base, PF_REASON_NONE, "the server let this role"
+			     " in without asking for the configured password"
+			     " (trust or peer authentication in pg_hba.conf):"
+			     " anyone who reaches it can connect; require"
+			     " scram-sha-256 there");
+	}
 	pf_pg_scrub(p->base.res.error, sizeof p->base.res.error,
 		    p->cfg->password);
 	if (pf_probe_finish(&p->base)) {
@@ -113,14 +127,18 @@ static void fail(struct pg_probe *p, enum pf_reason reason, const char *msg)
 	finish(p);
 }
 
-/* Fails with libpq's own words, classified from the message text. */
+/* Fails with libpq's words, classified from the server's SQLSTATE (the
+ * verbose message carries it) or libpq's own message. */
 static void fail_libpq(struct pg_probe *p, const char *prefix)
 {
 	char msg[PF_ERROR_MAX], full[PF_ERROR_MAX];
 	const char *raw = p->conn ? PQerrorMessage(p->conn) : "out of memory";
+
+	if (!pf_pg_message_sqlstate(raw, p->sqlstate))
+		p->sqlstate[0] = '\0';
 	pf_pg_clean_message(msg, sizeof msg, raw, p->cfg->password);
 	snprintf(full, sizeof full, "%s%s", prefix, msg);
-	fail(p, pf_pg_classify_connect(msg), full);
+	fail(p, pf_pg_classify_connect(raw), full);
 }
 
 /* Waits for `what` on libpq's current socket (it can change between
@@ -233,6 +251,9 @@ static void start_libpq(struct pg_probe *p)
 		return;
 	}
 	PQsetNoticeReceiver(p->conn, quiet_notice, NULL);
+	/* Server errors then carry their SQLSTATE in the message, which is
+	 * what classifies them (the text may be translated). */
+	PQsetErrorVerbosity(p->conn, PQERRORS_VERBOSE);
 	/* The first PQconnectPoll behaves as if the socket were writable. */
 	wait_io(p, PG_CONNECTING, EV_WRITE);
 }
@@ -247,6 +268,8 @@ static void poll_connect(struct pg_probe *p)
 		wait_io(p, PG_CONNECTING, EV_WRITE);
 		break;
 	case PGRES_POLLING_OK:
+		p->no_password_asked = p->cfg->password_configured &&
+				       !PQconnectionUsedPassword(p->conn);
 		if (PQsetnonblocking(p->conn, 1) != 0) {
 			fail_libpq(p, "");
 			return;
@@ -282,7 +305,7 @@ static void send_step(struct pg_probe *p)
 	int ok;
 
 	if (p->step == 0) {
-		const char *params[2] = { c->tables_param, c->schema };
+		const char *params[2] = { c->schemas_param, c->names_param };
 		ok = PQsendQueryParams(p->conn, pf_pg_catalog_sql, 2, NULL,
 				       params, NULL, NULL, 0);
 	} else {
@@ -297,38 +320,63 @@ static void send_step(struct pg_probe *p)
 	flush(p);
 }
 
-/* The catalog answer: database, version, present tables and columns. */
+static const char *value_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* The schema verdict from the catalog rows; returns the reason. */
+static enum pf_reason schema_verdict(struct pg_probe *p, const PGresult *res,
+				     char *err, size_t errlen)
+{
+	const struct pf_pg_cfg *c = p->cfg;
+	int n = PQntuples(res);
+	unsigned missing = 0;
+	struct pf_pg_row *rows = calloc((size_t)n, sizeof *rows);
+	enum pf_reason r;
+
+	if (rows == NULL) {
+		pf_strlcpy(err, "out of memory", errlen);
+		return PF_REASON_INTERNAL;
+	}
+	for (int i = 0; i < n; i++) {
+		rows[i].nsp = value_or_null(res, i, 3);
+		rows[i].rel = value_or_null(res, i, 4);
+		rows[i].att = value_or_null(res, i, 5);
+		rows[i].kind = PQgetisnull(res, i, 6) ? '\0' : PQgetvalue(res, i, 6)[0];
+	}
+	r = pf_pg_schema_eval(c->tables, c->n_tables, c->schema, rows, (size_t)n,
+			      p->base.res.details, err, errlen, &missing);
+	free(rows);
+	p->base.res.gauge[0] = missing;
+	return r;
+}
+
+/* The catalog answer: database, version, recovery, present objects.  A
+ * replica fails first (the services cannot write there at all), then a
+ * wrong database, then missing objects. */
 static void catalog_result(struct pg_probe *p, const PGresult *res)
 {
 	const struct pf_pg_cfg *c = p->cfg;
 	cJSON *d = p->base.res.details;
-	int n = PQntuples(res);
+	char err[PF_ERROR_MAX], w[256];
 
-	if (n < 1 || PQnfields(res) != 4) {
+	if (PQntuples(res) < 1 || PQnfields(res) != 7) {
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL,
 			     "unexpected answer to the catalog query");
 		return;
 	}
 	const char *db = PQgetvalue(res, 0, 0);
+	bool recovery = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	cJSON_AddStringToObject(d, "server_version", PQgetvalue(res, 0, 1));
 	cJSON_AddStringToObject(d, "database", db);
-	struct pf_pg_row *rows = calloc((size_t)n, sizeof *rows);
-	if (rows == NULL) {
-		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		rows[i].rel = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
-		rows[i].att = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
-	}
-	char err[PF_ERROR_MAX];
-	unsigned missing = 0;
-	enum pf_reason r = pf_pg_schema_eval(c->tables, c->n_tables, rows,
-					     (size_t)n, d, err, sizeof err,
-					     &missing);
-	free(rows);
-	p->base.res.gauge = missing;
-	if (c->database && strcmp(db, c->database) != 0)
+	cJSON_AddBoolToObject(d, "in_recovery", recovery);
+	enum pf_reason r = schema_verdict(p, res, err, sizeof err);
+	if (recovery && !c->allow_replica)
+		pf_probe_set(&p->base, PF_REASON_READ_ONLY, "%s is in recovery"
+			     " (a read-only replica): writes to database %s"
+			     " fail there", pf_pg_where(c, w, sizeof w), db);
+	else if (c->database && strcmp(db, c->database) != 0)
 		pf_probe_set(&p->base, PF_REASON_WRONG_DATABASE,
 			     "connected to database %s, expected %s", db,
 			     c->database);
@@ -336,8 +384,9 @@ static void catalog_result(struct pg_probe *p, const PGresult *res)
 		pf_probe_set(&p->base, r, "%s", err);
 	if (p->base.res.reason == PF_REASON_MISSING_TABLE ||
 	    p->base.res.reason == PF_REASON_MISSING_COLUMN)
-		pf_pg_migration_hint(pf_pg_cfg_dbname(c), d, p->base.res.hint,
-				     sizeof p->base.res.hint);
+		pf_pg_migration_hint(pf_pg_cfg_dbname(c), d,
+				     c->model ? pf_schema_last_file(c->model) : NULL,
+				     p->base.res.hint, sizeof p->base.res.hint);
 }
 
 /* An assertion's answer; the first failing one names the probe's error. */
@@ -396,6 +445,8 @@ static int on_result(struct pg_probe *p, const PGresult *res)
 		pf_pg_clean_message(msg, sizeof msg, PQresultErrorMessage(res),
 				    p->cfg->password);
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state)
+			pf_strlcpy(p->sqlstate, state, sizeof p->sqlstate);
 		pf_probe_set(&p->base,
 			     pf_pg_classify_sqlstate(state, PF_REASON_INTERNAL),
 			     "catalog query failed: %s", msg);
@@ -541,6 +592,7 @@ static int split_hosts(struct pg_probe *p)
 }
 
 static void *pg_start(const void *cfg, const struct pf_env *env,
+			void *memory,
 		      uint64_t timeout_ms, pf_done_fn done, void *arg)
 {
 	struct pg_probe *p = calloc(1, sizeof *p);
@@ -578,15 +630,16 @@ static void pg_cancel(void *probe)
 }
 
 static const char *const pg_keys[] = {
-	"url", "database", "schema", "tables", "schema_dir", "assertions", NULL
+	"url", "password", "database", "schema", "tables", "views",
+	"require_views", "schema_dir", "allow_replica", "assertions", NULL
 };
 
 const struct check_ops pf_check_postgres = {
 	.kind = "postgres",
 	.keys = pg_keys,
-	.gauge_metric = "preflight_postgres_missing_objects",
-	.gauge_help = "Tables and columns the postgres check requires but did"
-		      " not find (last probe).",
+	.gauges = { { "preflight_postgres_missing_objects",
+		      "Tables, views and columns the postgres check requires"
+		      " but did not find (last probe)." } },
 	.parse = pf_pg_cfg_parse,
 	.free_cfg = pf_pg_cfg_free,
 	.target = pf_pg_cfg_target,

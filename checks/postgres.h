@@ -28,6 +28,12 @@ struct pf_pg_cfg {
 	char **vals;			/* owned, parallel to keys; holds the password */
 	size_t n_conn;
 	const char *password;		/* borrowed from vals or NULL: scrubbed from messages */
+	/* a password was configured (URL, `password` or $PGPASSWORD): a
+	 * server that never asks for it (trust) makes the check warn */
+	bool password_configured;
+	bool password_from_key;		/* the `password` key supplied it */
+	bool allow_replica;		/* a server in recovery is not read_only */
+	bool require_views;		/* every view schema_dir derives is required */
 	const char *host;		/* borrowed from vals: host (list) or NULL */
 	const char *port;		/* borrowed from vals or NULL */
 	const char *dbname;		/* borrowed from vals or NULL */
@@ -38,9 +44,10 @@ struct pf_pg_cfg {
 	char *schema;			/* owned: default "public" */
 	/* owned array: the hand-written `tables`, merged at parse with what
 	 * schema_dir derives (postgres_schema.c) */
-	struct pf_pg_table *tables;
+	struct pf_pg_table *tables;	/* tables and required views */
 	size_t n_tables;
-	char *tables_param;		/* owned: text[] literal for $1 */
+	char *schemas_param;		/* owned: text[] literal for $1 */
+	char *names_param;		/* owned: text[] literal for $2 */
 	/* owned or NULL: folder of migration files (SPEC §3a).  Read once at
 	 * parse, which a SIGHUP reload repeats; never during a probe. */
 	char *schema_dir;
@@ -59,23 +66,34 @@ const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c);
 /* "host:port" or "socket directory D" for messages; never a secret. */
 const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len);
 /* The kind's own hint for reason into h ("" keeps the built-in hint);
- * private_addr: the host resolved to a private address; error: the
- * failure's message (may be NULL), which tells TLS failures apart. */
+ * private_addr: the host resolved to a private address; sqlstate: the
+ * server's SQLSTATE or NULL; error: the failure's message (may be NULL),
+ * which tells libpq's TLS failures apart. */
 void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
-		bool private_addr, const char *error, char *h, size_t n);
+		bool private_addr, const char *sqlstate, const char *error,
+		char *h, size_t n);
 /* The hint for a TLS failure of server `where` ("host:port"), or for a
  * plain connection a hostssl-only server refused, chosen from libpq's
  * message msg; h is left "" for a message it does not know. */
 void pf_pg_tls_hint(const char *msg, const char *where, char *h, size_t n);
 
 /* postgres_schema.c: loads c->schema_dir (schema c->schema) into c->model
- * and merges its tables and columns into c->tables (union with the
- * hand-written ones), then rebuilds tables_param.  No-op without
- * schema_dir.  Returns 0, or -1 with err naming path.schema_dir. */
+ * and merges its tables and columns (and views, with require_views or
+ * when listed in `views`) into c->tables (union with the hand-written
+ * ones), then rebuilds the parameters.  No-op without schema_dir.
+ * Returns 0, or -1 with err naming path.schema_dir. */
 int pf_pg_schema_merge(struct pf_pg_cfg *c, const char *path, char *err,
 		       size_t errlen);
 
-int pf_pg_cfg_parse(const struct cJSON *obj, const char *path, void **out,
+/* Frees n required tables/views and the array (postgres_schema.c). */
+void pf_pg_tables_free(struct pf_pg_table *t, size_t n);
+
+/* Rebuilds schemas_param and names_param from tables; -1 when out of
+ * memory (the old ones are kept). */
+int pf_pg_cfg_params(struct pf_pg_cfg *c);
+
+int pf_pg_cfg_parse(const struct cJSON *obj, const struct cJSON *raw,
+		const char *path, void **out,
 		    char *err, size_t errlen);
 void pf_pg_cfg_free(void *cfg);
 void pf_pg_cfg_target(const void *cfg, char *buf, size_t len);

@@ -1,8 +1,9 @@
 /*
  * The postgres kind's configuration: url/DSN (parsed with PQconninfoParse,
- * which never blocks), database, schema, tables, schema_dir, assertions;
- * plus the redacted target, the describe() view and the kind's hints.
- * Owns struct pf_pg_cfg; the schema_dir merge is in postgres_schema.c.
+ * which never blocks; the SQLAlchemy forms postgresql+driver:// accepted),
+ * password, database, schema, tables, views, schema_dir, assertions; plus
+ * the redacted target and the describe() view.  Owns struct pf_pg_cfg;
+ * the schema_dir merge is in postgres_schema.c, hints in postgres_hint.c.
  */
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
@@ -14,107 +15,6 @@
 #include "pf_schema.h"
 #include "pf_util.h"
 #include "postgres.h"
-
-/* "host:port" (or the socket dir) for hints; never holds a secret. */
-const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len)
-{
-	if (c->host == NULL || *c->host == '\0')
-		return pf_strlcpy(buf, "the default socket", len), buf;
-	if (c->host[0] == '/')
-		snprintf(buf, len, "socket directory %s", c->host);
-	else
-		snprintf(buf, len, "%s:%s", c->host, c->port ? c->port : "5432");
-	return buf;
-}
-
-void pf_pg_tls_hint(const char *msg, const char *where, char *h, size_t n)
-{
-	h[0] = '\0';
-	if (msg == NULL)
-		return;
-	/* libpq reports every chain failure (unknown CA, expired, not yet
-	 * valid) as "certificate verify failed", so that hint names both. */
-	if (strstr(msg, "does not support SSL"))
-		snprintf(h, n, "%s does not offer TLS but sslmode requires it:"
-			 " turn ssl on at the server, or use sslmode=prefer"
-			 " only where the path is private (unix socket, Cloud"
-			 " SQL Auth Proxy)", where);
-	else if (strstr(msg, "does not match host name"))
-		snprintf(h, n, "the certificate of %s does not name the host"
-			 " in the URL: connect with a name its subjectAltName"
-			 " lists, or reissue the certificate for this name",
-			 where);
-	else if (strstr(msg, "root certificate file"))
-		snprintf(h, n, "sslrootcert names no readable file: mount the"
-			 " CA certificate that issued the server's (Cloud SQL:"
-			 " server-ca.pem) at that path");
-	else if (strstr(msg, "certificate verify failed"))
-		snprintf(h, n, "the certificate of %s is not trusted: point"
-			 " sslrootcert at the CA that issued it (Cloud SQL:"
-			 " server-ca.pem), and check that it has not expired",
-			 where);
-	else if (strstr(msg, "protocol version") ||
-		 strstr(msg, "unsupported protocol"))
-		snprintf(h, n, "%s and this client share no TLS version: align"
-			 " ssl_min_protocol_version/ssl_max_protocol_version"
-			 " in the URL with the server's settings", where);
-	else if (strstr(msg, "no pg_hba.conf entry") &&
-		 strstr(msg, "no encryption"))
-		snprintf(h, n, "no pg_hba.conf line of %s admits this"
-			 " unencrypted connection: if it takes clients only"
-			 " over TLS (hostssl), set sslmode=verify-full with"
-			 " sslrootcert (or sslmode=require); else add a"
-			 " pg_hba entry for this client's address", where);
-}
-
-void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
-		bool private_addr, const char *error, char *h, size_t n)
-{
-	const char *db = pf_pg_cfg_dbname(c);
-	char w[256];
-
-	pf_pg_where(c, w, sizeof w);
-	switch (reason) {
-	case PF_REASON_MISSING_TABLE:
-	case PF_REASON_MISSING_COLUMN:
-		pf_pg_migration_hint(db, NULL, h, n);
-		break;
-	case PF_REASON_TLS:
-		pf_pg_tls_hint(error, w, h, n);
-		break;
-	case PF_REASON_AUTH:
-		pf_pg_tls_hint(error, w, h, n);
-		if (h[0] != '\0')
-			break;
-		snprintf(h, n, "the server rejected the credentials for database"
-			 " %s: check the user and password in the mounted"
-			 " secret, that the role exists and may log in (pg_hba"
-			 " allows it, SCRAM password set)", db);
-		break;
-	case PF_REASON_WRONG_DATABASE:
-		snprintf(h, n, "point the URL at database %s, or create it and"
-			 " grant the role CONNECT on it", db);
-		break;
-	case PF_REASON_CONNECT_REFUSED:
-		if (c->host && c->host[0] == '/')
-			snprintf(h, n, "no PostgreSQL socket in %s: is the Cloud"
-				 " SQL connector/proxy running and the volume"
-				 " mounted there?", c->host);
-		break;
-	case PF_REASON_CONNECT_TIMEOUT:
-		if (!private_addr)
-			snprintf(h, n, "nothing accepted the TCP connection to %s:"
-				 " check the host, port, firewall rules and"
-				 " authorized networks", w);
-		break;
-	case PF_REASON_PROTOCOL:
-		snprintf(h, n, "%s does not speak the PostgreSQL protocol: is"
-			 " the host or port pointing at another service?", w);
-		break;
-	default:
-		break;
-	}
-}
 
 /* NAMEDATALEN - 1: longer identifiers are silently truncated by the server
  * and would never match. */
@@ -196,11 +96,34 @@ static void index_conninfo(struct pf_pg_cfg *c)
 	}
 }
 
+/* postgresql+psycopg2://, postgresql+asyncpg://, postgres+x://: the
+ * services' SQLAlchemy URLs.  They strip "+driver" themselves before
+ * connecting, and so do we; libpq takes postgres:// and postgresql://. */
+static void drop_driver(char *url)
+{
+	char *plus = strchr(url, '+'), *scheme = strstr(url, "://");
+	size_t n = plus ? (size_t)(plus - url) : 0;
+
+	if (!plus || !scheme || plus > scheme ||
+	    !((n == 10 && strncmp(url, "postgresql", 10) == 0) ||
+	      (n == 8 && strncmp(url, "postgres", 8) == 0)))
+		return;
+	memmove(plus, scheme, strlen(scheme) + 1);
+}
+
 static int parse_url(struct pf_pg_cfg *c, const char *path, char *err,
 		     size_t errlen)
 {
 	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(c->url, &perr);
+	PQconninfoOption *opts;
+
+	if (c->url[strspn(c->url, " \t")] == '\0') {
+		snprintf(err, errlen, "%s.url: must not be empty (a libpq URL such"
+			 " as postgresql://user@host/db, or a key=value DSN)", path);
+		return -1;
+	}
+	drop_driver(c->url);
+	opts = PQconninfoParse(c->url, &perr);
 	if (opts == NULL) {
 		char msg[PF_ERROR_MAX];
 		/* libpq quotes the offending token, which may be the password
@@ -236,6 +159,42 @@ static int parse_url(struct pf_pg_cfg *c, const char *path, char *err,
 	return 0;
 }
 
+/* `password`, used when the URL has none (the services' own environment
+ * keeps it apart: CHAT_DB_PASSWORD, DB_PASSWORD). */
+static int add_password(struct pf_pg_cfg *c, const cJSON *obj, const char *path,
+			char *err, size_t errlen)
+{
+	char *pw = NULL;
+	const char *env = getenv("PGPASSWORD");
+
+	if (pf_cfg_str(obj, path, "password", false, &pw, err, errlen) < 0)
+		return -1;
+	if (pw && !c->password) {
+		char **k = realloc(c->keys, (c->n_conn + 2) * sizeof *k);
+		char **v = k ? realloc(c->vals, (c->n_conn + 2) * sizeof *v) : NULL;
+		if (k)
+			c->keys = k;
+		if (v)
+			c->vals = v;
+		if (!k || !v || !(c->keys[c->n_conn] = strdup("password"))) {
+			free(pw);
+			snprintf(err, errlen, "%s.password: out of memory", path);
+			return -1;
+		}
+		c->vals[c->n_conn++] = pw;
+		c->keys[c->n_conn] = c->vals[c->n_conn] = NULL;
+		c->password_from_key = true;
+		pw = NULL;
+		index_conninfo(c);
+	}
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	c->password_configured = c->password || (env && *env);
+	return 0;
+}
+
 /* loc is the full JSON path of the value, e.g. "checks[0].tables.t[2]". */
 static int check_ident(const char *s, const char *loc, char *err, size_t errlen)
 {
@@ -247,17 +206,38 @@ static int check_ident(const char *s, const char *loc, char *err, size_t errlen)
 	return 0;
 }
 
-/* One entry of `tables`: "name": ["col", ...]. */
+/* "name" or "schema.name" into t (owned copies). */
+static int parse_relname(struct pf_pg_table *t, const char *s, const char *loc,
+			 char *err, size_t errlen)
+{
+	const char *dot = strchr(s, '.');
+
+	if (dot) {
+		if ((t->schema = strndup(s, (size_t)(dot - s))) == NULL)
+			goto oom;
+		if (check_ident(t->schema, loc, err, errlen) != 0)
+			return -1;
+		s = dot + 1;
+	}
+	if (check_ident(s, loc, err, errlen) != 0)
+		return -1;
+	if ((t->name = strdup(s)) == NULL)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory", loc);
+	return -1;
+}
+
+/* One entry of `tables`: "name" or "schema.name": ["col", ...]. */
 static int parse_table(struct pf_pg_table *t, const cJSON *item,
 		       const char *path, char *err, size_t errlen)
 {
 	char where[300], loc[400];
 	snprintf(where, sizeof where, "%s.tables", path);
 	snprintf(loc, sizeof loc, "%s.%s", where, item->string);
-	if (check_ident(item->string, loc, err, errlen) != 0)
+	if (parse_relname(t, item->string, loc, err, errlen) != 0)
 		return -1;
-	if ((t->name = strdup(item->string)) == NULL)
-		goto oom;
 	if (!cJSON_IsArray(item)) {
 		snprintf(err, errlen, "%s.%s: must be an array of column names"
 			 " ([] = the table only)", where, item->string);
@@ -309,12 +289,60 @@ static int parse_tables(struct pf_pg_cfg *c, const cJSON *obj,
 			return -1;
 	}
 param:
-	if ((c->tables_param = pf_pg_text_array(c->tables, c->n_tables)) == NULL)
-		goto oom;
 	return 0;
 oom:
 	snprintf(err, errlen, "%s.tables: out of memory", path);
 	return -1;
+}
+
+/* `views`: views or materialized views ("v" or "schema.v") that must
+ * exist, appended to the tables as relations without columns. */
+static int parse_views(struct pf_pg_cfg *c, const cJSON *obj, const char *path,
+		       char *err, size_t errlen)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct pf_pg_table *t;
+
+	if (pf_cfg_strv(obj, path, "views", &names, &n, err, errlen) < 0)
+		return -1;
+	if (n == 0) {
+		pf_cfg_strv_free(names);
+		return 0;
+	}
+	if (!(t = realloc(c->tables, (c->n_tables + n) * sizeof *t))) {
+		pf_cfg_strv_free(names);
+		snprintf(err, errlen, "%s.views: out of memory", path);
+		return -1;
+	}
+	c->tables = t;
+	for (size_t i = 0; i < n; i++) {
+		char loc[300];
+		struct pf_pg_table *v = &c->tables[c->n_tables++];
+		memset(v, 0, sizeof *v);
+		v->view = true;
+		snprintf(loc, sizeof loc, "%s.views[%zu]", path, i);
+		if (parse_relname(v, names[i], loc, err, errlen) != 0 ||
+		    !(v->columns = calloc(1, sizeof *v->columns))) {
+			pf_cfg_strv_free(names);
+			return -1;
+		}
+	}
+	pf_cfg_strv_free(names);
+	return 0;
+}
+
+int pf_pg_cfg_params(struct pf_pg_cfg *c)
+{
+	char *s, *n;
+
+	if (pf_pg_text_arrays(c->tables, c->n_tables, c->schema, &s, &n) < 0)
+		return -1;
+	free(c->schemas_param);
+	free(c->names_param);
+	c->schemas_param = s;
+	c->names_param = n;
+	return 0;
 }
 
 static int parse_assertion(struct pf_pg_assertion *a, const cJSON *item,
@@ -379,7 +407,8 @@ static int parse_assertions(struct pf_pg_cfg *c, const cJSON *obj,
 	return 0;
 }
 
-int pf_pg_cfg_parse(const cJSON *obj, const char *path, void **out,
+int pf_pg_cfg_parse(const cJSON *obj, const cJSON *raw,
+		const char *path, void **out,
 		    char *err, size_t errlen)
 {
 	struct pf_pg_cfg *c = calloc(1, sizeof *c);
@@ -392,8 +421,18 @@ int pf_pg_cfg_parse(const cJSON *obj, const char *path, void **out,
 	    pf_cfg_str(obj, path, "schema", false, &c->schema, err, errlen) ||
 	    pf_cfg_str(obj, path, "schema_dir", false, &c->schema_dir, err,
 		       errlen) ||
-	    parse_url(c, path, err, errlen) ||
+	    pf_cfg_bool(obj, path, "allow_replica", &c->allow_replica, err, errlen) ||
+	    pf_cfg_bool(obj, path, "require_views", &c->require_views, err, errlen))
+		goto fail;
+	/* the target shows the URL as configured (its driver included) */
+	size_t rlen = strlen(c->url) + 16;
+	if ((c->redacted = malloc(rlen)) == NULL)
+		goto oom;
+	pf_redact_url(c->url, c->redacted, rlen);
+	if (parse_url(c, path, err, errlen) ||
+	    add_password(c, obj, path, err, errlen) ||
 	    parse_tables(c, obj, path, err, errlen) ||
+	    parse_views(c, obj, path, err, errlen) ||
 	    parse_assertions(c, obj, path, err, errlen))
 		goto fail;
 	if (c->schema == NULL && (c->schema = strdup("public")) == NULL)
@@ -403,10 +442,8 @@ int pf_pg_cfg_parse(const cJSON *obj, const char *path, void **out,
 	if (check_ident(c->schema, where, err, errlen) != 0 ||
 	    pf_pg_schema_merge(c, path, err, errlen) != 0)
 		goto fail;
-	size_t rlen = strlen(c->url) + 16;
-	if ((c->redacted = malloc(rlen)) == NULL)
+	if (pf_pg_cfg_params(c) != 0)
 		goto oom;
-	pf_redact_url(c->url, c->redacted, rlen);
 	*out = c;
 	return 0;
 oom:
@@ -437,13 +474,9 @@ void pf_pg_cfg_free(void *cfg)
 	free(c->user_options);
 	free(c->database);
 	free(c->schema);
-	for (size_t i = 0; i < c->n_tables; i++) {
-		free(c->tables[i].name);
-		free_strv(c->tables[i].columns, c->tables[i].n_columns);
-		free(c->tables[i].column_files);
-	}
-	free(c->tables);
-	free(c->tables_param);
+	pf_pg_tables_free(c->tables, c->n_tables);
+	free(c->schemas_param);
+	free(c->names_param);
 	free(c->schema_dir);
 	pf_schema_free(c->model);
 	for (size_t i = 0; i < c->n_assertions; i++) {
@@ -465,23 +498,43 @@ cJSON *pf_pg_cfg_describe(const void *cfg)
 {
 	const struct pf_pg_cfg *c = cfg;
 	cJSON *o = cJSON_CreateObject();
+	char q[200];
 	cJSON_AddStringToObject(o, "url", c->redacted);
+	if (c->password_from_key)
+		cJSON_AddStringToObject(o, "password", "***");
 	if (c->database)
 		cJSON_AddStringToObject(o, "database", c->database);
 	cJSON_AddStringToObject(o, "schema", c->schema);
+	cJSON_AddBoolToObject(o, "allow_replica", c->allow_replica);
 	cJSON *t = cJSON_AddObjectToObject(o, "tables");
+	cJSON *v = cJSON_AddArrayToObject(o, "views");
+	size_t dviews = 0;
 	for (size_t i = 0; i < c->n_tables; i++) {
-		cJSON *cols = cJSON_AddArrayToObject(t, c->tables[i].name);
+		/* derived objects are counted below, not listed: a real
+		 * migration folder derives hundreds */
+		if (c->tables[i].file) {
+			dviews += c->tables[i].view;
+			continue;
+		}
+		pf_pg_qualified(&c->tables[i], c->schema, q, sizeof q);
+		if (c->tables[i].view) {
+			cJSON_AddItemToArray(v, cJSON_CreateString(q));
+			continue;
+		}
+		cJSON *cols = cJSON_AddArrayToObject(t, q);
 		for (size_t j = 0; j < c->tables[i].n_columns; j++)
 			cJSON_AddItemToArray(cols, cJSON_CreateString(
 				c->tables[i].columns[j]));
 	}
+	if (c->require_views)
+		cJSON_AddTrueToObject(o, "require_views");
 	if (c->schema_dir) {
-		/* `tables` above is the merged set; say what the folder added. */
+		/* `tables` above lists what the folder does not create */
 		cJSON_AddStringToObject(o, "schema_dir", c->schema_dir);
 		cJSON *d = cJSON_AddObjectToObject(o, "schema_dir_derived");
 		cJSON_AddNumberToObject(d, "tables", (double)c->derived_tables);
 		cJSON_AddNumberToObject(d, "columns", (double)c->derived_columns);
+		cJSON_AddNumberToObject(d, "required_views", (double)dviews);
 	}
 	cJSON *a = cJSON_AddArrayToObject(o, "assertions");
 	for (size_t i = 0; i < c->n_assertions; i++) {

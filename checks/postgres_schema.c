@@ -1,7 +1,8 @@
 /*
  * The postgres check's schema_dir (SPEC §3a): at config parse, derives the
- * required tables and columns from the migration files and merges them with
- * the hand-written `tables`, each derived object keeping the file that
+ * required tables and columns (and views, when asked for) from the
+ * migration files and merges them with the hand-written `tables` and
+ * `views`, each derived object keeping its schema and the file that
  * introduced it.  Owns nothing beyond what it stores in struct pf_pg_cfg.
  */
 #include <stdio.h>
@@ -12,14 +13,14 @@
 #include "pf_schema.h"
 #include "postgres.h"
 
-/* Frees a table array built here (file strings are borrowed). */
-static void tables_free(struct pf_pg_table *t, size_t n)
+void pf_pg_tables_free(struct pf_pg_table *t, size_t n)
 {
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		free(t[i].schema);
 		free(t[i].name);
-		for (size_t j = 0; j < t[i].n_columns; j++)
+		for (size_t j = 0; t[i].columns && j < t[i].n_columns; j++)
 			free(t[i].columns[j]);
 		free(t[i].columns);
 		free(t[i].column_files);
@@ -27,12 +28,22 @@ static void tables_free(struct pf_pg_table *t, size_t n)
 	free(t);
 }
 
-static const struct pf_pg_table *find_hand(const struct pf_pg_cfg *c,
-					   const char *name)
+/* The schema a hand-written entry names: its own, else the check's. */
+static const char *schema_of(const struct pf_pg_cfg *c, const struct pf_pg_table *t)
 {
-	for (size_t i = 0; i < c->n_tables; i++)
-		if (c->tables[i].name && strcmp(c->tables[i].name, name) == 0)
-			return &c->tables[i];
+	return t->schema ? t->schema : c->schema;
+}
+
+static const struct pf_pg_table *find_hand(const struct pf_pg_cfg *c,
+					   const char *schema, const char *name,
+					   bool view)
+{
+	for (size_t i = 0; i < c->n_tables; i++) {
+		const struct pf_pg_table *t = &c->tables[i];
+		if (t->name && t->view == view && strcmp(t->name, name) == 0 &&
+		    strcmp(schema_of(c, t), schema) == 0)
+			return t;
+	}
 	return NULL;
 }
 
@@ -54,6 +65,16 @@ static int add_column(struct pf_pg_table *t, const char *name,
 	return 0;
 }
 
+/* The entry's schema: NULL for the check's own (the common case), so the
+ * catalog parameters and messages stay short. */
+static int set_schema(const struct pf_pg_cfg *c, struct pf_pg_table *out,
+		      const char *schema)
+{
+	if (strcmp(schema, c->schema) == 0)
+		return 0;
+	return (out->schema = strdup(schema)) ? 0 : -1;
+}
+
 /* Builds required table i of the model into out: its derived columns,
  * then the hand-listed ones it lacks.  A table whose columns come from a
  * query or a type (columns_unknown) requires only the hand-listed ones. */
@@ -62,12 +83,13 @@ static int derive_table(struct pf_pg_cfg *c, size_t i, struct pf_pg_table *out)
 	struct pf_schema_item it, col;
 
 	pf_schema_table_at(c->model, i, &it);
-	const struct pf_pg_table *hand = find_hand(c, it.name);
+	const struct pf_pg_table *hand = find_hand(c, it.schema, it.name, false);
 	size_t nd = it.columns_unknown ? 0 : it.columns;
 	size_t cap = nd + (hand ? hand->n_columns : 0);
 
 	out->file = it.file;
-	if ((out->name = strdup(it.name)) == NULL ||
+	if (set_schema(c, out, it.schema) != 0 ||
+	    (out->name = strdup(it.name)) == NULL ||
 	    (out->columns = calloc(cap + 1, sizeof *out->columns)) == NULL ||
 	    (out->column_files = calloc(cap + 1, sizeof *out->column_files)) ==
 	    NULL)
@@ -84,32 +106,67 @@ static int derive_table(struct pf_pg_cfg *c, size_t i, struct pf_pg_table *out)
 			continue;
 		/* The model may still know it (a name listed in CREATE TABLE
 		 * t (a, b) AS): then the error can name its file too. */
-		if (add_column(out, name, pf_schema_column_file(c->model,
-								it.name,
-								name)) != 0)
+		if (add_column(out, name, pf_schema_column_file(
+				c->model, it.schema, it.name, name)) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Derived tables first, in creation order, then the hand-written tables
- * the migrations do not create, moved over as they are. */
+/* View v of the model as a required relation, when require_views asks
+ * for every view or `views` lists it (0: not required). */
+static int derive_view(struct pf_pg_cfg *c, size_t v, struct pf_pg_table *out,
+		       bool *taken)
+{
+	struct pf_schema_item it;
+
+	pf_schema_view_at(c->model, v, &it);
+	*taken = c->require_views || find_hand(c, it.schema, it.name, true);
+	if (!*taken)
+		return 0;
+	out->view = true;
+	out->file = it.file;
+	if (set_schema(c, out, it.schema) != 0 ||
+	    (out->name = strdup(it.name)) == NULL ||
+	    (out->columns = calloc(1, sizeof *out->columns)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Whether the model knows the hand-written entry (it was merged above). */
+static bool derived(const struct pf_pg_cfg *c, const struct pf_pg_table *t)
+{
+	const char *s = schema_of(c, t);
+
+	return t->view ? pf_schema_view_file(c->model, s, t->name) != NULL
+		       : pf_schema_table_file(c->model, s, t->name) != NULL;
+}
+
+/* Derived tables first, in creation order, then the required views, then
+ * the hand-written entries the migrations do not create, moved over as
+ * they are. */
 static int merge(struct pf_pg_cfg *c, struct pf_pg_table **out, size_t *n_out)
 {
-	size_t nd = pf_schema_table_count(c->model), n = 0;
-	struct pf_pg_table *t = calloc(nd + c->n_tables + 1, sizeof *t);
+	size_t nt = pf_schema_table_count(c->model);
+	size_t nv = pf_schema_view_count(c->model), n = 0;
+	struct pf_pg_table *t = calloc(nt + nv + c->n_tables + 1, sizeof *t);
+	bool taken;
 
 	if (t == NULL)
 		return -1;
-	for (; n < nd; n++) {
-		if (derive_table(c, n, &t[n]) != 0) {
-			tables_free(t, n + 1);
-			return -1;
+	for (size_t i = 0; i < nt; i++, n++)
+		if (derive_table(c, i, &t[n]) != 0)
+			goto fail;
+	c->derived_tables = nt;
+	for (size_t v = 0; v < nv; v++) {
+		if (derive_view(c, v, &t[n], &taken) != 0) {
+			n++;
+			goto fail;
 		}
+		n += taken;
 	}
-	c->derived_tables = nd;
 	for (size_t h = 0; h < c->n_tables; h++) {
-		if (pf_schema_table_file(c->model, c->tables[h].name) != NULL)
+		if (derived(c, &c->tables[h]))
 			continue;
 		t[n++] = c->tables[h];
 		memset(&c->tables[h], 0, sizeof c->tables[h]);
@@ -117,6 +174,9 @@ static int merge(struct pf_pg_cfg *c, struct pf_pg_table **out, size_t *n_out)
 	*out = t;
 	*n_out = n;
 	return 0;
+fail:
+	pf_pg_tables_free(t, n + 1);
+	return -1;
 }
 
 int pf_pg_schema_merge(struct pf_pg_cfg *c, const char *path, char *err,
@@ -128,33 +188,24 @@ int pf_pg_schema_merge(struct pf_pg_cfg *c, const char *path, char *err,
 
 	if (c->schema_dir == NULL)
 		return 0;
-	if (pf_schema_load_dir(c->schema_dir, c->schema, &c->model, msg,
-			       sizeof msg) != 0) {
+	if (pf_schema_load(c->schema_dir, c->schema, &c->model, msg,
+			   sizeof msg) != 0) {
 		snprintf(err, errlen, "%s.schema_dir: %s", path, msg);
 		return -1;
 	}
 	/* A folder that creates nothing would make the check require nothing
-	 * and pass forever: most likely the wrong folder or schema. */
+	 * and pass forever: most likely the wrong folder. */
 	if (pf_schema_table_count(c->model) == 0) {
 		snprintf(err, errlen, "%s.schema_dir: %s: the migrations create"
-			 " no table in schema %s (wrong folder, or a \"schema\""
-			 " other than the one they use?)", path, c->schema_dir,
-			 c->schema);
+			 " no table (wrong folder?)", path, c->schema_dir);
 		return -1;
 	}
-	char *param = NULL;
-	if (merge(c, &t, &n) != 0 ||
-	    (param = pf_pg_text_array(t, n)) == NULL) {
-		/* On a failed text array the hand tables already moved to t,
-		 * which frees them; c->tables keeps only emptied entries. */
-		tables_free(t, n);
+	if (merge(c, &t, &n) != 0) {
 		snprintf(err, errlen, "%s.schema_dir: out of memory", path);
 		return -1;
 	}
-	tables_free(c->tables, c->n_tables);
-	free(c->tables_param);
+	pf_pg_tables_free(c->tables, c->n_tables);
 	c->tables = t;
 	c->n_tables = n;
-	c->tables_param = param;
 	return 0;
 }

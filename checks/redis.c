@@ -1,9 +1,12 @@
 /*
  * The `redis` check kind (SPEC §3): resolve with evdns, connect with the
  * hiredis 0.14 async API on our own libevent adapter (redis_adapter.c,
- * which caps what a reply may buffer), AUTH, SELECT, PING and optionally
- * LLEN a queue.  Owns the probe's resolver request and its
- * redisAsyncContext; the teardown rules are PATTERNS.md's hiredis section.
+ * which caps what a reply may buffer), then one pipelined round trip:
+ * AUTH, SELECT, PING, ROLE and, with a queue, LLEN, LINDEX key -1 and
+ * CLIENT LIST (INFO clients one round trip later where CLIENT is not
+ * allowed).  The queue signals themselves are redis_queue.c's.  Owns the
+ * probe's resolver request and its redisAsyncContext; the teardown rules
+ * are PATTERNS.md's hiredis section.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,44 +27,10 @@
 #include "pf_util.h"
 #include "redis_adapter.h"
 #include "redis_cfg.h"
+#include "redis_probe.h"
 #include "redis_reply.h"
 
-enum redis_phase { PH_RESOLVE, PH_CONNECT, PH_CONNECTED };
-
-struct redis_probe {
-	struct pf_probe base;		/* deadline, funnel, result */
-	const struct pf_redis_cfg *cfg;	/* borrowed: outlives the probe */
-	const struct pf_env *env;	/* borrowed from the daemon */
-	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
-	/* Owned while non-NULL.  Set to NULL by whoever starts its teardown
-	 * (us, or hiredis on a failed connect / lost connection), so exactly
-	 * one party frees it. */
-	redisAsyncContext *ac;
-	enum redis_phase phase;
-	const char *awaiting;		/* command whose reply we wait for */
-	enum pf_addr_class aclass;
-	char ip[64];			/* numeric address actually used */
-	char target[80];		/* "ip:port" or "[ip]:port" for messages */
-	double mark_ms;			/* monotonic: connect done, pipeline sent */
-	/* Connect to PONG: the pipelined AUTH/SELECT/PING round trip (replies
-	 * arrive together, so a per-reply delta would read ~0). */
-	double latency_ms;		/* NAN until measured */
-	long long depth;		/* LLEN; -1 until measured */
-	/* Caps the bytes one reply may hold; written by the adapter until
-	 * the context is freed, so it lives as long as the probe. */
-	struct pf_redis_budget budget;
-};
-
-/* Our replies are +OK, +PONG, :N and short errors: anything near this
- * is not Redis answering our commands. */
-#define REDIS_REPLY_CAP (1024 * 1024)
-#define REDIS_REPLY_CAP_TEXT "1 MiB"
-
-#define REDIS_VPC_HINT "no route to private IP %s: deploy with Direct VPC " \
-	"egress (--network, --subnet, --vpc-egress=private-ranges-only) or a " \
-	"Serverless VPC Access connector"
-
-static const char *const redis_keys[] = { "url", "queue", NULL };
+static const char *const redis_keys[] = { "url", "queue", "allow_replica", NULL };
 
 /* ---- probe: reporting ------------------------------------------------- */
 
@@ -76,17 +45,23 @@ static void redis_details(struct redis_probe *p)
 		return;
 	cJSON_AddStringToObject(d, "address", p->ip);
 	cJSON_AddStringToObject(d, "address_class", pf_addr_class_name(p->aclass));
+	if (p->role[0])
+		cJSON_AddStringToObject(d, "role", p->role);
 	if (!isnan(p->latency_ms))
 		cJSON_AddNumberToObject(d, "latency_ms", round(p->latency_ms * 1000) / 1000);
 	if (p->depth >= 0)
 		cJSON_AddNumberToObject(d, "queue_depth", (double)p->depth);
+	if (p->cfg->queue_key && p->consumers >= 0) {
+		cJSON_AddNumberToObject(d, "consumers", (double)p->consumers);
+		cJSON_AddStringToObject(d, "consumers_from", p->consumers_from);
+	}
+	if (!isnan(p->oldest_age_ms))
+		cJSON_AddNumberToObject(d, "oldest_age_s", round(p->oldest_age_ms / 100) / 10);
 	p->base.res.details = d;
 }
 
 /* Sets a kind-specific hint (printf format) unless already reported. */
-static void redis_hint(struct redis_probe *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void redis_hint(struct redis_probe *p, const char *fmt, ...)
+void pf_redis_probe_hint(struct redis_probe *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,7 +115,7 @@ static void redis_on_reap(evutil_socket_t fd, short what, void *arg)
  * flags the context; hiredis frees it when the callback returns and skips
  * any further replies.  (redisAsyncDisconnect would keep reading, and an
  * unsolicited extra reply from a non-Redis peer trips an assert in 0.14.) */
-static void redis_stop(struct redis_probe *p)
+void pf_redis_probe_stop(struct redis_probe *p)
 {
 	redisAsyncContext *ac = p->ac;
 
@@ -149,99 +124,6 @@ static void redis_stop(struct redis_probe *p)
 	if (ac)
 		redisAsyncFree(ac);
 	pf_probe_reap(&p->base);
-}
-
-/* ---- probe: replies --------------------------------------------------- */
-
-/* Reason and hint for an error reply to `cmd`. */
-static void redis_error_reply(struct redis_probe *p, const char *cmd,
-			      const char *text)
-{
-	const char *hint;
-	enum pf_reason r = pf_redis_error_reason(cmd, text, &hint);
-
-	pf_probe_set(&p->base, r, "%s: %s", cmd, text);
-	if (hint)
-		redis_hint(p, "%s", hint);
-}
-
-/* The probe to act on for a reply, or NULL when the reply is to be
- * ignored: NULL replies come during teardown, which someone else owns. */
-static struct redis_probe *reply_probe(const redisAsyncContext *ac, void *r,
-				       void *priv)
-{
-	struct redis_probe *p = priv;
-
-	if (!r || !p || p->ac != ac || p->base.done)
-		return NULL;
-	return p;
-}
-
-/* Checks a reply of type `want` (and text, if given); on anything else
- * reports and stops the probe.  Returns true when the probe goes on. */
-static bool redis_expect(struct redis_probe *p, const redisReply *r,
-			 int want, const char *text)
-{
-	char peer[256];
-	const char *cmd = p->awaiting;
-
-	if (r->type == want && (!text || (r->str && strcmp(r->str, text) == 0)))
-		return true;
-	/* Masks the password: a non-Redis peer may echo AUTH's arguments. */
-	pf_redis_peer_text(r->str ? r->str : "", r->str ? r->len : 0,
-			   p->cfg->u.password, peer, sizeof(peer));
-	if (r->type == REDIS_REPLY_ERROR)
-		redis_error_reply(p, cmd, peer);
-	else
-		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: unexpected reply "
-			     "(type %d) \"%s\": is this a Redis server?", cmd,
-			     r->type, peer);
-	redis_stop(p);
-	return false;
-}
-
-/* hiredis: reply to AUTH or SELECT; both answer +OK. */
-static void redis_on_ok(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct redis_probe *p = reply_probe(ac, reply, priv);
-
-	if (!p || !redis_expect(p, reply, REDIS_REPLY_STATUS, "OK"))
-		return;
-	p->awaiting = strcmp(p->awaiting, "AUTH") == 0 && p->cfg->u.db ? "SELECT" : "PING";
-}
-
-/* hiredis: reply to PING; +PONG and nothing else. */
-static void redis_on_ping(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct redis_probe *p = reply_probe(ac, reply, priv);
-
-	if (!p || !redis_expect(p, reply, REDIS_REPLY_STATUS, "PONG"))
-		return;
-	p->latency_ms = pf_mono_ms() - p->mark_ms;
-	p->awaiting = "LLEN";
-	if (!p->cfg->queue_key)
-		redis_stop(p);
-}
-
-/* hiredis: reply to LLEN queue.key. */
-static void redis_on_llen(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct redis_probe *p = reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
-
-	if (!p || !redis_expect(p, r, REDIS_REPLY_INTEGER, NULL))
-		return;
-	p->depth = r->integer;
-	p->base.res.gauge = (double)r->integer;
-	if (p->cfg->max_depth >= 0 && r->integer > p->cfg->max_depth) {
-		pf_probe_set(&p->base, PF_REASON_QUEUE_BACKLOG,
-			     "queue %s holds %lld items, above max_depth %ld",
-			     p->cfg->queue_key, r->integer, p->cfg->max_depth);
-		redis_hint(p, "no worker is consuming %s: is the Chat worker "
-			   "running, and on the same Redis (host and /DB)?",
-			   p->cfg->queue_key);
-	}
-	redis_stop(p);
 }
 
 /* ---- probe: connection ------------------------------------------------ */
@@ -263,7 +145,7 @@ static void redis_connect_failed(struct redis_probe *p, const char *errstr)
 
 	pf_probe_set(&p->base, r, "connect to %s: %s", p->target, errstr);
 	if (r == PF_REASON_CONNECT_TIMEOUT && p->aclass == PF_ADDR_PRIVATE)
-		redis_hint(p, REDIS_VPC_HINT, p->ip);
+		pf_redis_probe_hint(p, REDIS_VPC_HINT, p->ip);
 	redis_report(p);
 }
 
@@ -316,7 +198,7 @@ static void redis_on_over_budget(void *arg)
 	if (!p->ac || p->base.done)
 		return;
 	redis_over_budget_error(p);
-	redis_hint(p, "the peer at %s does not answer like Redis: check the "
+	pf_redis_probe_hint(p, "the peer at %s does not answer like Redis: check the "
 		   "URL's host and port (a proxy or another service may be "
 		   "listening there)", p->target);
 	redis_report(p);
@@ -348,7 +230,7 @@ static void redis_on_disconnect(const redisAsyncContext *ac, int status)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: %s (waiting for the "
 			     "reply to %s): is this a Redis server?", p->target,
 			     peer[0] ? peer : "connection lost", p->awaiting);
-	redis_hint(p, "the peer at %s does not answer like Redis: check the "
+	pf_redis_probe_hint(p, "the peer at %s does not answer like Redis: check the "
 		   "URL's host and port (maxclients reached, a proxy or another "
 		   "service may be listening there)", p->target);
 	redis_report(p);
@@ -370,11 +252,11 @@ static void redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 		pf_probe_set(&p->base, PF_REASON_CONNECT_TIMEOUT, "connect to %s "
 			     "timed out after %.0f ms (no answer to SYN)", p->target, ms);
 		if (p->aclass == PF_ADDR_PRIVATE)
-			redis_hint(p, REDIS_VPC_HINT, p->ip);
+			pf_redis_probe_hint(p, REDIS_VPC_HINT, p->ip);
 	} else {
 		pf_probe_set(&p->base, PF_REASON_TIMEOUT, "connected to %s but no "
 			     "reply to %s within %.0f ms", p->target, p->awaiting, ms);
-		redis_hint(p, "%s", "Redis accepted the connection but does not "
+		pf_redis_probe_hint(p, "%s", "Redis accepted the connection but does not "
 			   "answer: is it overloaded, paused or blocked (SLOWLOG, "
 			   "CLIENT PAUSE, a long script)?");
 	}
@@ -386,15 +268,15 @@ static void redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 static int redis_cmd(struct redis_probe *p, redisCallbackFn *fn, int argc,
 		     const char **argv)
 {
-	size_t lens[3];
+	size_t lens[4];
 
 	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	return redisAsyncCommandArgv(p->ac, fn, p, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
-/* Pipelines AUTH, SELECT, PING and LLEN right after the connect starts;
- * hiredis sends them once the socket is writable. */
+/* Pipelines every command right after the connect starts (one round
+ * trip); hiredis sends them once the socket is writable. */
 static int redis_queue_commands(struct redis_probe *p)
 {
 	const struct pf_redis_url *u = &p->cfg->u;
@@ -407,20 +289,28 @@ static int redis_queue_commands(struct redis_probe *p)
 		argv[0] = "AUTH";
 		argv[1] = u->user ? u->user : u->password;
 		argv[2] = u->password;
-		rc |= redis_cmd(p, redis_on_ok, u->user ? 3 : 2, argv);
+		rc |= redis_cmd(p, pf_redis_on_ok, u->user ? 3 : 2, argv);
 	}
 	if (u->db) {
 		snprintf(db, sizeof(db), "%ld", u->db);
 		argv[0] = "SELECT";
 		argv[1] = db;
-		rc |= redis_cmd(p, redis_on_ok, 2, argv);
+		rc |= redis_cmd(p, pf_redis_on_ok, 2, argv);
 	}
 	argv[0] = "PING";
-	rc |= redis_cmd(p, redis_on_ping, 1, argv);
+	rc |= redis_cmd(p, pf_redis_on_ping, 1, argv);
+	argv[0] = "ROLE";
+	rc |= redis_cmd(p, pf_redis_on_role, 1, argv);
 	if (p->cfg->queue_key) {
 		argv[0] = "LLEN";
 		argv[1] = p->cfg->queue_key;
-		rc |= redis_cmd(p, redis_on_llen, 2, argv);
+		rc |= redis_cmd(p, pf_redis_on_llen, 2, argv);
+		argv[0] = "LINDEX";
+		argv[2] = "-1";
+		rc |= redis_cmd(p, pf_redis_on_lindex, 3, argv);
+		argv[0] = "CLIENT";
+		argv[1] = "LIST";
+		rc |= redis_cmd(p, pf_redis_on_clients, 2, argv);
 	}
 	return rc;
 }
@@ -481,6 +371,7 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 }
 
 static void *redis_start(const void *cfg, const struct pf_env *env,
+			void *memory,
 			 uint64_t timeout_ms, pf_done_fn done, void *arg)
 {
 	const struct pf_redis_cfg *c = cfg;
@@ -492,6 +383,9 @@ static void *redis_start(const void *cfg, const struct pf_env *env,
 	p->env = env;
 	p->latency_ms = NAN;
 	p->depth = -1;
+	p->oldest_age_ms = NAN;
+	p->consumers = -1;
+	p->mem = memory;
 	p->awaiting = "PING";
 	if (pf_probe_init(&p->base, env, timeout_ms, redis_on_deadline,
 			  redis_on_reap, p, done, arg) < 0) {
@@ -517,8 +411,16 @@ static void redis_cancel(void *probe)
 const struct check_ops pf_check_redis = {
 	.kind = "redis",
 	.keys = redis_keys,
-	.gauge_metric = "preflight_redis_queue_depth",
-	.gauge_help = "Length of the Redis list named by the check's queue.key (LLEN)",
+	.gauges = {
+		{ "preflight_redis_queue_depth",
+		  "Length of the Redis list named by the check's queue.key (LLEN)" },
+		{ "preflight_redis_queue_consumers",
+		  "Clients blocked popping from Redis (CLIENT LIST, else INFO"
+		  " blocked_clients): idle workers of the queue" },
+		{ "preflight_redis_queue_oldest_age_seconds",
+		  "How long the queue's oldest item has been the oldest" },
+	},
+	.memory_size = sizeof(struct pf_redis_memory),
 	.parse = pf_redis_cfg_parse,
 	.free_cfg = pf_redis_cfg_free,
 	.target = pf_redis_cfg_target,

@@ -27,7 +27,7 @@ void pf_redis_cfg_free(void *cfg)
 	free(c);
 }
 
-/* queue: {"key": "...", "max_depth": N}; unknown keys are typos. */
+/* queue: {"key", "max_depth", "stall_after"}; unknown keys are typos. */
 static int parse_queue(const cJSON *obj, const char *path,
 		       struct pf_redis_cfg *c, char *err, size_t errlen)
 {
@@ -44,15 +44,27 @@ static int parse_queue(const cJSON *obj, const char *path,
 	}
 	snprintf(qpath, sizeof(qpath), "%s.queue", path);
 	cJSON_ArrayForEach(it, q) {
-		if (strcmp(it->string, "key") != 0 && strcmp(it->string, "max_depth") != 0) {
-			snprintf(err, errlen, "%s.%s: unknown key (expected \"key\" "
-				 "and \"max_depth\")", qpath, it->string);
+		if (strcmp(it->string, "key") != 0 && strcmp(it->string, "max_depth") != 0 &&
+		    strcmp(it->string, "stall_after") != 0) {
+			snprintf(err, errlen, "%s.%s: unknown key (expected \"key\", "
+				 "\"max_depth\" and \"stall_after\")", qpath, it->string);
 			return -1;
 		}
+		for (const cJSON *prev = q->child; prev != it; prev = prev->next)
+			if (strcmp(prev->string, it->string) == 0) {
+				snprintf(err, errlen, "%s.%s: duplicate key", qpath,
+					 it->string);
+				return -1;
+			}
 	}
 	if (pf_cfg_str(q, qpath, "key", true, &c->queue_key, err, errlen) < 0 ||
-	    pf_cfg_int(q, qpath, "max_depth", 0, 1000000000L, &c->max_depth, err, errlen) < 0)
+	    pf_cfg_int(q, qpath, "max_depth", 0, 1000000000L, &c->max_depth, err, errlen) < 0 ||
+	    pf_cfg_duration(q, qpath, "stall_after", &c->stall_after_ms, err, errlen) < 0)
 		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(q, "stall_after") && c->stall_after_ms == 0) {
+		snprintf(err, errlen, "%s.stall_after: must be longer than 0", qpath);
+		return -1;
+	}
 	if (c->queue_key[0] == '\0') {
 		snprintf(err, errlen, "%s.key: must not be empty", qpath);
 		return -1;
@@ -78,7 +90,8 @@ static int refuse_tls(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
-int pf_redis_cfg_parse(const cJSON *obj, const char *path, void **out,
+int pf_redis_cfg_parse(const cJSON *obj, const cJSON *raw,
+		const char *path, void **out,
 		       char *err, size_t errlen)
 {
 	struct pf_redis_cfg *c = calloc(1, sizeof(*c));
@@ -97,7 +110,8 @@ int pf_redis_cfg_parse(const cJSON *obj, const char *path, void **out,
 	}
 	if (c->u.tls && refuse_tls(path, err, errlen) < 0)
 		goto fail;
-	if (parse_queue(obj, path, c, err, errlen) < 0)
+	if (parse_queue(obj, path, c, err, errlen) < 0 ||
+	    pf_cfg_bool(obj, path, "allow_replica", &c->allow_replica, err, errlen) < 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -128,6 +142,19 @@ cJSON *pf_redis_cfg_describe(const void *cfg)
 		if (c->max_depth >= 0 &&
 		    !cJSON_AddNumberToObject(q, "max_depth", (double)c->max_depth))
 			goto fail;
+		if (c->stall_after_ms > 0 &&
+		    !cJSON_AddStringToObject(q, "stall_after",
+					     pf_duration_format(c->stall_after_ms, url,
+								sizeof(url))))
+			goto fail;
+	}
+	cJSON_AddBoolToObject(o, "allow_replica", c->allow_replica);
+	if (c->u.ignored[0]) {
+		char note[400];
+		snprintf(note, sizeof(note), "URL options ignored (no meaning for a"
+			 " probe that opens one connection): %s", c->u.ignored);
+		cJSON *notes = cJSON_AddArrayToObject(o, "notes");
+		cJSON_AddItemToArray(notes, cJSON_CreateString(note));
 	}
 	return o;
 fail:

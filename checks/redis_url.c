@@ -179,6 +179,103 @@ static int parse_db(const char *s, struct pf_redis_url *u, char *err, size_t err
 	return 0;
 }
 
+/* redis-py's from_url options (redis/connection.py parse_url and the
+ * Connection keywords users put there): those without meaning for one
+ * probe are accepted and noted. */
+static const char *const ignored_options[] = {
+	"socket_timeout", "socket_connect_timeout", "socket_keepalive",
+	"socket_keepalive_options", "retry_on_timeout", "retry_on_error",
+	"max_connections", "health_check_interval", "timeout", "client_name",
+	"decode_responses", "encoding", "encoding_errors", "protocol",
+	"readonly", "single_connection_client", "ssl_cert_reqs",
+	"ssl_ca_certs", "ssl_ca_path", "ssl_certfile", "ssl_keyfile",
+	"ssl_check_hostname", NULL
+};
+
+static bool is_ignored_option(const char *k, size_t n)
+{
+	for (size_t i = 0; ignored_options[i]; i++)
+		if (strlen(ignored_options[i]) == n && strncmp(ignored_options[i], k, n) == 0)
+			return true;
+	return false;
+}
+
+/* Option names are lowercase identifiers: anything else may be a piece of
+ * a mistyped password, and is not quoted back. */
+static bool option_name_ok(const char *k, size_t kl)
+{
+	if (kl == 0 || kl > 40)
+		return false;
+	for (size_t i = 0; i < kl; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') ||
+		      k[i] == '_'))
+			return false;
+	return true;
+}
+
+/* One key=value of the query. */
+static int query_option(const char *k, size_t kl, const char *v, size_t vl,
+			struct pf_redis_url *u, char *err, size_t errlen)
+{
+	char **slot = NULL;
+
+	if (kl == 2 && strncmp(k, "db", 2) == 0) {
+		if (parse_uint(v, vl, 7, &u->db) < 0 || u->db > PF_REDIS_MAX_DB) {
+			snprintf(err, errlen, "option db=\"%.*s\" is not a number in 0..%ld",
+				 (int)(vl > 16 ? 16 : vl), v, PF_REDIS_MAX_DB);
+			return -1;
+		}
+		u->db_from_query = true;
+		return 0;
+	}
+	if (kl == 8 && strncmp(k, "password", 8) == 0)
+		slot = &u->password;
+	else if (kl == 8 && strncmp(k, "username", 8) == 0)
+		slot = &u->user;
+	if (slot) {
+		if (*slot)	/* the URL's userinfo wins, as in redis-py */
+			return 0;
+		*slot = pf_redis_pct_decode(v, vl, err, errlen);
+		return *slot ? 0 : -1;
+	}
+	if (!is_ignored_option(k, kl)) {
+		if (option_name_ok(k, kl))
+			snprintf(err, errlen, "unknown URL option \"%.*s\" (redis-py's"
+				 " are db, username, password, socket_timeout,"
+				 " health_check_interval, ...)", (int)kl, k);
+		else
+			snprintf(err, errlen, "the URL's query has an entry that is"
+				 " not an option name (lowercase NAME=VALUE)");
+		return -1;
+	}
+	if (u->ignored[0])
+		strncat(u->ignored, ", ", sizeof u->ignored - strlen(u->ignored) - 1);
+	strncat(u->ignored, k, kl < sizeof u->ignored - strlen(u->ignored) - 1 ?
+		kl : sizeof u->ignored - strlen(u->ignored) - 1);
+	return 0;
+}
+
+static int parse_query(const char *q, struct pf_redis_url *u, char *err,
+		       size_t errlen)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		if (n > 0 && query_option(q, eq ? (size_t)(eq - q) : n,
+					  eq ? eq + 1 : q + n,
+					  eq ? (size_t)(q + n - eq - 1) : 0,
+					  u, err, errlen) < 0)
+			return -1;
+		q += n + (q[n] == '&');
+	}
+	/* a username from the query still needs a password */
+	if (u->user && !u->password) {
+		snprintf(err, errlen, "the URL has a user but no password");
+		return -1;
+	}
+	return 0;
+}
+
 /* Splits off the scheme; returns the rest or NULL. */
 static const char *parse_scheme(const char *url, struct pf_redis_url *u,
 				char *err, size_t errlen)
@@ -205,12 +302,13 @@ static int parse_all(const char *url, struct pf_redis_url *u, char *err, size_t 
 			return -1;
 		}
 	}
-	if (strpbrk(rest, "?#")) {
-		snprintf(err, errlen, "the URL has a query or fragment, which the redis "
-			 "check does not support (put the database in the path: /DB)");
+	if (strchr(rest, '#')) {
+		snprintf(err, errlen, "the URL has a fragment (#...), which a Redis "
+			 "URL cannot have");
 		return -1;
 	}
-	size_t alen = strcspn(rest, "/");
+	const char *query = strchr(rest, '?');
+	size_t alen = strcspn(rest, "/?");
 	const char *at = NULL;
 	for (size_t i = 0; i < alen; i++)	/* the last '@': passwords may hold one */
 		if (rest[i] == '@')
@@ -223,7 +321,32 @@ static int parse_all(const char *url, struct pf_redis_url *u, char *err, size_t 
 	}
 	if (parse_hostport(hp, (size_t)(rest + alen - hp), u, err, errlen) < 0)
 		return -1;
-	return rest[alen] == '/' ? parse_db(rest + alen + 1, u, err, errlen) : 0;
+	if (query && parse_query(query + 1, u, err, errlen) < 0)
+		return -1;
+	if (rest[alen] != '/')
+		return 0;
+	char path[64];
+	size_t plen = strcspn(rest + alen + 1, "?");
+	snprintf(path, sizeof path, "%.*s", (int)(plen > 63 ? 63 : plen), rest + alen + 1);
+	if (plen > 63) {
+		snprintf(err, errlen, "database path is too long (want /DB)");
+		return -1;
+	}
+	/* redis-py: a db= option wins over the path */
+	return u->db_from_query ? 0 : parse_db(path, u, err, errlen);
+}
+
+/* An '@' after the authority: the userinfo was probably cut short by an
+ * unencoded '/' or '?' in the password ("u:pa/ss@host"), so whatever an
+ * error would quote from the URL may be part of the password. */
+static bool split_password(const char *url)
+{
+	const char *rest = strstr(url, "://");
+
+	if (!rest)
+		return false;
+	rest += 3;
+	return strchr(rest + strcspn(rest, "/?"), '@') != NULL;
 }
 
 int pf_redis_url_parse(const char *url, struct pf_redis_url *out,
@@ -236,6 +359,10 @@ int pf_redis_url_parse(const char *url, struct pf_redis_url *out,
 	}
 	if (parse_all(url, out, err, errlen) < 0) {
 		pf_redis_url_free(out);
+		if (split_password(url))
+			snprintf(err, errlen, "the URL does not parse and has an '@'"
+				 " after its host part: a '/' or '?' in the"
+				 " password must be percent-encoded (%%2F, %%3F)");
 		return -1;
 	}
 	return 0;

@@ -20,10 +20,18 @@ struct pf_redis_url {
 	char *host;		/* name or numeric address, without IPv6 brackets */
 	unsigned port;		/* 1..65535, default 6379 */
 	long db;		/* 0..PF_REDIS_MAX_DB, default 0 */
+	/* Query options redis-py accepts that mean nothing to one probe
+	 * (health_check_interval, socket_timeout, ...): their names, joined
+	 * by ", ", for the note `preflightd config` shows; "" when none. */
+	char ignored[256];
+	bool db_from_query;	/* db came from ?db=, which wins over the path */
 };
 
-/* Parses redis://[user:password@]host[:port][/db], redis://:password@host
- * and the rediss:// forms.  On error returns -1, fills err with a message
+/* Parses redis://[user:password@]host[:port][/db][?options],
+ * redis://:password@host and the rediss:// forms.  Query options are those
+ * redis-py's from_url accepts: db, username and password are used (the
+ * URL's own path and userinfo win, as in redis-py); the others are
+ * accepted and listed in `ignored`; an unknown option is an error.  On error returns -1, fills err with a message
  * that never contains the password, and leaves *out zeroed. */
 int pf_redis_url_parse(const char *url, struct pf_redis_url *out,
 		       char *err, size_t errlen);

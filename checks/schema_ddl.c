@@ -1,52 +1,40 @@
 /*
- * Reads migration SQL into the derived schema: CREATE/ALTER/DROP TABLE,
- * CREATE/ALTER/DROP [MATERIALIZED] VIEW.  Every other statement is skipped;
- * nothing here fails except for lack of memory.  Rules: docs/schema.md.
+ * Reads migration SQL into the derived schema: statement dispatch, names
+ * and search_path, CREATE TABLE and CREATE [MATERIALIZED] VIEW (ALTER and
+ * DROP are schema_alter.c).  Every other statement is skipped; nothing
+ * here fails except for lack of memory.  Rules: docs/schema.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema_model.h"
-#include "sql_lexer.h"
+#include "schema_read.h"
 
-typedef char pf_name[PF_SQL_NAME_MAX + 1];
-
-/* One statement being read: a lexer over its span, the current token. */
-struct rd {
-	struct pf_schema *s;
-	const char *file;	/* interned, borrowed */
-	const char *src;	/* the statement text, borrowed */
-	struct pf_sql_lexer lx;
-	struct pf_sql_token tok;
-	bool oom;
-};
-
-static void adv(struct rd *r)
+void rd_adv(struct rd *r)
 {
 	pf_sql_next(&r->lx, &r->tok);
 }
 
-static bool is_kw(const struct rd *r, const char *kw)
+bool rd_kw(const struct rd *r, const char *kw)
 {
 	return pf_sql_is_word(r->src, &r->tok, kw);
 }
 
-static bool is_op(const struct rd *r, char c)
+bool rd_op(const struct rd *r, char c)
 {
 	return pf_sql_is_op(r->src, &r->tok, c);
 }
 
-static bool eat(struct rd *r, const char *kw)
+bool rd_eat(struct rd *r, const char *kw)
 {
-	if (!is_kw(r, kw))
+	if (!rd_kw(r, kw))
 		return false;
-	adv(r);
+	rd_adv(r);
 	return true;
 }
 
 /* The word after the current token, without consuming anything. */
-static bool next_is(const struct rd *r, const char *kw)
+bool rd_next_is(const struct rd *r, const char *kw)
 {
 	struct pf_sql_lexer lx = r->lx;
 	struct pf_sql_token t;
@@ -54,7 +42,7 @@ static bool next_is(const struct rd *r, const char *kw)
 	return pf_sql_is_word(r->src, &t, kw);
 }
 
-static bool next_is_op(const struct rd *r, char c)
+bool rd_next_is_op(const struct rd *r, char c)
 {
 	struct pf_sql_lexer lx = r->lx;
 	struct pf_sql_token t;
@@ -63,164 +51,227 @@ static bool next_is_op(const struct rd *r, char c)
 }
 
 /* Reads one identifier into name and moves past it. */
-static bool ident(struct rd *r, pf_name name)
+bool rd_ident(struct rd *r, pf_name name)
 {
 	if (!pf_sql_ident(r->src, &r->tok, name))
 		return false;
-	adv(r);
+	rd_adv(r);
 	return true;
 }
 
-/* [[db.]schema.]name: the last part in name; *ours when the schema part
- * is absent (the search path's first schema is assumed to be the target)
- * or equals the target schema. */
-static bool qualified(struct rd *r, pf_name name, bool *ours)
+bool rd_qname(struct rd *r, struct qname *q)
 {
 	pf_name parts[3];
 	size_t n = 0;
-	while (n < 3 && ident(r, parts[n])) {
+	while (n < 3 && rd_ident(r, parts[n])) {
 		n++;
-		if (!is_op(r, '.'))
+		if (!rd_op(r, '.'))
 			break;
-		adv(r);
+		rd_adv(r);
 	}
 	if (n == 0)
 		return false;
-	memcpy(name, parts[n - 1], sizeof(pf_name));
-	*ours = n == 1 || strcmp(parts[n - 2], r->s->target) == 0;
+	memcpy(q->name, parts[n - 1], sizeof(pf_name));
+	if (n >= 2)
+		memcpy(q->schema, parts[n - 2], sizeof(pf_name));
+	else
+		q->schema[0] = '\0';
 	return true;
 }
 
-static void eat_if_exists(struct rd *r)
+void rd_eat_if_exists(struct rd *r)
 {
-	if (is_kw(r, "if") && next_is(r, "exists")) {
-		adv(r);
-		adv(r);
+	if (rd_kw(r, "if") && rd_next_is(r, "exists")) {
+		rd_adv(r);
+		rd_adv(r);
 	}
 }
 
-static void eat_if_not_exists(struct rd *r)
+void rd_eat_if_not_exists(struct rd *r)
 {
-	if (is_kw(r, "if") && next_is(r, "not")) {
-		adv(r);
-		adv(r);
-		eat(r, "exists");
+	if (rd_kw(r, "if") && rd_next_is(r, "not")) {
+		rd_adv(r);
+		rd_adv(r);
+		rd_eat(r, "exists");
 	}
 }
 
-/* Skips to the next ',' at this nesting level, or to the ')' closing it
- * when inside parentheses (not consumed). */
-static void skip_item(struct rd *r, bool in_parens)
+void rd_skip_item(struct rd *r, bool in_parens)
 {
 	size_t depth = 0;
-	for (; r->tok.kind != PF_SQL_END; adv(r)) {
-		if (depth == 0 && is_op(r, ','))
+	for (; r->tok.kind != PF_SQL_END; rd_adv(r)) {
+		if (depth == 0 && rd_op(r, ','))
 			return;
-		if (is_op(r, '('))
+		if (rd_op(r, '('))
 			depth++;
-		else if (is_op(r, ')') && depth > 0)
+		else if (rd_op(r, ')') && depth > 0)
 			depth--;
-		else if (is_op(r, ')') && in_parens)
+		else if (rd_op(r, ')') && in_parens)
 			return;
 	}
 }
 
-/* Table constraint keywords, which never start a column definition.
- * EXCLUDE is not reserved, so it starts a constraint only when followed
- * by USING or '('. */
-static bool at_constraint(const struct rd *r)
+/* ---- names and the search_path ---------------------------------------- */
+
+const char *rd_create_schema(const struct rd *r, const struct qname *q)
 {
-	static const char *const kws[] = {
-		"constraint", "primary", "unique", "check", "foreign" };
-	for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-		if (is_kw(r, kws[i]))
-			return true;
-	return is_kw(r, "exclude") && (next_is(r, "using") || next_is_op(r, '('));
+	if (q->schema[0])
+		return q->schema;
+	return r->s->npath ? r->s->path[0] : NULL;
 }
 
-static struct pf_schema_rel *table(struct rd *r, const char *name)
+static const char *resolve(const struct rd *r, const struct qname *q,
+			   const struct pf_schema_list *l)
 {
-	long i = pf_schema_find(&r->s->tables, name);
+	if (q->schema[0])
+		return q->schema;
+	for (size_t i = 0; i < r->s->npath; i++)
+		if (pf_schema_find(l, r->s->path[i], q->name) >= 0)
+			return r->s->path[i];
+	return r->s->npath ? r->s->path[0] : NULL;
+}
+
+const char *rd_table_schema(const struct rd *r, const struct qname *q)
+{
+	return resolve(r, q, &r->s->tables);
+}
+
+const char *rd_view_schema(const struct rd *r, const struct qname *q)
+{
+	return resolve(r, q, &r->s->views);
+}
+
+/* SET [SESSION|LOCAL] search_path {TO|=} a, b, ...: unqualified names of
+ * the rest of the file resolve through it ("$user" is skipped: migrations
+ * run as roles without a schema of their own). */
+static void set_search_path(struct rd *r)
+{
+	pf_name name;
+	struct pf_schema *s = r->s;
+
+	if (!rd_eat(r, "to") && rd_op(r, '='))
+		rd_adv(r);
+	s->npath = 0;
+	while (r->tok.kind != PF_SQL_END) {
+		if ((r->tok.kind == PF_SQL_STRING || r->tok.kind == PF_SQL_WORD ||
+		     r->tok.kind == PF_SQL_QUOTED) && s->npath < PF_SCHEMA_MAX_PATH) {
+			if (r->tok.kind == PF_SQL_STRING) {
+				size_t n = r->tok.len >= 2 ? r->tok.len - 2 : 0;
+				if (n > PF_SQL_NAME_MAX)
+					n = PF_SQL_NAME_MAX;
+				memcpy(name, r->src + r->tok.off + 1, n);
+				name[n] = '\0';
+			} else {
+				pf_sql_ident(r->src, &r->tok, name);
+			}
+			if (name[0] && strcmp(name, "$user") != 0)
+				memcpy(s->path[s->npath++], name, sizeof(pf_name));
+		}
+		rd_adv(r);
+	}
+}
+
+/* ---- relations ---------------------------------------------------------- */
+
+struct pf_schema_rel *rd_table(struct rd *r, const char *schema,
+			       const char *name)
+{
+	long i = schema ? pf_schema_find(&r->s->tables, schema, name) : -1;
 	return i < 0 ? NULL : &r->s->tables.v[i];
 }
 
-static bool name_taken(const struct rd *r, const char *name)
+bool rd_name_taken(const struct rd *r, const char *schema, const char *name)
 {
-	return pf_schema_find(&r->s->tables, name) >= 0 ||
-	       pf_schema_find(&r->s->views, name) >= 0;
+	return pf_schema_find(&r->s->tables, schema, name) >= 0 ||
+	       pf_schema_find(&r->s->views, schema, name) >= 0;
 }
 
-static void add_col(struct rd *r, struct pf_schema_rel *t, const char *name,
-		    const char *file)
+void rd_add_col(struct rd *r, struct pf_schema_rel *t, const char *name,
+		const char *file)
 {
 	if (!pf_schema_add_col(t, name, file))
 		r->oom = true;
 }
 
-/* Copies every column of src (by name) into dst, attributed to file. */
-static void copy_cols(struct rd *r, struct pf_schema_rel *dst, const char *src)
+/* Table constraint keywords, which never start a column definition.
+ * EXCLUDE is not reserved, so it starts a constraint only when followed
+ * by USING or '('. */
+bool rd_at_constraint(const struct rd *r)
 {
-	struct pf_schema_rel *from = table(r, src);
+	static const char *const kws[] = {
+		"constraint", "primary", "unique", "check", "foreign" };
+	for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+		if (rd_kw(r, kws[i]))
+			return true;
+	return rd_kw(r, "exclude") && (rd_next_is(r, "using") || rd_next_is_op(r, '('));
+}
+
+/* Copies every column of table src (by name) into dst, attributed to file. */
+static void copy_cols(struct rd *r, struct pf_schema_rel *dst,
+		      const struct pf_schema_rel *from)
+{
 	for (size_t i = 0; from && i < from->ncols && !r->oom; i++)
-		add_col(r, dst, from->cols[i].name, r->file);
+		rd_add_col(r, dst, from->cols[i].name, r->file);
 }
 
 /* At '(': moves past the matching ')'. */
 static void skip_parens(struct rd *r)
 {
 	size_t depth = 0;
-	for (; r->tok.kind != PF_SQL_END; adv(r)) {
-		if (is_op(r, '('))
+	for (; r->tok.kind != PF_SQL_END; rd_adv(r)) {
+		if (rd_op(r, '('))
 			depth++;
-		else if (is_op(r, ')') && --depth == 0)
+		else if (rd_op(r, ')') && --depth == 0)
 			break;
 	}
-	adv(r);
+	rd_adv(r);
 }
 
 /* After '(' of CREATE TABLE: columns, LIKE, constraints up to ')'. */
 static void table_elements(struct rd *r, struct pf_schema_rel *t)
 {
 	pf_name name;
-	bool ours;
+	struct qname q;
+
 	while (r->tok.kind != PF_SQL_END && !r->oom) {
-		if (is_op(r, ')')) {
-			adv(r);
+		if (rd_op(r, ')')) {
+			rd_adv(r);
 			return;
 		}
-		if (eat(r, "like")) {
-			if (qualified(r, name, &ours) && ours)
-				copy_cols(r, t, name);
-		} else if (!at_constraint(r) && ident(r, name)) {
-			add_col(r, t, name, r->file);
+		if (rd_eat(r, "like")) {
+			if (rd_qname(r, &q))
+				copy_cols(r, t, rd_table(r, rd_table_schema(r, &q), q.name));
+		} else if (!rd_at_constraint(r) && rd_ident(r, name)) {
+			rd_add_col(r, t, name, r->file);
 		}
-		skip_item(r, true);
-		if (is_op(r, ','))
-			adv(r);
+		rd_skip_item(r, true);
+		if (rd_op(r, ','))
+			rd_adv(r);
 	}
 }
 
 /* INHERITS (a, b): parents' columns come first, then the table's own. */
 static void inherits(struct rd *r, struct pf_schema_rel *t)
 {
-	pf_name name;
-	bool ours;
+	struct qname q;
 	struct pf_schema_rel tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.work = &r->s->work;
-	adv(r);			/* '(' */
-	while (qualified(r, name, &ours) && !r->oom) {
-		if (ours && table(r, name)) {
-			copy_cols(r, &tmp, name);
-			if (!t->parent && !pf_schema_set_str(&t->parent, name))
+	rd_adv(r);			/* '(' */
+	while (rd_qname(r, &q) && !r->oom) {
+		const char *ps = rd_table_schema(r, &q);
+		struct pf_schema_rel *p = rd_table(r, ps, q.name);
+		if (p) {
+			copy_cols(r, &tmp, p);
+			if (!t->parent.name && !pf_schema_set_ref(&t->parent, ps, q.name))
 				r->oom = true;
 		}
-		if (!is_op(r, ','))
+		if (!rd_op(r, ','))
 			break;
-		adv(r);
+		rd_adv(r);
 	}
 	for (size_t i = 0; i < t->ncols && !r->oom; i++)
-		add_col(r, &tmp, t->cols[i].name, t->cols[i].file);
+		rd_add_col(r, &tmp, t->cols[i].name, t->cols[i].file);
 	struct pf_schema_col *own = t->cols;
 	size_t nown = t->ncols;
 	t->cols = tmp.cols;
@@ -235,349 +286,233 @@ static void inherits(struct rd *r, struct pf_schema_rel *t)
 static void table_tail(struct rd *r, struct pf_schema_rel *t)
 {
 	while (r->tok.kind != PF_SQL_END && !r->oom) {
-		if (is_kw(r, "as")) {
+		if (rd_kw(r, "as")) {
 			t->columns_unknown = true;
 			return;
 		}
-		if (is_kw(r, "inherits") && next_is_op(r, '(')) {
-			adv(r);
+		if (rd_kw(r, "inherits") && rd_next_is_op(r, '(')) {
+			rd_adv(r);
 			inherits(r, t);
-		} else if (is_op(r, '(')) {
+		} else if (rd_op(r, '(')) {
 			skip_parens(r);
 		} else {
-			adv(r);
+			rd_adv(r);
 		}
 	}
 }
 
-/* CREATE [...] TABLE, after TABLE.  Temporary tables live in pg_temp,
- * never in the target schema; an existing name is left as it is (IF NOT
- * EXISTS, or an error on the server). */
-static void create_table(struct rd *r, bool temp)
+/* A relation this file dropped and now creates again keeps the file that
+ * first introduced it, and so do the columns it had (see struct
+ * pf_schema.dropped). */
+static void keep_history(struct rd *r, struct pf_schema_rel *rel)
 {
-	pf_name name, parent;
-	bool ours, pours;
-	eat_if_not_exists(r);
-	if (!qualified(r, name, &ours) || !ours || temp || name_taken(r, name))
+	long i = pf_schema_find(&r->s->dropped, rel->id.schema, rel->id.name);
+	const struct pf_schema_rel *old;
+
+	if (i < 0)
 		return;
-	struct pf_schema_rel *t = pf_schema_add_rel(&r->s->tables, name, r->file);
-	if (!t) {
-		r->oom = true;
-		return;
+	old = &r->s->dropped.v[i];
+	rel->file = old->file;
+	for (size_t c = 0; c < rel->ncols; c++) {
+		long oc = pf_schema_find_col(old, rel->cols[c].name);
+		if (oc >= 0)
+			rel->cols[c].file = old->cols[oc].file;
 	}
-	if (is_kw(r, "partition") && next_is(r, "of")) {
-		adv(r);
-		adv(r);
-		if (qualified(r, parent, &pours) && pours && table(r, parent)) {
-			copy_cols(r, t, parent);
-			if (!pf_schema_set_str(&t->parent, parent))
-				r->oom = true;
-		} else {
-			t->columns_unknown = true;
-		}
-		return;
-	}
-	if (is_kw(r, "of")) {	/* typed table: columns from a type */
+}
+
+/* PARTITION OF parent: the parent's columns (unknown without it). */
+static void partition_of(struct rd *r, struct pf_schema_rel *t)
+{
+	struct qname q;
+	const char *ps;
+	struct pf_schema_rel *p = NULL;
+
+	rd_adv(r);
+	rd_adv(r);
+	if (rd_qname(r, &q) && (ps = rd_table_schema(r, &q)))
+		p = rd_table(r, ps, q.name);
+	if (!p) {
 		t->columns_unknown = true;
 		return;
 	}
-	if (is_op(r, '(')) {
-		adv(r);
-		table_elements(r, t);
-	}
-	table_tail(r, t);
+	/* copy_cols may grow the table list: keep the parent by index */
+	long pi = p - r->s->tables.v;
+	copy_cols(r, t, p);
+	if (!pf_schema_set_ref(&t->parent, r->s->tables.v[pi].id.schema,
+			       r->s->tables.v[pi].id.name))
+		r->oom = true;
 }
 
-static void create_view(struct rd *r, bool temp, bool materialized)
+/* CREATE [...] TABLE, after TABLE.  Temporary tables live in pg_temp,
+ * never in a migrated schema; an existing name is left as it is (IF NOT
+ * EXISTS, or an error on the server). */
+static void create_table(struct rd *r, bool temp)
 {
-	pf_name name;
-	bool ours;
-	eat_if_not_exists(r);
-	if (!qualified(r, name, &ours) || !ours || temp || name_taken(r, name))
+	struct qname q;
+	const char *schema;
+	struct pf_schema_rel *t;
+	size_t ti;
+
+	rd_eat_if_not_exists(r);
+	if (!rd_qname(r, &q) || temp || !(schema = rd_create_schema(r, &q)) ||
+	    rd_name_taken(r, schema, q.name))
 		return;
-	struct pf_schema_rel *v = pf_schema_add_rel(&r->s->views, name, r->file);
-	if (!v)
+	if (!(t = pf_schema_add_rel(&r->s->tables, schema, q.name, r->file))) {
 		r->oom = true;
-	else
-		v->materialized = materialized;
+		return;
+	}
+	/* the list may move while columns are copied from other tables */
+	ti = r->s->tables.n - 1;
+	if (rd_kw(r, "partition") && rd_next_is(r, "of")) {
+		partition_of(r, t);
+	} else if (rd_kw(r, "of")) {	/* typed table: columns from a type */
+		t->columns_unknown = true;
+	} else {
+		if (rd_op(r, '(')) {
+			rd_adv(r);
+			table_elements(r, t);
+		}
+		table_tail(r, t);
+	}
+	if (!r->oom)
+		keep_history(r, &r->s->tables.v[ti]);
+}
+
+/* The relations a view's query reads: names right after FROM and JOIN,
+ * and after ',' in a FROM list, that are tables or views of the model.
+ * (Column names never stand there, so they are not mistaken for tables.) */
+static void view_deps(struct rd *r, struct pf_schema_rel *v)
+{
+	bool in_from = false, after = false;
+	struct qname q;
+
+	for (; r->tok.kind != PF_SQL_END && !r->oom; ) {
+		if (rd_kw(r, "from") || rd_kw(r, "join")) {
+			in_from = after = true;
+			rd_adv(r);
+			continue;
+		}
+		if (after && (r->tok.kind == PF_SQL_WORD || r->tok.kind == PF_SQL_QUOTED) &&
+		    rd_qname(r, &q)) {
+			const char *ts = rd_table_schema(r, &q), *vs = rd_view_schema(r, &q);
+			if (ts && pf_schema_find(&r->s->tables, ts, q.name) >= 0 &&
+			    !pf_schema_add_dep(v, ts, q.name))
+				r->oom = true;
+			else if (vs && pf_schema_find(&r->s->views, vs, q.name) >= 0 &&
+				 !pf_schema_add_dep(v, vs, q.name))
+				r->oom = true;
+			after = false;
+			continue;
+		}
+		after = in_from && rd_op(r, ',');
+		if (r->tok.kind == PF_SQL_WORD && !rd_kw(r, "as") && !rd_kw(r, "lateral") &&
+		    !rd_kw(r, "only"))
+			in_from = in_from && !rd_kw(r, "where") && !rd_kw(r, "group") &&
+				  !rd_kw(r, "order") && !rd_kw(r, "having") &&
+				  !rd_kw(r, "limit") && !rd_kw(r, "union") &&
+				  !rd_kw(r, "on") && !rd_kw(r, "select");
+		if (rd_kw(r, "lateral") || rd_kw(r, "only"))
+			after = true;
+		rd_adv(r);
+	}
+}
+
+static void create_view(struct rd *r, bool temp, bool materialized, bool replace)
+{
+	struct qname q;
+	const char *schema;
+	struct pf_schema_rel *v;
+	long i;
+
+	rd_eat_if_not_exists(r);
+	if (!rd_qname(r, &q) || temp || !(schema = rd_create_schema(r, &q)))
+		return;
+	i = pf_schema_find(&r->s->views, schema, q.name);
+	if (i >= 0 && replace && !r->s->views.v[i].materialized) {
+		/* CREATE OR REPLACE: same view, new query */
+		pf_schema_clear_deps(&r->s->views.v[i]);
+		view_deps(r, &r->s->views.v[i]);
+		return;
+	}
+	if (i >= 0 || rd_name_taken(r, schema, q.name))
+		return;
+	if (!(v = pf_schema_add_rel(&r->s->views, schema, q.name, r->file))) {
+		r->oom = true;
+		return;
+	}
+	v->materialized = materialized;
+	view_deps(r, v);
+	if (!r->oom)
+		keep_history(r, v);
 }
 
 static void create_stmt(struct rd *r)
 {
-	if (is_kw(r, "or") && next_is(r, "replace")) {
-		adv(r);
-		adv(r);
+	bool replace = false;
+
+	if (rd_kw(r, "or") && rd_next_is(r, "replace")) {
+		rd_adv(r);
+		rd_adv(r);
+		replace = true;
 	}
-	if (!eat(r, "global"))
-		eat(r, "local");
-	bool temp = eat(r, "temp") || eat(r, "temporary");
-	eat(r, "unlogged");
-	if (eat(r, "table")) {
+	if (!rd_eat(r, "global"))
+		rd_eat(r, "local");
+	bool temp = rd_eat(r, "temp") || rd_eat(r, "temporary");
+	rd_eat(r, "unlogged");
+	if (rd_eat(r, "table")) {
 		create_table(r, temp);
 		return;
 	}
-	eat(r, "recursive");
-	if (eat(r, "view"))
-		create_view(r, temp, false);
-	else if (eat(r, "materialized") && eat(r, "view"))
-		create_view(r, false, true);
-}
-
-/* Calls fn on every table whose parent is `name` (children found by
- * name, so fn may add columns but must not add or remove tables). */
-static void each_child(struct rd *r, const char *name, size_t depth,
-		       void (*fn)(struct rd *, const char *, const void *,
-				  size_t),
-		       const void *arg)
-{
-	const struct pf_schema_list *l = &r->s->tables;
-	r->s->work += l->n;
-	for (size_t i = 0; i < l->n && depth < PF_SCHEMA_MAX_DEPTH; i++)
-		if (l->v[i].parent && strcmp(l->v[i].parent, name) == 0)
-			fn(r, l->v[i].name, arg, depth + 1);
-}
-
-/* ADD COLUMN reaches partitions and inheritance children too. */
-static void add_col_tree(struct rd *r, const char *tname, const void *col,
-			 size_t depth)
-{
-	struct pf_schema_rel *t = table(r, tname);
-	if (!t || r->oom)
-		return;
-	add_col(r, t, col, r->file);
-	each_child(r, tname, depth, add_col_tree, col);
-}
-
-static void drop_col_tree(struct rd *r, const char *tname, const void *col,
-			  size_t depth)
-{
-	struct pf_schema_rel *t = table(r, tname);
-	if (!t)
-		return;
-	pf_schema_drop_col(t, col);
-	each_child(r, tname, depth, drop_col_tree, col);
-}
-
-/* A renamed column is attributed to the renaming file: that is the
- * migration to run for the new name to exist. */
-static void rename_col_tree(struct rd *r, const char *tname, const void *arg,
-			    size_t depth)
-{
-	const char *const *names = arg;		/* old, new */
-	struct pf_schema_rel *t = table(r, tname);
-	long i = t ? pf_schema_find_col(t, names[0]) : -1;
-	if (i < 0 || pf_schema_find_col(t, names[1]) >= 0 || r->oom)
-		return;
-	if (!pf_schema_set_str(&t->cols[i].name, names[1])) {
-		r->oom = true;
-		return;
-	}
-	t->cols[i].file = r->file;
-	each_child(r, tname, depth, rename_col_tree, arg);
-}
-
-/* The children of a table that leaves the model stop following it. */
-static void orphan_children(struct rd *r, const char *name)
-{
-	struct pf_schema_list *l = &r->s->tables;
-	r->s->work += l->n;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].parent && strcmp(l->v[i].parent, name) == 0)
-			pf_schema_set_str(&l->v[i].parent, NULL);
-}
-
-/* RENAME TO: tables and views share one namespace.  The object is now
- * attributed to the renaming file; its columns keep their own files. */
-static void rename_rel(struct rd *r, const char *old, const char *new)
-{
-	struct pf_schema_list *l = &r->s->tables;
-	long i = pf_schema_find(l, old);
-	if (i < 0) {
-		l = &r->s->views;
-		i = pf_schema_find(l, old);
-	}
-	if (i < 0 || name_taken(r, new))
-		return;
-	if (!pf_schema_set_str(&l->v[i].name, new)) {
-		r->oom = true;
-		return;
-	}
-	l->v[i].file = r->file;
-	struct pf_schema_list *t = &r->s->tables;
-	r->s->work += t->n;
-	for (size_t c = 0; c < t->n && !r->oom; c++)
-		if (t->v[c].parent && strcmp(t->v[c].parent, old) == 0 &&
-		    !pf_schema_set_str(&t->v[c].parent, new))
-			r->oom = true;
-}
-
-/* After RENAME: RENAME TO n, RENAME [COLUMN] a TO b, RENAME CONSTRAINT. */
-static void rename_stmt(struct rd *r, const char *tname)
-{
-	pf_name old, new;
-	adv(r);
-	if (eat(r, "to")) {
-		if (ident(r, new))
-			rename_rel(r, tname, new);
-		return;
-	}
-	if (is_kw(r, "constraint"))
-		return;
-	eat(r, "column");
-	if (!ident(r, old) || !eat(r, "to") || !ident(r, new))
-		return;
-	const char *names[2] = { old, new };
-	rename_col_tree(r, tname, names, 0);
-}
-
-/* SET SCHEMA s: moving out of the target schema removes the object. */
-static void set_schema(struct rd *r, const char *name)
-{
-	pf_name dest;
-	adv(r);
-	adv(r);
-	if (!ident(r, dest) || strcmp(dest, r->s->target) == 0)
-		return;
-	long i = pf_schema_find(&r->s->tables, name);
-	if (i >= 0) {
-		pf_schema_remove_rel(&r->s->tables, (size_t)i);
-		orphan_children(r, name);
-	}
-	i = pf_schema_find(&r->s->views, name);
-	if (i >= 0)
-		pf_schema_remove_rel(&r->s->views, (size_t)i);
-}
-
-/* ATTACH PARTITION c / DETACH PARTITION c: later column changes of the
- * parent reach c only while attached. */
-static void partition_link(struct rd *r, const char *parent, bool attach)
-{
-	pf_name child;
-	bool ours;
-	adv(r);
-	struct pf_schema_rel *c = NULL;
-	if (qualified(r, child, &ours) && ours)
-		c = table(r, child);
-	if (c && strcmp(child, parent) != 0 &&
-	    !pf_schema_set_str(&c->parent, attach ? parent : NULL))
-		r->oom = true;
-}
-
-/* One ALTER TABLE subcommand; the rest of it is skipped by the caller. */
-static void alter_action(struct rd *r, const char *tname, bool only)
-{
-	pf_name col;
-	if (eat(r, "add")) {
-		if (!eat(r, "column") && at_constraint(r))
-			return;
-		eat_if_not_exists(r);
-		if (ident(r, col))
-			add_col_tree(r, tname, col, 0);
-	} else if (eat(r, "drop")) {
-		if (is_kw(r, "constraint"))
-			return;
-		eat(r, "column");
-		eat_if_exists(r);
-		if (!ident(r, col))
-			return;
-		if (only)	/* ONLY: the children keep the column */
-			drop_col_tree(r, tname, col, PF_SCHEMA_MAX_DEPTH);
-		else
-			drop_col_tree(r, tname, col, 0);
-	} else if (is_kw(r, "attach") && next_is(r, "partition")) {
-		adv(r);
-		partition_link(r, tname, true);
-	} else if (is_kw(r, "detach") && next_is(r, "partition")) {
-		adv(r);
-		partition_link(r, tname, false);
-	}
-}
-
-/* ALTER TABLE|VIEW|MATERIALIZED VIEW [IF EXISTS] [ONLY] name [*] ... */
-static void alter_rel(struct rd *r, bool view)
-{
-	pf_name name;
-	bool ours;
-	eat_if_exists(r);
-	bool only = eat(r, "only");
-	if (!qualified(r, name, &ours) || !ours)
-		return;
-	if (is_op(r, '*'))
-		adv(r);
-	if (is_kw(r, "rename")) {
-		rename_stmt(r, name);
-		return;
-	}
-	if (is_kw(r, "set") && next_is(r, "schema")) {
-		set_schema(r, name);
-		return;
-	}
-	if (view || !table(r, name))
-		return;
-	for (;;) {
-		alter_action(r, name, only);
-		skip_item(r, false);
-		if (!is_op(r, ',') || r->oom)
-			return;
-		adv(r);
-	}
-}
-
-/* Drops a table with its partitions/children (the server drops
- * partitions with their parent; inheritance children need CASCADE). */
-static void drop_table(struct rd *r, const char *name, size_t depth)
-{
-	long i = pf_schema_find(&r->s->tables, name);
-	if (i < 0 || depth > PF_SCHEMA_MAX_DEPTH)
-		return;
-	pf_schema_remove_rel(&r->s->tables, (size_t)i);
-	struct pf_schema_list *l = &r->s->tables;
-	for (size_t c = 0; c < l->n && !r->oom; r->s->work++) {
-		if (l->v[c].parent && strcmp(l->v[c].parent, name) == 0) {
-			pf_name child;
-			snprintf(child, sizeof(child), "%s", l->v[c].name);
-			drop_table(r, child, depth + 1);
-			c = 0;	/* the list changed: scan again */
-		} else {
-			c++;
-		}
-	}
-}
-
-/* DROP TABLE|VIEW [IF EXISTS] a, b [CASCADE]. */
-static void drop_rels(struct rd *r, bool views)
-{
-	pf_name name;
-	bool ours;
-	eat_if_exists(r);
-	while (qualified(r, name, &ours)) {
-		long i = pf_schema_find(&r->s->views, name);
-		if (ours && views && i >= 0)
-			pf_schema_remove_rel(&r->s->views, (size_t)i);
-		else if (ours && !views)
-			drop_table(r, name, 0);
-		if (!is_op(r, ','))
-			return;
-		adv(r);
-	}
+	rd_eat(r, "recursive");
+	if (rd_eat(r, "view"))
+		create_view(r, temp, false, replace);
+	else if (rd_eat(r, "materialized") && rd_eat(r, "view"))
+		create_view(r, false, true, false);
 }
 
 static void statement(struct rd *r)
 {
-	adv(r);
-	if (eat(r, "create")) {
+	rd_adv(r);
+	if (rd_eat(r, "create")) {
 		create_stmt(r);
-	} else if (eat(r, "alter")) {
-		if (eat(r, "table"))
-			alter_rel(r, false);
-		else if (eat(r, "view") || (eat(r, "materialized") && eat(r, "view")))
-			alter_rel(r, true);
-	} else if (eat(r, "drop")) {
-		if (eat(r, "table"))
-			drop_rels(r, false);
-		else if (eat(r, "view") || (eat(r, "materialized") && eat(r, "view")))
-			drop_rels(r, true);
+	} else if (rd_eat(r, "alter")) {
+		if (rd_eat(r, "table"))
+			rd_alter_rel(r, false);
+		else if (rd_eat(r, "view") ||
+			 (rd_eat(r, "materialized") && rd_eat(r, "view")))
+			rd_alter_rel(r, true);
+	} else if (rd_eat(r, "drop")) {
+		if (rd_eat(r, "table"))
+			rd_drop_rels(r, false);
+		else if (rd_eat(r, "view") ||
+			 (rd_eat(r, "materialized") && rd_eat(r, "view")))
+			rd_drop_rels(r, true);
+		else if (rd_eat(r, "schema"))
+			rd_drop_schema(r);
+	} else if (rd_eat(r, "set")) {
+		if (!rd_eat(r, "session"))
+			rd_eat(r, "local");
+		if (rd_eat(r, "search_path"))
+			set_search_path(r);
 	}
+}
+
+/* psql meta-commands (`\connect`, pg_dump's `\restrict`) run to the end of
+ * their line and carry no ';': what follows on later lines is SQL. */
+static size_t skip_meta(const char *sql, size_t off, size_t *n)
+{
+	while (*n > 0 && sql[off] == '\\') {
+		const char *nl = memchr(sql + off, '\n', *n);
+		size_t skip = nl ? (size_t)(nl - (sql + off)) + 1 : *n;
+		off += skip;
+		*n -= skip;
+		while (*n > 0 && (sql[off] == ' ' || sql[off] == '\t' ||
+				  sql[off] == '\n' || sql[off] == '\r')) {
+			off++;
+			(*n)--;
+		}
+	}
+	return off;
 }
 
 bool pf_schema_read_sql(struct pf_schema *s, const char *file,
@@ -585,17 +520,27 @@ bool pf_schema_read_sql(struct pf_schema *s, const char *file,
 {
 	struct pf_sql_lexer all;
 	size_t off, n;
+	bool ok = true;
+
+	/* every file starts with the default search_path, as a new psql
+	 * session does */
+	snprintf(s->path[0], sizeof(pf_name), "%s", s->default_schema);
+	s->npath = 1;
+	pf_schema_list_clear(&s->dropped);
 	pf_sql_lexer_init(&all, sql, len);
-	while (pf_sql_next_statement(&all, &off, &n)) {
+	while (ok && pf_sql_next_statement(&all, &off, &n)) {
 		struct rd r;
+		off = skip_meta(sql, off, &n);
+		if (n == 0)
+			continue;
 		memset(&r, 0, sizeof(r));
 		r.s = s;
 		r.file = file;
 		r.src = sql + off;
 		pf_sql_lexer_init(&r.lx, r.src, n);
 		statement(&r);
-		if (r.oom || s->work > PF_SCHEMA_MAX_WORK)
-			return false;
+		ok = !r.oom && s->work <= PF_SCHEMA_MAX_WORK;
 	}
-	return true;
+	pf_schema_list_clear(&s->dropped);
+	return ok;
 }

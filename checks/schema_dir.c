@@ -85,14 +85,20 @@ oom:
 	return -1;
 }
 
-/* Reads a whole file of at most `limit` bytes into a new buffer. */
-static char *read_file(int dfd, const char *dir, const char *name,
+/* Reads a whole file of at most `limit` bytes into a new buffer; shown
+ * names it in errors. */
+static char *read_file(int dfd, const char *name, const char *shown,
 		       size_t limit, size_t *len, char *err, size_t errlen)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
 	if (fd < 0) {
-		snprintf(err, errlen, "%s/%s: cannot open: %s", dir, name,
-			 strerror(errno));
+		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", shown);
+		close(fd);
 		return NULL;
 	}
 	char *buf = malloc(limit + 1);
@@ -109,13 +115,13 @@ static char *read_file(int dfd, const char *dir, const char *name,
 	close(fd);
 	if (!buf || r < 0 || n > limit) {
 		if (!buf)
-			snprintf(err, errlen, "%s/%s: out of memory", dir, name);
+			snprintf(err, errlen, "%s: out of memory", shown);
 		else if (r < 0)
-			snprintf(err, errlen, "%s/%s: cannot read: %s", dir,
-				 name, strerror(saved));
+			snprintf(err, errlen, "%s: cannot read: %s", shown,
+				 strerror(saved));
 		else
-			snprintf(err, errlen, "%s/%s: larger than %u bytes, the "
-				 "limit for migration files", dir, name,
+			snprintf(err, errlen, "%s: larger than %u bytes, the "
+				 "limit for migration files", shown,
 				 PF_SCHEMA_MAX_FILE_BYTES);
 		free(buf);
 		return NULL;
@@ -133,7 +139,9 @@ static int apply_files(int dfd, const char *dir, const struct names *ns,
 		size_t limit = PF_SCHEMA_MAX_TOTAL_BYTES - total;
 		if (limit > PF_SCHEMA_MAX_FILE_BYTES)
 			limit = PF_SCHEMA_MAX_FILE_BYTES;
-		char *sql = read_file(dfd, dir, ns->v[i], limit, &len, err,
+		char shown[4352];
+		snprintf(shown, sizeof shown, "%s/%s", dir, ns->v[i]);
+		char *sql = read_file(dfd, ns->v[i], shown, limit, &len, err,
 				      errlen);
 		if (!sql)
 			return -1;
@@ -146,19 +154,29 @@ static int apply_files(int dfd, const char *dir, const struct names *ns,
 	return 0;
 }
 
-int pf_schema_load_dir(const char *dir, const char *schema,
-		       struct pf_schema **out, char *err, size_t errlen)
+/* A single file (a `pg_dump -s` dump): applied under its base name. */
+static int load_file(const char *path, struct pf_schema *s, char *err,
+		     size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = 0;
+	char *sql = read_file(AT_FDCWD, path, path, PF_SCHEMA_MAX_FILE_BYTES,
+			      &len, err, errlen);
+	int rc;
+
+	if (!sql)
+		return -1;
+	rc = pf_schema_apply(s, slash ? slash + 1 : path, sql, len, err, errlen);
+	free(sql);
+	return rc;
+}
+
+static int load_dir(DIR *d, const char *dir, struct pf_schema *s, char *err,
+		    size_t errlen)
 {
 	struct names ns = { NULL, 0 };
-	struct pf_schema *s = NULL;
 	int rc = -1;
-	*out = NULL;
-	DIR *d = opendir(dir);
-	if (!d) {
-		snprintf(err, errlen, "%s: cannot read the migrations folder: %s",
-			 dir, strerror(errno));
-		return -1;
-	}
+
 	if (list_dir(d, dir, &ns, err, errlen) != 0)
 		goto out;
 	if (ns.n == 0) {
@@ -166,14 +184,44 @@ int pf_schema_load_dir(const char *dir, const char *schema,
 			 dir);
 		goto out;
 	}
-	if (!(s = pf_schema_new(schema))) {
-		snprintf(err, errlen, "%s: out of memory", dir);
-		goto out;
-	}
 	rc = apply_files(dirfd(d), dir, &ns, s, err, errlen);
 out:
-	closedir(d);
 	names_free(&ns);
+	return rc;
+}
+
+int pf_schema_load(const char *path, const char *schema,
+		   struct pf_schema **out, char *err, size_t errlen)
+{
+	struct pf_schema *s = NULL;
+	struct stat st;
+	DIR *d = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read the migrations: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: neither a folder of migrations nor a"
+			 " schema dump file", path);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode) && !(d = opendir(path))) {
+		snprintf(err, errlen, "%s: cannot read the migrations folder: %s",
+			 path, strerror(errno));
+		return -1;
+	}
+	if (!(s = pf_schema_new(schema))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	rc = d ? load_dir(d, path, s, err, errlen) : load_file(path, s, err, errlen);
+out:
+	if (d)
+		closedir(d);
 	if (rc == 0)
 		*out = s;
 	else
@@ -181,18 +229,31 @@ out:
 	return rc;
 }
 
+/* "t" in the default schema, else "schema.t" (key and display name). */
+static void display_name(const struct pf_schema *s, const struct pf_schema_item *it,
+			 char *buf, size_t len)
+{
+	if (strcmp(it->schema, pf_schema_default(s)) == 0)
+		snprintf(buf, len, "%s", it->name);
+	else
+		snprintf(buf, len, "%s.%s", it->schema, it->name);
+}
+
 static bool add_table(cJSON *tables, const struct pf_schema *s, size_t t)
 {
 	struct pf_schema_item it, col;
+	char key[160];
 	pf_schema_table_at(s, t, &it);
+	display_name(s, &it, key, sizeof key);
 	cJSON *o = cJSON_CreateObject();
 	cJSON *cols = cJSON_CreateObject();
-	if (!o || !cols || !cJSON_AddItemToObject(tables, it.name, o)) {
+	if (!o || !cols || !cJSON_AddItemToObject(tables, key, o)) {
 		cJSON_Delete(o);
 		cJSON_Delete(cols);
 		return false;
 	}
-	bool ok = cJSON_AddStringToObject(o, "file", it.file) != NULL &&
+	bool ok = cJSON_AddStringToObject(o, "schema", it.schema) &&
+		  cJSON_AddStringToObject(o, "file", it.file) != NULL &&
 		  cJSON_AddItemToObject(o, "columns", cols);
 	if (!ok)
 		cJSON_Delete(cols);
@@ -206,23 +267,73 @@ static bool add_table(cJSON *tables, const struct pf_schema *s, size_t t)
 static bool add_view(cJSON *views, const struct pf_schema *s, size_t v)
 {
 	struct pf_schema_item it;
+	char key[160];
 	pf_schema_view_at(s, v, &it);
+	display_name(s, &it, key, sizeof key);
 	cJSON *o = cJSON_CreateObject();
-	if (!o || !cJSON_AddItemToObject(views, it.name, o)) {
+	if (!o || !cJSON_AddItemToObject(views, key, o)) {
 		cJSON_Delete(o);
 		return false;
 	}
-	return cJSON_AddStringToObject(o, "file", it.file) != NULL &&
+	return cJSON_AddStringToObject(o, "schema", it.schema) &&
+	       cJSON_AddStringToObject(o, "file", it.file) != NULL &&
 	       cJSON_AddBoolToObject(o, "materialized", it.materialized) != NULL;
+}
+
+/* summary[schema] = {"tables", "columns", "views", "materialized_views"}. */
+static cJSON *summary_for(cJSON *summary, const char *schema)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(summary, schema);
+	const char *keys[] = { "tables", "columns", "views", "materialized_views" };
+
+	if (o)
+		return o;
+	o = cJSON_AddObjectToObject(summary, schema);
+	for (size_t i = 0; o && i < 4; i++)
+		cJSON_AddNumberToObject(o, keys[i], 0);
+	return o;
+}
+
+static void bump(cJSON *o, const char *key, size_t by)
+{
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + (double)by);
+}
+
+static bool add_summary(cJSON *root, const struct pf_schema *s)
+{
+	cJSON *summary = cJSON_AddObjectToObject(root, "summary");
+	struct pf_schema_item it;
+	cJSON *o;
+
+	for (size_t t = 0; summary && pf_schema_table_at(s, t, &it); t++) {
+		if (!(o = summary_for(summary, it.schema)))
+			return false;
+		bump(o, "tables", 1);
+		bump(o, "columns", it.columns);
+	}
+	for (size_t v = 0; summary && pf_schema_view_at(s, v, &it); v++) {
+		if (!(o = summary_for(summary, it.schema)))
+			return false;
+		bump(o, it.materialized ? "materialized_views" : "views", 1);
+	}
+	return summary != NULL;
 }
 
 struct cJSON *pf_schema_to_json(const struct pf_schema *s)
 {
 	cJSON *root = cJSON_CreateObject();
-	cJSON *tables = cJSON_AddObjectToObject(root, "tables");
-	cJSON *views = cJSON_AddObjectToObject(root, "views");
-	bool ok = root && tables && views &&
-		  cJSON_AddStringToObject(root, "schema", pf_schema_target(s));
+	const char *last = pf_schema_last_file(s);
+	bool ok = root &&
+		  cJSON_AddStringToObject(root, "default_schema", pf_schema_default(s)) &&
+		  cJSON_AddNumberToObject(root, "files", (double)pf_schema_file_count(s)) &&
+		  (last ? cJSON_AddStringToObject(root, "last_file", last)
+			: cJSON_AddNullToObject(root, "last_file")) &&
+		  add_summary(root, s);
+	cJSON *tables = ok ? cJSON_AddObjectToObject(root, "tables") : NULL;
+	cJSON *views = ok ? cJSON_AddObjectToObject(root, "views") : NULL;
+	ok = ok && tables && views;
 	for (size_t t = 0; ok && t < pf_schema_table_count(s); t++)
 		ok = add_table(tables, s, t);
 	for (size_t v = 0; ok && v < pf_schema_view_count(s); v++)
@@ -234,15 +345,16 @@ struct cJSON *pf_schema_to_json(const struct pf_schema *s)
 	return root;
 }
 
-int pf_schema_main(const char *dir, FILE *out, FILE *err)
+int pf_schema_main(const char *path, const char *schema, FILE *out, FILE *err)
 {
 	char msg[1024];
 	struct pf_schema *s = NULL;
-	if (!dir || !*dir) {
-		fprintf(err, "usage: preflightd schema DIR\n");
+	if (!path || !*path) {
+		fprintf(err, "usage: preflightd schema [--schema S] PATH\n");
 		return 2;
 	}
-	if (pf_schema_load_dir(dir, "public", &s, msg, sizeof(msg)) != 0) {
+	if (pf_schema_load(path, schema ? schema : "public", &s, msg,
+			   sizeof(msg)) != 0) {
 		fprintf(err, "preflightd schema: %s\n", msg);
 		return 2;
 	}

@@ -1,8 +1,9 @@
 /*
  * The derived schema's storage and public API (include/pf_schema.h):
- * ordered lists of tables (with ordered columns) and views, each entry
- * pointing at the interned name of the file that introduced it.  The DDL
- * reader that fills it lives in schema_ddl.c.
+ * ordered lists of tables (with ordered columns) and views, each entry in
+ * a named schema and pointing at the interned name of the file that
+ * introduced it.  The DDL reader that fills it is schema_ddl.c and
+ * schema_alter.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +21,51 @@ bool pf_schema_set_str(char **slot, const char *value)
 	return true;
 }
 
-struct pf_schema *pf_schema_new(const char *target)
+bool pf_schema_set_ref(struct pf_schema_ref *ref, const char *schema,
+		       const char *name)
+{
+	return pf_schema_set_str(&ref->schema, schema) &&
+	       pf_schema_set_str(&ref->name, name);
+}
+
+bool pf_ref_is(const struct pf_schema_ref *r, const char *schema,
+	       const char *name)
+{
+	return r->name && r->schema && strcmp(r->name, name) == 0 &&
+	       strcmp(r->schema, schema) == 0;
+}
+
+struct pf_schema *pf_schema_new(const char *default_schema)
 {
 	struct pf_schema *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->tables.work = &s->work;
 	s->views.work = &s->work;
-	s->target = strdup(target && *target ? target : "public");
-	if (!s->target) {
+	s->dropped.work = &s->work;
+	s->default_schema = strdup(default_schema && *default_schema ?
+				   default_schema : "public");
+	if (!s->default_schema) {
 		free(s);
 		return NULL;
 	}
 	return s;
+}
+
+static void ref_release(struct pf_schema_ref *r)
+{
+	free(r->schema);
+	free(r->name);
+	r->schema = r->name = NULL;
+}
+
+void pf_schema_clear_deps(struct pf_schema_rel *r)
+{
+	for (size_t i = 0; i < r->ndeps; i++)
+		ref_release(&r->deps[i]);
+	free(r->deps);
+	r->deps = NULL;
+	r->ndeps = 0;
 }
 
 static void rel_release(struct pf_schema_rel *r)
@@ -40,40 +73,56 @@ static void rel_release(struct pf_schema_rel *r)
 	for (size_t i = 0; i < r->ncols; i++)
 		free(r->cols[i].name);
 	free(r->cols);
-	free(r->name);
-	free(r->parent);
+	ref_release(&r->id);
+	ref_release(&r->parent);
+	pf_schema_clear_deps(r);
 }
 
-static void list_release(struct pf_schema_list *l)
+void pf_schema_list_clear(struct pf_schema_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		rel_release(&l->v[i]);
-	free(l->v);
+	l->n = 0;
 }
 
 void pf_schema_free(struct pf_schema *s)
 {
 	if (!s)
 		return;
-	list_release(&s->tables);
-	list_release(&s->views);
+	pf_schema_list_clear(&s->tables);
+	pf_schema_list_clear(&s->views);
+	pf_schema_list_clear(&s->dropped);
+	free(s->tables.v);
+	free(s->views.v);
+	free(s->dropped.v);
 	for (size_t i = 0; i < s->nfiles; i++)
 		free(s->files[i]);
 	free(s->files);
-	free(s->target);
+	free(s->default_schema);
 	free(s);
 }
 
-const char *pf_schema_target(const struct pf_schema *s)
+const char *pf_schema_default(const struct pf_schema *s)
 {
-	return s->target;
+	return s->default_schema;
 }
 
-long pf_schema_find(const struct pf_schema_list *l, const char *name)
+const char *pf_schema_last_file(const struct pf_schema *s)
+{
+	return s->nfiles ? s->files[s->nfiles - 1] : NULL;
+}
+
+size_t pf_schema_file_count(const struct pf_schema *s)
+{
+	return s->nfiles;
+}
+
+long pf_schema_find(const struct pf_schema_list *l, const char *schema,
+		    const char *name)
 {
 	*l->work += l->n + 1;
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, name) == 0)
+		if (pf_ref_is(&l->v[i].id, schema, name))
 			return (long)i;
 	return -1;
 }
@@ -92,10 +141,11 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return true;
 }
 
-struct pf_schema_rel *pf_schema_add_rel(struct pf_schema_list *l,
-					const char *name, const char *file)
+/* A free slot at the end of l, zeroed; NULL when full or out of memory. */
+static struct pf_schema_rel *new_slot(struct pf_schema_list *l)
 {
 	void *arr = l->v;
+
 	if (l->n >= PF_SCHEMA_MAX_RELATIONS) {
 		*l->work = PF_SCHEMA_MAX_WORK + 1;
 		return NULL;
@@ -103,11 +153,22 @@ struct pf_schema_rel *pf_schema_add_rel(struct pf_schema_list *l,
 	if (!grow(&arr, &l->cap, l->n, sizeof(*l->v)))
 		return NULL;
 	l->v = arr;
-	struct pf_schema_rel *r = &l->v[l->n];
-	memset(r, 0, sizeof(*r));
-	r->name = strdup(name);
-	if (!r->name)
+	memset(&l->v[l->n], 0, sizeof(*l->v));
+	return &l->v[l->n];
+}
+
+struct pf_schema_rel *pf_schema_add_rel(struct pf_schema_list *l,
+					const char *schema, const char *name,
+					const char *file)
+{
+	struct pf_schema_rel *r = new_slot(l);
+
+	if (!r)
 		return NULL;
+	if (!pf_schema_set_ref(&r->id, schema, name)) {
+		rel_release(r);
+		return NULL;
+	}
 	r->file = file;
 	r->work = l->work;
 	l->n++;
@@ -121,6 +182,25 @@ void pf_schema_remove_rel(struct pf_schema_list *l, size_t i)
 	rel_release(&l->v[i]);
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
 	l->n--;
+}
+
+bool pf_schema_move_rel(struct pf_schema_list *from, size_t i,
+			struct pf_schema_list *to)
+{
+	struct pf_schema_rel *slot;
+
+	if (i >= from->n)
+		return true;
+	if (!(slot = new_slot(to))) {
+		pf_schema_remove_rel(from, i);
+		return false;
+	}
+	*slot = from->v[i];
+	slot->work = to->work;
+	to->n++;
+	memmove(&from->v[i], &from->v[i + 1], (from->n - i - 1) * sizeof(*from->v));
+	from->n--;
+	return true;
 }
 
 long pf_schema_find_col(const struct pf_schema_rel *r, const char *name)
@@ -165,6 +245,30 @@ void pf_schema_drop_col(struct pf_schema_rel *r, const char *name)
 	r->ncols--;
 }
 
+bool pf_schema_add_dep(struct pf_schema_rel *r, const char *schema,
+		       const char *name)
+{
+	struct pf_schema_ref *d;
+
+	*r->work += r->ndeps + 1;
+	for (size_t i = 0; i < r->ndeps; i++)
+		if (pf_ref_is(&r->deps[i], schema, name))
+			return true;
+	if (r->ndeps >= PF_SCHEMA_MAX_DEPS)
+		return true;	/* more are not followed; the view stays */
+	d = realloc(r->deps, (r->ndeps + 1) * sizeof(*d));
+	if (!d)
+		return false;
+	r->deps = d;
+	memset(&d[r->ndeps], 0, sizeof(*d));
+	if (!pf_schema_set_ref(&d[r->ndeps], schema, name)) {
+		ref_release(&d[r->ndeps]);
+		return false;
+	}
+	r->ndeps++;
+	return true;
+}
+
 /* Keeps one copy of each file name; objects point at it. */
 static const char *intern_file(struct pf_schema *s, const char *file)
 {
@@ -202,7 +306,8 @@ int pf_schema_apply(struct pf_schema *s, const char *file, const char *sql,
 static void fill_item(const struct pf_schema_rel *r,
 		      struct pf_schema_item *out)
 {
-	out->name = r->name;
+	out->schema = r->id.schema;
+	out->name = r->id.name;
 	out->file = r->file;
 	out->columns = r->ncols;
 	out->materialized = r->materialized;
@@ -229,6 +334,7 @@ bool pf_schema_column_at(const struct pf_schema *s, size_t t, size_t c,
 	if (t >= s->tables.n || c >= s->tables.v[t].ncols)
 		return false;
 	memset(out, 0, sizeof(*out));
+	out->schema = s->tables.v[t].id.schema;
 	out->name = s->tables.v[t].cols[c].name;
 	out->file = s->tables.v[t].cols[c].file;
 	return true;
@@ -248,18 +354,40 @@ bool pf_schema_view_at(const struct pf_schema *s, size_t v,
 	return true;
 }
 
-const char *pf_schema_table_file(const struct pf_schema *s, const char *table)
+/* Look-ups are for callers outside the reader: they do not spend the
+ * reader's work budget. */
+static long find_quiet(const struct pf_schema_list *l, const char *schema,
+		       const char *name)
 {
-	long i = pf_schema_find(&s->tables, table);
+	for (size_t i = 0; i < l->n; i++)
+		if (pf_ref_is(&l->v[i].id, schema, name))
+			return (long)i;
+	return -1;
+}
+
+const char *pf_schema_table_file(const struct pf_schema *s, const char *schema,
+				 const char *table)
+{
+	long i = find_quiet(&s->tables, schema, table);
 	return i < 0 ? NULL : s->tables.v[i].file;
 }
 
-const char *pf_schema_column_file(const struct pf_schema *s, const char *table,
-				  const char *column)
+const char *pf_schema_view_file(const struct pf_schema *s, const char *schema,
+				const char *view)
 {
-	long i = pf_schema_find(&s->tables, table);
+	long i = find_quiet(&s->views, schema, view);
+	return i < 0 ? NULL : s->views.v[i].file;
+}
+
+const char *pf_schema_column_file(const struct pf_schema *s, const char *schema,
+				  const char *table, const char *column)
+{
+	long i = find_quiet(&s->tables, schema, table);
 	if (i < 0)
 		return NULL;
-	long c = pf_schema_find_col(&s->tables.v[i], column);
-	return c < 0 ? NULL : s->tables.v[i].cols[c].file;
+	const struct pf_schema_rel *r = &s->tables.v[i];
+	for (size_t c = 0; c < r->ncols; c++)
+		if (strcmp(r->cols[c].name, column) == 0)
+			return r->cols[c].file;
+	return NULL;
 }

@@ -37,7 +37,8 @@ struct tcp_probe {
 
 static const char *const tcp_keys[] = { "address", NULL };
 
-static int tcp_parse(const cJSON *obj, const char *path, void **out,
+static int tcp_parse(const cJSON *obj, const cJSON *raw,
+		const char *path, void **out,
 		     char *err, size_t errlen)
 {
 	struct tcp_cfg *c = calloc(1, sizeof(*c));
@@ -236,6 +237,7 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 }
 
 static void *tcp_start(const void *cfg, const struct pf_env *env,
+			void *memory,
 		       uint64_t timeout_ms, pf_done_fn done, void *arg)
 {
 	const struct tcp_cfg *c = cfg;

@@ -64,6 +64,8 @@ struct pf_xfer *pf_xfer_start(struct pf_curlm *m, const struct pf_xfer_req *req,
 void pf_xfer_free(struct pf_xfer *x);
 /* HTTP status of the answer, 0 when none arrived. */
 long pf_xfer_status(const struct pf_xfer *x);
+/* The answer's Retry-After in seconds (curl parses both forms), or -1. */
+double pf_xfer_retry_after(const struct pf_xfer *x);
 /* True once the TCP (and TLS) connection was established. */
 bool pf_xfer_connected(const struct pf_xfer *x);
 /* Maps a failed transfer to a reason and a message for the user. */
@@ -80,10 +82,14 @@ int pf_web_check_url(const char *url, char *err, size_t errlen);
 int pf_web_join(const char *base, const char *path, const char *id,
 		char *out, size_t len);
 /* A printable one-line excerpt of a body, at most PF_WEB_EXCERPT bytes
- * (then "..."), control bytes and non-ASCII replaced, secret (if any)
- * replaced by "***". */
+ * (then "..."), control bytes folded, invalid UTF-8 replaced by U+FFFD,
+ * secret (if any) replaced by "***". */
 const char *pf_web_excerpt(const char *body, size_t len, const char *secret,
 			   char *out, size_t outlen);
+/* Replaces every occurrence of secret in s by "***" (or by as many '*'
+ * when the secret is shorter, so the text never grows).  secret NULL or
+ * "": nothing. */
+void pf_web_mask_secret(char *s, const char *secret);
 /* True for headers whose values are secrets: Authorization, Cookie,
  * Proxy-Authorization and names containing token/key/secret/password/auth. */
 bool pf_web_header_secret(const char *name);
@@ -127,13 +133,18 @@ const char *pf_web_status_format(const struct pf_web_status_set *s,
 
 /* ---- Chat API answers (chat_json.c) ---- */
 
-/* {"message": ..., "thread_id": ...} as malloc'd text (thread_id may be NULL). */
-char *pf_chat_post_body(const char *message, const char *thread_id);
+/* The POST /chat body: the fields of extra (may be NULL), then message
+ * and thread_id (may be NULL), as malloc'd text. */
+char *pf_chat_post_body(const char *message, const char *thread_id,
+			const struct cJSON *extra);
 /* Reads id_field (string or integer) from the POST answer.  -1 with err
  * ("answer is not JSON", "no \"correlation_id\" in the answer"). */
 int pf_chat_parse_id(const char *body, const char *id_field, char *id,
 		     size_t idlen, char *err, size_t errlen);
 
+/* A GET /chat/response answer.  Worker-level failures carry their code
+ * in "error" (turn_deadline_exceeded); pipeline failures in
+ * "error_envelope": {"error_code", "user_facing_message", ...}. */
 struct pf_chat_status {
 	char status[64];	/* the API's status, "" if missing */
 	char error[128];	/* the API's error code, "" if none */
@@ -141,6 +152,11 @@ struct pf_chat_status {
 };
 int pf_chat_parse_status(const char *body, struct pf_chat_status *out,
 			 char *err, size_t errlen);
+
+/* A 429 body's retry_after_seconds (seconds), or -1. */
+double pf_chat_retry_after(const char *body);
+/* A 422 body of the PHI gate: {"detail": {"phi_blocked": true, ...}}. */
+bool pf_chat_phi_blocked(const char *body);
 
 enum pf_chat_verdict { PF_CHAT_PENDING, PF_CHAT_DONE, PF_CHAT_FAILED };
 enum pf_chat_verdict pf_chat_verdict(const char *status, char *const *done,

@@ -202,6 +202,16 @@ long pf_xfer_status(const struct pf_xfer *x)
 	return code;
 }
 
+double pf_xfer_retry_after(const struct pf_xfer *x)
+{
+	curl_off_t s = -1;
+
+	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &s) != CURLE_OK ||
+	    s <= 0)
+		return -1;
+	return (double)s;
+}
+
 bool pf_xfer_connected(const struct pf_xfer *x)
 {
 	curl_off_t us = 0;

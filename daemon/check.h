@@ -48,9 +48,20 @@ void pf_state_move(struct check_state *dst, struct check_state *src);
 void pf_state_clear(struct check_state *st);
 
 /* True when the last result is recent enough to count for readiness:
- * younger than 2 x interval + timeout (SPEC §6). */
+ * younger than 2 x interval + timeout (SPEC §6), or than max_age for an
+ * on-demand check (SPEC §3). */
 bool pf_state_fresh(const struct check_state *st,
 		    const struct pf_check_cfg *cfg, double now_mono_ms);
+/* Monotonic time at which the last result stops counting (0: no result). */
+double pf_state_fresh_until(const struct check_state *st,
+			    const struct pf_check_cfg *cfg);
+/* An on-demand check whose last result is older than max_age: it reads
+ * `unknown` again ("stale: run it"). */
+bool pf_state_stale(const struct check_state *st,
+		    const struct pf_check_cfg *cfg, double now_mono_ms);
+/* The status to display: the state's, or unknown when stale. */
+enum pf_status pf_state_status(const struct check_state *st,
+			       const struct pf_check_cfg *cfg, double now_mono_ms);
 
 /* The hint shown for the last result: the check's `hints` override, else
  * the kind's own hint in the result, else the built-in hint for the
@@ -65,11 +76,21 @@ struct check {
 	struct pf_check_cfg *cfg;	/* borrowed from the daemon's config */
 	struct pf_daemon *daemon;	/* back pointer for event callbacks */
 	struct check_state state;
+	/* owned: the kind's memory across probes (ops->memory_size bytes,
+	 * NULL when 0); moves with the state across a reload */
+	void *memory;
 	void *probe;			/* in-flight probe handle, or NULL */
-	double probe_started_mono_ms;
+	double probe_started_mono_ms;	/* 0: never started */
 	struct event *tick;		/* fires the next probe */
+	double tick_due_mono_ms;	/* when tick fires; 0 when not armed */
 	struct event *backstop;		/* cancels a probe that never reported */
 	bool run_queued;		/* POST /run while a probe was in flight */
+	bool run_armed;			/* tick armed by POST /run, not yet fired */
+	/* monotonic start of the last probe POST /run caused (0: none):
+	 * run_min_spacing counts from it, so a request right after a
+	 * periodic tick still probes at once, and a flood starts one probe
+	 * per spacing */
+	double run_started_mono_ms;
 };
 
 #endif

@@ -21,7 +21,8 @@
 #define PF_MAX_KEYS 10000	/* keys of one object, likewise */
 
 static const char *const top_keys[] = {
-	"listen", "defaults", "checks", "groups", NULL
+	"listen", "defaults", "checks", "groups", "run_token", "run_min_spacing",
+	NULL
 };
 
 bool pf_config_valid_name(const char *s)
@@ -105,12 +106,14 @@ static int load_listen(const cJSON *doc, const char *source, char **out,
 	return 0;
 }
 
-static int load_checks(const cJSON *doc, const struct pf_load *ld,
-		       struct pf_config *cfg, char *err, size_t errlen)
+static int load_checks(const cJSON *doc, const cJSON *raw,
+		       const struct pf_load *ld, struct pf_config *cfg,
+		       char *err, size_t errlen)
 {
 	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(doc, "checks");
 	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(doc, "defaults");
-	const cJSON *it;
+	const cJSON *raw_checks = raw ? cJSON_GetObjectItemCaseSensitive(raw, "checks") : NULL;
+	const cJSON *it, *raw_it = raw_checks ? raw_checks->child : NULL;
 	int i = 0;
 
 	if (pf_check_defaults_validate(defaults, ld, err, errlen) < 0)
@@ -136,10 +139,11 @@ static int load_checks(const cJSON *doc, const struct pf_load *ld,
 		return -1;
 	}
 	cJSON_ArrayForEach(it, checks) {
-		if (pf_check_build(it, i, defaults, ld, &cfg->checks[i], err,
-				   errlen) < 0)
+		if (pf_check_build(it, raw_it, i, defaults, ld, &cfg->checks[i],
+				   err, errlen) < 0)
 			return -1;
 		cfg->n_checks = (size_t)++i;
+		raw_it = raw_it ? raw_it->next : NULL;
 	}
 	return pf_config_deps_and_names(cfg, err, errlen);
 }
@@ -243,24 +247,66 @@ void pf_config_free(struct pf_config *cfg)
 		pf_cfg_strv_free(cfg->groups[i].checks);
 	}
 	free(cfg->groups);
+	for (size_t i = 0; i < cfg->n_notes; i++)
+		free(cfg->notes[i]);
+	free(cfg->notes);
 	free(cfg->source);
 	free(cfg->listen);
+	if (cfg->run_token)
+		explicit_bzero(cfg->run_token, strlen(cfg->run_token));
+	free(cfg->run_token);
 	free(cfg);
 }
 
-static int load_doc(const cJSON *doc, const struct pf_load *ld,
+/* run_token (a secret: never quoted) and run_min_spacing (SPEC §6). */
+static int load_run(const cJSON *doc, struct pf_load *ld,
 		    struct pf_config *cfg, char *err, size_t errlen)
 {
-	if (!cJSON_IsObject(doc)) {
-		snprintf(err, errlen, "%s: the configuration must be a JSON object",
-			 ld->source);
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(doc, "run_min_spacing");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(doc, "run_token");
+
+	if (sp && pf_cfg_duration(doc, "", "run_min_spacing", &ld->run_spacing_ms,
+				  err, errlen) < 0) {
+		char msg[512];
+		pf_strlcpy(msg, err, sizeof msg);
+		snprintf(err, errlen, "%s: %s", ld->source, msg + (msg[0] == '.'));
 		return -1;
 	}
-	if (pf_config_check_keys(doc, "", top_keys, NULL, ld->source, err,
+	ld->run_spacing_set = sp != NULL;
+	cfg->run_spacing_set = sp != NULL;
+	cfg->run_spacing_ms = ld->run_spacing_ms;
+	if (!tok)
+		return 0;
+	if (!cJSON_IsString(tok) || strlen(tok->valuestring) < 16 ||
+	    strpbrk(tok->valuestring, " \t\r\n")) {
+		snprintf(err, errlen, "%s: run_token: must be a string of at least"
+			 " 16 characters without spaces", ld->source);
+		return -1;
+	}
+	if (!(cfg->run_token = strdup(tok->valuestring))) {
+		snprintf(err, errlen, "%s: out of memory", ld->source);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_doc(const cJSON *doc, const cJSON *raw,
+		    const struct pf_load *ld_in, struct pf_config *cfg, char *err,
+		    size_t errlen)
+{
+	struct pf_load ld = *ld_in;
+
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, errlen, "%s: the configuration must be a JSON object",
+			 ld.source);
+		return -1;
+	}
+	if (pf_config_check_keys(doc, "", top_keys, NULL, ld.source, err,
 				 errlen) < 0 ||
-	    load_listen(doc, ld->source, &cfg->listen, err, errlen) < 0 ||
-	    load_checks(doc, ld, cfg, err, errlen) < 0 ||
-	    load_groups(doc, ld->source, cfg, err, errlen) < 0)
+	    load_listen(doc, ld.source, &cfg->listen, err, errlen) < 0 ||
+	    load_run(doc, &ld, cfg, err, errlen) < 0 ||
+	    load_checks(doc, raw, &ld, cfg, err, errlen) < 0 ||
+	    load_groups(doc, ld.source, cfg, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -318,9 +364,12 @@ int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
 		snprintf(err, errlen, "%s: %s", ld->source, msg);
 		goto out;
 	}
-	rc = load_doc(doc, ld, cfg, err, errlen);
+	rc = load_doc(doc, raw, ld, cfg, err, errlen);
 	if (rc < 0 && raw)
 		mask_file_values(raw, doc, err);
+	if (rc == 0 && !cfg->run_token)
+		rc = pf_env_value("PREFLIGHT_RUN_TOKEN", PF_INTERP_MAX_FILE,
+				  &cfg->run_token, NULL, err, errlen);
 out:
 	cJSON_Delete(raw);
 	cJSON_Delete(doc);
@@ -367,6 +416,19 @@ int pf_config_load_file(const char *path, struct pf_config **out, char *err,
 	return pf_config_load_json(doc, true, &ld, out, err, errlen);
 }
 
+int pf_config_add_note(struct pf_config *cfg, const char *text)
+{
+	char **v = realloc(cfg->notes, (cfg->n_notes + 1) * sizeof *v);
+
+	if (!v)
+		return -1;
+	cfg->notes = v;
+	if (!(v[cfg->n_notes] = strdup(text)))
+		return -1;
+	cfg->n_notes++;
+	return 0;
+}
+
 int pf_config_find_check(const struct pf_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_checks; i++)
@@ -397,6 +459,13 @@ cJSON *pf_config_describe(const struct pf_config *cfg)
 	}
 	cJSON_AddStringToObject(o, "source", cfg->source);
 	cJSON_AddStringToObject(o, "listen", cfg->listen);
+	if (cfg->run_token)
+		cJSON_AddStringToObject(o, "run_token", "***");
+	if (cfg->run_spacing_set) {
+		char buf[32];
+		cJSON_AddStringToObject(o, "run_min_spacing",
+					pf_duration_format(cfg->run_spacing_ms, buf, sizeof buf));
+	}
 	for (size_t i = 0; i < cfg->n_checks; i++)
 		cJSON_AddItemToArray(checks, pf_check_describe(&cfg->checks[i]));
 	for (size_t i = 0; i < cfg->n_groups; i++) {
@@ -407,5 +476,8 @@ cJSON *pf_config_describe(const struct pf_config *cfg)
 	}
 	cJSON_AddItemToObject(o, "checks", checks);
 	cJSON_AddItemToObject(o, "groups", groups);
+	if (cfg->n_notes)
+		cJSON_AddItemToObject(o, "notes", cJSON_CreateStringArray(
+			(const char *const *)cfg->notes, (int)cfg->n_notes));
 	return o;
 }

@@ -22,14 +22,24 @@ struct cJSON;
 #define PF_DEFAULT_LISTEN "0.0.0.0:8089"
 #define PF_DEFAULT_INTERVAL_MS 10000
 #define PF_DEFAULT_TIMEOUT_MS 5000
+/* An on-demand check's result counts this long (SPEC §3 max_age). */
+#define PF_DEFAULT_MAX_AGE_MS 3600000
+/* POST /run starts a check at most once per this (SPEC §6). */
+#define PF_DEFAULT_RUN_SPACING_MS 10000
+#define PF_DEFAULT_RUN_SPACING_ON_DEMAND_MS 60000
 
 /* One entry of "checks" (after "defaults" were applied). */
 struct pf_check_cfg {
 	char *name;			/* unique, [a-z0-9_.-]+ */
 	const struct check_ops *ops;	/* from the registry; not owned */
 	void *kind_cfg;			/* owned; released with ops->free_cfg */
+	/* 0 for an on-demand check (interval "off"): no timer runs it; POST
+	 * /run and `preflightd check` do. */
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
+	bool on_demand;			/* interval_ms == 0 */
+	uint64_t max_age_ms;		/* on demand: how long a result counts */
+	uint64_t run_spacing_ms;	/* POST /run: at most one start per this */
 	unsigned failure_threshold;	/* >= 1 */
 	unsigned success_threshold;	/* >= 1 */
 	bool critical;
@@ -51,10 +61,20 @@ struct pf_group_cfg {
 struct pf_config {
 	char *source;			/* the file path, or "environment" */
 	char *listen;			/* "host:port" */
+	/* POST /run from a non-loopback peer needs `Authorization: Bearer`
+	 * equal to this (run_token, or PREFLIGHT_RUN_TOKEN[_FILE]); NULL:
+	 * such peers are refused.  A secret: never printed. */
+	char *run_token;
+	bool run_spacing_set;		/* run_min_spacing was configured */
+	uint64_t run_spacing_ms;	/* its value (each check has its own copy) */
 	struct pf_check_cfg *checks;	/* owned array */
 	size_t n_checks;
 	struct pf_group_cfg *groups;	/* owned array */
 	size_t n_groups;
+	/* owned: what the loader decided that the operator should know
+	 * ("queue check left out: ..."), for `preflightd config` and the log */
+	char **notes;
+	size_t n_notes;
 };
 
 /* Reads, expands and validates a config file. */
@@ -72,6 +92,9 @@ int pf_config_load_string_ops(const char *text, const char *source,
 /* The built-in profile from the environment (SPEC §5). */
 int pf_config_from_env(struct pf_config **out, char *err, size_t errlen);
 void pf_config_free(struct pf_config *cfg);
+
+/* Appends a note (copied); -1 when out of memory. */
+int pf_config_add_note(struct pf_config *cfg, const char *text);
 
 /* Effective configuration for `preflightd config`, secrets redacted. */
 struct cJSON *pf_config_describe(const struct pf_config *cfg);

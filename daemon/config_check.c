@@ -18,13 +18,13 @@
 /* Keys of every check besides the kind's own. */
 static const char *const common_keys[] = {
 	"name", "kind", "interval", "timeout", "failure_threshold",
-	"success_threshold", "critical", "hints", "depends_on", NULL
+	"success_threshold", "critical", "hints", "depends_on", "max_age", NULL
 };
 
 /* Keys allowed in "defaults": the common fields that make sense for all. */
 static const char *const default_keys[] = {
 	"interval", "timeout", "failure_threshold", "success_threshold",
-	"critical", "hints", NULL
+	"critical", "hints", "max_age", NULL
 };
 
 #define PF_THRESHOLD_MAX 1000
@@ -88,6 +88,29 @@ static int check_hints(const cJSON *obj, const char *path, const char *source,
 	return 0;
 }
 
+/* interval: a duration, or "off" for an on-demand check (SPEC §3). */
+static int read_interval(const cJSON *obj, const char *path,
+			 struct pf_check_cfg *c, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "interval");
+
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "off") == 0) {
+		c->interval_ms = 0;
+		c->on_demand = true;
+		return 0;
+	}
+	if (v)
+		c->on_demand = false;
+	if (pf_cfg_duration(obj, path, "interval", &c->interval_ms, err, errlen) < 0)
+		return -1;
+	if (v && c->interval_ms == 0) {
+		snprintf(err, errlen, "%s.interval: must be longer than 0 (or \"off\""
+			 " for an on-demand check)", path);
+		return -1;
+	}
+	return 0;
+}
+
 /* The common fields that "defaults" may hold, read into c (left as they
  * are when absent).  Also used to validate "defaults" itself. */
 static int read_common(const cJSON *obj, const char *path, const char *source,
@@ -96,8 +119,9 @@ static int read_common(const cJSON *obj, const char *path, const char *source,
 {
 	long fail_t = c->failure_threshold, ok_t = c->success_threshold;
 
-	if (pf_cfg_duration(obj, path, "interval", &c->interval_ms, err, errlen) < 0 ||
+	if (read_interval(obj, path, c, err, errlen) < 0 ||
 	    pf_cfg_duration(obj, path, "timeout", &c->timeout_ms, err, errlen) < 0 ||
+	    pf_cfg_duration(obj, path, "max_age", &c->max_age_ms, err, errlen) < 0 ||
 	    pf_cfg_int(obj, path, "failure_threshold", 1, PF_THRESHOLD_MAX,
 		       &fail_t, err, errlen) < 0 ||
 	    pf_cfg_int(obj, path, "success_threshold", 1, PF_THRESHOLD_MAX,
@@ -108,9 +132,9 @@ static int read_common(const cJSON *obj, const char *path, const char *source,
 	c->success_threshold = (unsigned)ok_t;
 	if (check_hints(obj, path, source, hints, err, errlen) < 0)
 		return -1;
-	if (c->interval_ms == 0 || c->timeout_ms == 0) {
+	if (c->timeout_ms == 0 || c->max_age_ms == 0) {
 		snprintf(err, errlen, "%s: %s.%s: must be longer than 0",
-			 source, path, c->interval_ms == 0 ? "interval" : "timeout");
+			 source, path, c->timeout_ms == 0 ? "timeout" : "max_age");
 		return -1;
 	}
 	return 0;
@@ -120,7 +144,8 @@ int pf_check_defaults_validate(const cJSON *defaults, const struct pf_load *ld,
 			       char *err, size_t errlen)
 {
 	struct pf_check_cfg c = { .interval_ms = 1, .timeout_ms = 1,
-				  .failure_threshold = 1, .success_threshold = 1 };
+				  .max_age_ms = 1, .failure_threshold = 1,
+				  .success_threshold = 1 };
 	const cJSON *hints = NULL;
 
 	if (!defaults)
@@ -201,14 +226,22 @@ static int common_fields(const cJSON *eff, const char *path,
 
 	c->interval_ms = c->ops->default_interval_ms ? c->ops->default_interval_ms
 						     : PF_DEFAULT_INTERVAL_MS;
+	c->on_demand = c->ops->default_on_demand;
+	if (c->on_demand)
+		c->interval_ms = 0;
 	c->timeout_ms = c->ops->default_timeout_ms ? c->ops->default_timeout_ms
 						   : PF_DEFAULT_TIMEOUT_MS;
+	c->max_age_ms = PF_DEFAULT_MAX_AGE_MS;
 	c->failure_threshold = 1;
 	c->success_threshold = 1;
 	c->critical = true;
 	if (read_common(eff, path, ld->source, c, &hints, err, errlen) < 0)
 		return -1;
-	if (!c->ops->timeout_may_exceed_interval && c->timeout_ms >= c->interval_ms) {
+	c->run_spacing_ms = ld->run_spacing_set ? ld->run_spacing_ms :
+		c->on_demand ? PF_DEFAULT_RUN_SPACING_ON_DEMAND_MS :
+		PF_DEFAULT_RUN_SPACING_MS;
+	if (!c->on_demand && !c->ops->timeout_may_exceed_interval &&
+	    c->timeout_ms >= c->interval_ms) {
 		snprintf(err, errlen,
 			 "%s: %s.timeout: %s must be shorter than the interval (%s)",
 			 ld->source, path, pf_duration_format(c->timeout_ms, a, sizeof a),
@@ -270,11 +303,13 @@ static char *fingerprint(const cJSON *eff, const struct pf_check_cfg *c)
 		return NULL;
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "interval");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "timeout");
+	cJSON_DeleteItemFromObjectCaseSensitive(fp, "max_age");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "failure_threshold");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "success_threshold");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "critical");
 	cJSON_AddNumberToObject(fp, "interval", (double)c->interval_ms / 1000.0);
 	cJSON_AddNumberToObject(fp, "timeout", (double)c->timeout_ms / 1000.0);
+	cJSON_AddNumberToObject(fp, "max_age", (double)c->max_age_ms / 1000.0);
 	cJSON_AddNumberToObject(fp, "failure_threshold", c->failure_threshold);
 	cJSON_AddNumberToObject(fp, "success_threshold", c->success_threshold);
 	cJSON_AddBoolToObject(fp, "critical", c->critical);
@@ -284,13 +319,13 @@ static char *fingerprint(const cJSON *eff, const struct pf_check_cfg *c)
 	return s;
 }
 
-static int build_effective(const cJSON *eff, const char *path,
-			   const struct pf_load *ld, struct pf_check_cfg *c,
-			   char *err, size_t errlen)
+static int build_effective(const cJSON *eff, const cJSON *raw,
+			   const char *path, const struct pf_load *ld,
+			   struct pf_check_cfg *c, char *err, size_t errlen)
 {
 	if (common_fields(eff, path, ld, c, err, errlen) < 0)
 		return -1;
-	if (c->ops->parse(eff, path, &c->kind_cfg, err, errlen) < 0) {
+	if (c->ops->parse(eff, raw, path, &c->kind_cfg, err, errlen) < 0) {
 		c->kind_cfg = NULL;
 		return with_source(ld->source, err, errlen);
 	}
@@ -302,7 +337,8 @@ static int build_effective(const cJSON *eff, const char *path,
 	return 0;
 }
 
-int pf_check_build(const cJSON *obj, int index, const cJSON *defaults,
+int pf_check_build(const cJSON *obj, const cJSON *raw, int index,
+		   const cJSON *defaults,
 		   const struct pf_load *ld, struct pf_check_cfg *out,
 		   char *err, size_t errlen)
 {
@@ -325,7 +361,7 @@ int pf_check_build(const cJSON *obj, int index, const cJSON *defaults,
 		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
 		goto out;
 	}
-	rc = build_effective(eff, path, ld, &c, err, errlen);
+	rc = build_effective(eff, raw, path, ld, &c, err, errlen);
 	cJSON_Delete(eff);
 out:
 	if (rc < 0)
@@ -377,10 +413,13 @@ cJSON *pf_check_describe(const struct pf_check_cfg *c)
 		c->ops->target(c->kind_cfg, buf, sizeof buf);
 		cJSON_AddStringToObject(o, "target", buf);
 	}
-	cJSON_AddStringToObject(o, "interval",
+	cJSON_AddStringToObject(o, "interval", c->on_demand ? "off" :
 				pf_duration_format(c->interval_ms, buf, sizeof buf));
 	cJSON_AddStringToObject(o, "timeout",
 				pf_duration_format(c->timeout_ms, buf, sizeof buf));
+	if (c->on_demand)
+		cJSON_AddStringToObject(o, "max_age",
+					pf_duration_format(c->max_age_ms, buf, sizeof buf));
 	cJSON_AddNumberToObject(o, "failure_threshold", c->failure_threshold);
 	cJSON_AddNumberToObject(o, "success_threshold", c->success_threshold);
 	cJSON_AddBoolToObject(o, "critical", c->critical);

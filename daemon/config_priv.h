@@ -19,6 +19,9 @@ struct cJSON;
 struct pf_load {
 	const char *source;			/* file path or "environment" */
 	const struct check_ops *const *kinds;	/* NULL: the registry */
+	/* top-level run_min_spacing, read before the checks */
+	bool run_spacing_set;
+	uint64_t run_spacing_ms;
 };
 
 /* Validates and loads a parsed document.  Takes ownership of doc (always
@@ -45,9 +48,10 @@ int pf_check_defaults_validate(const struct cJSON *defaults,
 			       const struct pf_load *ld, char *err,
 			       size_t errlen);
 
-/* Builds checks[index] from its object with `defaults` applied.  On error
- * returns -1 and *out holds nothing to release. */
-int pf_check_build(const struct cJSON *obj, int index,
+/* Builds checks[index] from its object with `defaults` applied; raw is
+ * the object as written, before ${...} expansion (NULL: not expanded).
+ * On error returns -1 and *out holds nothing to release. */
+int pf_check_build(const struct cJSON *obj, const struct cJSON *raw, int index,
 		   const struct cJSON *defaults, const struct pf_load *ld,
 		   struct pf_check_cfg *out, char *err, size_t errlen);
 

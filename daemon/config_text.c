@@ -67,16 +67,19 @@ fail:
 int pf_text_read_file(const char *path, size_t max, char **out, size_t *len,
 		      const char *what, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and a
+	 * reload runs on the loop.  Only regular files are read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open %s: %s", path, what,
 			 strerror(errno));
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s is a directory, not a file", path,
-			 what);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is %s, not a regular file", path,
+			 what, S_ISDIR(st.st_mode) ? "a directory" :
+			 S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket");
 		close(fd);
 		return -1;
 	}
@@ -303,5 +306,67 @@ int pf_text_parse(const char *text, size_t len, const char *source,
 	}
 	free(t);
 	*out = doc;
+	return 0;
+}
+
+/* Contents of NAME_FILE's file, trailing newlines trimmed. */
+static int read_value_file(const char *var, const char *path, size_t max,
+			   char **out, char *err, size_t errlen)
+{
+	char ferr[512];
+	size_t len = 0;
+
+	if (pf_text_read_file(path, max, out, &len, "file", ferr,
+			      sizeof ferr) < 0) {
+		snprintf(err, errlen, "environment: %s: %s", var, ferr);
+		return -1;
+	}
+	if (strlen(*out) != len) {
+		snprintf(err, errlen, "environment: %s: %s contains a NUL byte",
+			 var, path);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
+		(*out)[--len] = '\0';
+	return 0;
+}
+
+int pf_env_value(const char *name, size_t max, char **out, char **file,
+		 char *err, size_t errlen)
+{
+	char fname[64];
+	const char *v = getenv(name), *f;
+
+	snprintf(fname, sizeof fname, "%s_FILE", name);
+	f = getenv(fname);
+	*out = NULL;
+	if (file)
+		*file = NULL;
+	if (v && !*v)
+		v = NULL;
+	if (f && !*f)
+		f = NULL;
+	if (v && f) {
+		snprintf(err, errlen, "environment: both %s and %s are set; set only one",
+			 name, fname);
+		return -1;
+	}
+	if (f && file && !(*file = strdup(f))) {
+		snprintf(err, errlen, "environment: out of memory");
+		return -1;
+	}
+	if (f && read_value_file(fname, f, max, out, err, errlen) < 0) {
+		if (file) {
+			free(*file);
+			*file = NULL;
+		}
+		return -1;
+	}
+	if (v && !(*out = strdup(v))) {
+		snprintf(err, errlen, "environment: out of memory");
+		return -1;
+	}
 	return 0;
 }

@@ -27,6 +27,14 @@ int pf_text_read_file(const char *path, size_t max, char **out, size_t *len,
 int pf_text_strip_comments(char *text, size_t len, const char *source,
 			   char *err, size_t errlen);
 
+/* Environment variable NAME, or the contents of the file NAME_FILE names
+ * (at most max bytes, trailing newlines trimmed; how mounted secrets
+ * arrive).  An empty variable counts as unset; both set is an error.
+ * *out is malloc'd, or NULL when neither is set; with file non-NULL,
+ * *file is a malloc'd copy of NAME_FILE's path (NULL when not used). */
+int pf_env_value(const char *name, size_t max, char **out, char **file,
+		 char *err, size_t errlen);
+
 /* 1-based line and column (in characters, not bytes) of byte offset `pos`. */
 void pf_text_position(const char *text, size_t pos, unsigned *line,
 		      unsigned *col);

@@ -27,13 +27,7 @@
 
 static void set_instance(struct pf_daemon *d)
 {
-	const char *rev = getenv("K_REVISION");
-
-	if (rev && rev[0])
-		pf_strlcpy(d->instance, rev, sizeof(d->instance));
-	else if (gethostname(d->instance, sizeof(d->instance) - 1) < 0)
-		pf_strlcpy(d->instance, "unknown", sizeof(d->instance));
-	d->instance[sizeof(d->instance) - 1] = '\0';
+	pf_instance_name(d->instance, sizeof(d->instance));
 }
 
 static bool needs_curl(const struct pf_config *cfg)
@@ -147,12 +141,16 @@ int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 	return 0;
 }
 
-void pf_daemon_schedule_all(struct pf_daemon *d)
+void pf_daemon_schedule(struct pf_daemon *d, const bool *selected)
 {
-	for (size_t i = 0; i < d->n_checks; i++)
+	for (size_t i = 0; i < d->n_checks; i++) {
+		const struct pf_check_cfg *cfg = d->checks[i].cfg;
+
+		if (selected ? !selected[i] : cfg->on_demand)
+			continue;
 		pf_sched_after(&d->checks[i], d->oneshot ? 0 :
-			       pf_sched_splay_ms(i, d->n_checks,
-						 d->checks[i].cfg->interval_ms));
+			       pf_sched_splay_ms(i, d->n_checks, cfg->interval_ms));
+	}
 }
 
 void pf_daemon_view(const struct pf_daemon *d, struct pf_view *v)
@@ -273,10 +271,12 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen)
 		       "cannot install signal handlers: out of memory");
 		return 1;
 	}
-	pf_daemon_schedule_all(d);
+	pf_daemon_schedule(d, NULL);
 	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1,
 	       "preflightd %s listening on %s with %zu checks from %s",
 	       PF_VERSION, listen, d->n_checks, d->cfg->source);
+	for (size_t i = 0; i < d->cfg->n_notes; i++)
+		pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1, "%s", d->cfg->notes[i]);
 	pf_notify_ready(d->notify, "starting: first probes scheduled");
 	event_base_dispatch(d->base);
 	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1, "stopped");

@@ -61,8 +61,10 @@ int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 		   const char *config_path, const struct pf_log *log,
 		   bool oneshot, char *err, size_t errlen);
 
-/* Schedules every check's first probe (spread by the start-up splay). */
-void pf_daemon_schedule_all(struct pf_daemon *d);
+/* Schedules the first probe of every check in selected (parallel to the
+ * checks), or with selected NULL of every periodic check (on-demand
+ * checks wait for POST /run), spread by the start-up splay. */
+void pf_daemon_schedule(struct pf_daemon *d, const bool *selected);
 
 /* Serve mode: binds the HTTP server on listen, installs the signals,
  * announces readiness and runs the loop until SIGTERM.  Returns the exit

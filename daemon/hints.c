@@ -71,6 +71,13 @@ static const char *const builtin[PF_REASON_COUNT] = {
 	[PF_REASON_QUEUE_BACKLOG] =
 		"the queue keeps growing: no worker is consuming it; is the "
 		"worker running, connected to this Redis and reading this key?",
+	[PF_REASON_QUEUE_STALLED] =
+		"no worker takes jobs from the queue: is the Chat worker "
+		"running, on this Redis, with CHAT_QUEUE_TYPE=redis?",
+	[PF_REASON_READ_ONLY] =
+		"the server is a read-only replica: the services cannot write "
+		"there; point the URL at the primary (or set allow_replica if "
+		"read-only access is intended)",
 	[PF_REASON_CONFIG] =
 		"the check's configuration is invalid: fix it and reload "
 		"(SIGHUP) or redeploy",

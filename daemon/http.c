@@ -30,7 +30,7 @@
 #include "pf_net.h"
 #include "pf_util.h"
 #include "render.h"
-#include "scheduler.h"
+#include "run.h"
 #include "status_cache.h"
 
 /* A rendered body, shared by the cache and the responses still being
@@ -173,8 +173,12 @@ static void send_oom(struct evhttp_request *req)
 	send_text(req, 500, CT_JSON, "{\"error\":\"out of memory\"}");
 }
 
-/* Earliest moment a currently fresh result goes stale (0: none will). */
-static double next_stale_ms(const struct pf_daemon *d, double now)
+/* Earliest moment a currently fresh result goes stale (0: none will).
+ * Readiness follows every check's freshness; what /status, /status/{check}
+ * and /metrics show changes only when an on-demand result goes stale
+ * (it then reads unknown), hence on_demand_only. */
+static double next_stale_ms(const struct pf_daemon *d, double now,
+			    bool on_demand_only)
 {
 	double next = 0;
 
@@ -182,10 +186,9 @@ static double next_stale_ms(const struct pf_daemon *d, double now)
 		const struct check *c = &d->checks[i];
 		double t;
 
-		if (!c->state.has_run)
+		if (!c->state.has_run || (on_demand_only && !c->cfg->on_demand))
 			continue;
-		t = c->state.last_run_mono_ms + 2.0 * (double)c->cfg->interval_ms +
-		    (double)c->cfg->timeout_ms;
+		t = pf_state_fresh_until(&c->state, c->cfg);
 		if (t > now && (next <= 0 || t < next))
 			next = t;
 	}
@@ -215,6 +218,7 @@ static void on_status(struct pf_http *h, struct evhttp_request *req,
 		      const struct evkeyvalq *q)
 {
 	int g = query_group(h, req, q);
+	double now = pf_mono_ms();
 	struct cache *c;
 	struct pf_view v;
 
@@ -225,13 +229,14 @@ static void on_status(struct pf_http *h, struct evhttp_request *req,
 		return;
 	}
 	c = &h->status[g + 1];
-	if (!cache_valid(c, h->d->version, 0)) {
+	if (!cache_valid(c, h->d->version, now)) {
 		pf_daemon_view(h->d, &v);
 		if (!cache_store(c, pf_status_cache_render(h->frags, &v, g),
 				 h->d->version)) {
 			send_oom(req);
 			return;
 		}
+		c->expires_mono = next_stale_ms(h->d, now, true);
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
@@ -257,7 +262,7 @@ static void on_readyz(struct pf_http *h, struct evhttp_request *req,
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->d, now);
+		c->expires_mono = next_stale_ms(h->d, now, false);
 	}
 	send_body(req, c->ready ? 200 : 503, CT_JSON, c->body);
 }
@@ -266,6 +271,7 @@ static void on_check(struct pf_http *h, struct evhttp_request *req,
 		     const char *name)
 {
 	int i = pf_config_find_check(h->d->cfg, name);
+	double now = pf_mono_ms();
 	char msg[300];
 	struct cache *c;
 	struct pf_view v;
@@ -276,12 +282,13 @@ static void on_check(struct pf_http *h, struct evhttp_request *req,
 		return;
 	}
 	c = &h->checks[i];
-	if (!cache_valid(c, h->d->version, 0)) {
+	if (!cache_valid(c, h->d->version, now)) {
 		pf_daemon_view(h->d, &v);
 		if (!cache_store(c, pf_render_check(&v, (size_t)i), h->d->version)) {
 			send_oom(req);
 			return;
 		}
+		c->expires_mono = next_stale_ms(h->d, now, true);
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
@@ -289,48 +296,52 @@ static void on_check(struct pf_http *h, struct evhttp_request *req,
 static void on_metrics(struct pf_http *h, struct evhttp_request *req)
 {
 	struct cache *c = &h->metrics;
+	double now = pf_mono_ms();
 	struct pf_view v;
 
-	if (!cache_valid(c, h->d->version, 0)) {
+	if (!cache_valid(c, h->d->version, now)) {
 		pf_daemon_view(h->d, &v);
 		if (!cache_store(c, pf_render_metrics(&v), h->d->version)) {
 			send_oom(req);
 			return;
 		}
+		/* preflight_ready and _group_ready follow freshness too */
+		c->expires_mono = next_stale_ms(h->d, now, false);
 	}
 	send_body(req, 200, CT_METRICS, c->body);
 }
 
-/* POST /run[?check=C|group=G]: queue probes, answer 202 at once. */
+/* POST /run[?check=C|group=G]: the rules are run.c's; this passes the
+ * request's facts and answers at once. */
 static void on_run(struct pf_http *h, struct evhttp_request *req,
 		   const struct evkeyvalq *q)
 {
-	const struct pf_config *cfg = h->d->cfg;
-	const char *name = evhttp_find_header(q, "check");
-	char msg[300];
-	int g, i;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
+	struct pf_run_req r = {
+		.authorization = evhttp_find_header(hdr, "Authorization"),
+		.origin = evhttp_find_header(hdr, "Origin"),
+		.host = evhttp_find_header(hdr, "Host"),
+		.check = evhttp_find_header(q, "check"),
+		.group = evhttp_find_header(q, "group"),
+	};
+	char *peer = NULL, *body;
+	ev_uint16_t port;
+	int code;
 
-	if (name) {
-		i = pf_config_find_check(cfg, name);
-		if (i < 0) {
-			snprintf(msg, sizeof(msg), "unknown check %s", name);
-			send_error(req, 404, msg);
-			return;
-		}
-		pf_sched_run_now(&h->d->checks[i]);
-	} else if ((g = query_group(h, req, q)) == -2) {
+	if (evcon)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	r.peer = peer;
+	code = pf_run_request(h->d, &r, &body);
+	if (!body) {
+		send_oom(req);
 		return;
-	} else if (g >= 0) {
-		for (size_t k = 0; k < cfg->groups[g].n_checks; k++) {
-			i = pf_config_find_check(cfg, cfg->groups[g].checks[k]);
-			if (i >= 0)
-				pf_sched_run_now(&h->d->checks[i]);
-		}
-	} else {
-		for (size_t k = 0; k < h->d->n_checks; k++)
-			pf_sched_run_now(&h->d->checks[k]);
 	}
-	send_text(req, 202, CT_JSON, "{\"accepted\":true}");
+	if (code == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "WWW-Authenticate", "Bearer");
+	send_text(req, code, CT_JSON, body);
+	free(body);
 }
 
 /* Answers 405 unless the method is in allowed; returns true if it did. */

@@ -21,10 +21,10 @@
 static const char USAGE[] =
 	"usage: preflightd [--config FILE] [--listen ADDR:PORT]\n"
 	"                  [--log-format json|text] [--log-level debug|info|warning|error]\n"
-	"       preflightd check [--config FILE] [--group G] [--format text|json]\n"
-	"                  [--wait DURATION]\n"
+	"       preflightd check [--config FILE] [--group G | --check C]\n"
+	"                  [--format text|json] [--wait DURATION]\n"
 	"       preflightd config [--config FILE]\n"
-	"       preflightd schema DIR\n"
+	"       preflightd schema [--schema S] DIR|DUMP.sql\n"
 	"       preflightd healthcheck [--listen ADDR:PORT]   (GET /healthz, for HEALTHCHECK)\n"
 	"       preflightd --version | --help\n"
 	"\n"
@@ -39,7 +39,9 @@ struct cli {
 	const char *config;	/* borrowed from argv */
 	const char *listen;
 	const char *group;
+	const char *check;
 	const char *dir;
+	const char *schema;	/* schema: where unqualified names go */
 	bool json;
 	bool has_wait;
 	uint64_t wait_ms;
@@ -47,10 +49,13 @@ struct cli {
 	struct pf_log log;
 };
 
-/* The one-shot run's stop rule, evaluated after every result. */
+/* The one-shot run: what it probes and reports, and its stop rule,
+ * evaluated after every result. */
 struct oneshot {
-	int group;		/* -1: every check */
+	int group;		/* -1: no --group */
 	bool wait;		/* --wait: stop only when ready */
+	bool *report;		/* owned, per check: reported (when group < 0) */
+	bool *run;		/* owned, per check: probed (report + dependencies) */
 };
 
 /* Prints "preflightd: <msg> <arg>" and the usage; returns exit status 2. */
@@ -73,6 +78,10 @@ static int apply_option(struct cli *c, const char *name, const char *val)
 		c->listen = val;
 	else if (strcmp(name, "--group") == 0 && check)
 		c->group = val;
+	else if (strcmp(name, "--check") == 0 && check)
+		c->check = val;
+	else if (strcmp(name, "--schema") == 0 && c->cmd == CMD_SCHEMA)
+		c->schema = val;
 	else if (strcmp(name, "--format") == 0 && check) {
 		if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0)
 			return usage_error("--format must be text or json, not", val);
@@ -219,32 +228,30 @@ static int cmd_run(const struct cli *c)
 	return rc;
 }
 
-/* Whether every check of the set has a result. */
-static bool all_reported(const struct pf_daemon *d, int group)
+/* Whether every reported check has a result (its dependencies, probed
+ * only so that caused_by can name them, need not). */
+static bool all_reported(const struct pf_daemon *d, const struct oneshot *o)
 {
-	const struct pf_config *cfg = d->cfg;
-
-	if (group < 0) {
-		for (size_t i = 0; i < d->n_checks; i++)
-			if (!d->checks[i].state.has_run)
-				return false;
-		return true;
-	}
-	for (size_t k = 0; k < cfg->groups[group].n_checks; k++) {
-		int i = pf_config_find_check(cfg, cfg->groups[group].checks[k]);
-
-		if (i >= 0 && !d->checks[i].state.has_run)
+	for (size_t i = 0; i < d->n_checks; i++)
+		if (o->report[i] && !d->checks[i].state.has_run)
 			return false;
-	}
 	return true;
 }
 
-static enum pf_status overall(const struct pf_daemon *d, int group)
+static void oneshot_view(const struct pf_daemon *d, const struct oneshot *o,
+			 struct pf_view *v)
+{
+	pf_daemon_view(d, v);
+	if (o->group < 0)
+		v->only = o->report;
+}
+
+static enum pf_status overall(const struct pf_daemon *d, const struct oneshot *o)
 {
 	struct pf_view v;
 
-	pf_daemon_view(d, &v);
-	return pf_render_overall(&v, group);
+	oneshot_view(d, o, &v);
+	return pf_render_overall(&v, o->group);
 }
 
 /* Result hook: stop once everything reported (and, with --wait, is ready). */
@@ -252,11 +259,57 @@ static void oneshot_on_result(struct pf_daemon *d, void *arg)
 {
 	const struct oneshot *o = arg;
 
-	if (!all_reported(d, o->group))
+	if (!all_reported(d, o))
 		return;
-	if (o->wait && overall(d, o->group) == PF_STATUS_FAIL)
+	if (o->wait && overall(d, o) == PF_STATUS_FAIL)
 		return;
 	event_base_loopexit(d->base, NULL);
+}
+
+/* Marks check i and, transitively, the periodic checks it depends on (free
+ * to probe; on-demand ones are probed only when selected themselves). */
+static void select_with_deps(const struct pf_config *cfg, size_t i, bool *run,
+			     size_t depth)
+{
+	run[i] = true;
+	for (size_t k = 0; depth < cfg->n_checks && k < cfg->checks[i].n_depends_on; k++) {
+		int j = pf_config_find_check(cfg, cfg->checks[i].depends_on[k]);
+
+		if (j >= 0 && !run[j] && !cfg->checks[j].on_demand)
+			select_with_deps(cfg, (size_t)j, run, depth + 1);
+	}
+}
+
+/* What `check` probes and reports (SPEC §7): --group G its members, --check
+ * C that check, else every periodic check; on-demand checks only when
+ * selected by name or group. */
+static int oneshot_select(const struct pf_config *cfg, const struct cli *c,
+			  struct oneshot *o)
+{
+	size_t n = cfg->n_checks ? cfg->n_checks : 1;
+	int one = c->check ? pf_config_find_check(cfg, c->check) : -1;
+
+	o->report = calloc(n, sizeof(bool));
+	o->run = calloc(n, sizeof(bool));
+	if (!o->report || !o->run)
+		return -1;
+	for (size_t i = 0; i < cfg->n_checks; i++) {
+		if (o->group >= 0)
+			o->report[i] = false;
+		else if (c->check)
+			o->report[i] = (int)i == one;
+		else
+			o->report[i] = !cfg->checks[i].on_demand;
+	}
+	for (size_t k = 0; o->group >= 0 && k < cfg->groups[o->group].n_checks; k++) {
+		int i = pf_config_find_check(cfg, cfg->groups[o->group].checks[k]);
+		if (i >= 0)
+			o->report[i] = true;
+	}
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		if (o->report[i])
+			select_with_deps(cfg, i, o->run, 0);
+	return 0;
 }
 
 /* --wait's end: report whatever we have. */
@@ -267,13 +320,38 @@ static void on_wait_over(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-static int report(const struct pf_daemon *d, int group, bool json)
+/* The text report names the on-demand checks it left out, and how to
+ * run them, so nobody mistakes "READY" for "the round trip works". */
+static void report_skipped(const struct pf_daemon *d, const struct oneshot *o)
+{
+	const struct pf_config *cfg = d->cfg;
+
+	for (size_t i = 0; o->group < 0 && i < d->n_checks; i++) {
+		const char *name = d->checks[i].cfg->name, *group = NULL;
+
+		if (!d->checks[i].cfg->on_demand || o->report[i])
+			continue;
+		for (size_t g = 0; !group && g < cfg->n_groups; g++)
+			for (size_t k = 0; k < cfg->groups[g].n_checks; k++)
+				if (strcmp(cfg->groups[g].checks[k], name) == 0)
+					group = cfg->groups[g].name;
+		if (group)
+			printf("on demand, not run: %s (run it: preflightd check"
+			       " --group %s, or --check %s)\n", name, group, name);
+		else
+			printf("on demand, not run: %s (run it: preflightd check"
+			       " --check %s)\n", name, name);
+	}
+}
+
+static int report(const struct pf_daemon *d, const struct oneshot *o, bool json)
 {
 	struct pf_view v;
 	char *text;
 
-	pf_daemon_view(d, &v);
-	text = json ? pf_render_report_json(&v, group) : pf_render_report_text(&v, group);
+	oneshot_view(d, o, &v);
+	text = json ? pf_render_report_json(&v, o->group)
+		    : pf_render_report_text(&v, o->group);
 	if (!text) {
 		fputs("preflightd: out of memory\n", stderr);
 		return 2;
@@ -282,19 +360,20 @@ static int report(const struct pf_daemon *d, int group, bool json)
 	if (text[0] && text[strlen(text) - 1] != '\n')
 		putchar('\n');
 	free(text);
-	return pf_render_overall(&v, group) == PF_STATUS_FAIL ? 1 : 0;
+	if (!json)
+		report_skipped(d, o);
+	return pf_render_overall(&v, o->group) == PF_STATUS_FAIL ? 1 : 0;
 }
 
-static int run_oneshot(struct pf_daemon *d, const struct cli *c, int group)
+static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot *o)
 {
-	struct oneshot o = { .group = group, .wait = c->has_wait };
 	struct timeval tv = { (time_t)(c->wait_ms / 1000),
 			      (suseconds_t)(c->wait_ms % 1000 * 1000) };
 	struct event *wait_ev = NULL;
 	int rc;
 
 	d->on_result = oneshot_on_result;
-	d->on_result_arg = &o;
+	d->on_result_arg = o;
 	if (c->has_wait) {
 		wait_ev = evtimer_new(d->base, on_wait_over, d->base);
 		if (!wait_ev || evtimer_add(wait_ev, &tv) < 0) {
@@ -304,12 +383,15 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, int group)
 			return 2;
 		}
 	}
-	pf_daemon_schedule_all(d);
+	pf_daemon_schedule(d, o->run);
+	/* Nothing selected (an empty configuration): report at once. */
+	if (all_reported(d, o))
+		event_base_loopexit(d->base, NULL);
 	event_base_dispatch(d->base);
-	rc = report(d, group, c->json);
+	rc = report(d, o, c->json);
 	if (wait_ev)
 		event_free(wait_ev);
-	/* o dies with this frame: the daemon must not call back into it. */
+	/* o dies with the caller's frame: the daemon must not call back. */
 	d->on_result = NULL;
 	d->on_result_arg = NULL;
 	return rc;
@@ -318,14 +400,31 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, int group)
 static int cmd_check(struct cli *c)
 {
 	struct pf_config *cfg = load_config(c);
+	struct oneshot o = { .group = -1, .wait = c->has_wait };
 	struct pf_daemon d;
 	char err[512];
-	int group = -1, rc;
+	int rc;
 
 	if (!cfg)
 		return 2;
-	if (c->group && (group = pf_config_find_group(cfg, c->group)) < 0) {
+	if (c->group && c->check) {
+		pf_config_free(cfg);
+		return usage_error("--group and --check cannot be combined", NULL);
+	}
+	if (c->group && (o.group = pf_config_find_group(cfg, c->group)) < 0) {
 		fprintf(stderr, "preflightd: --group: unknown group %s\n", c->group);
+		pf_config_free(cfg);
+		return 2;
+	}
+	if (c->check && pf_config_find_check(cfg, c->check) < 0) {
+		fprintf(stderr, "preflightd: --check: unknown check %s\n", c->check);
+		pf_config_free(cfg);
+		return 2;
+	}
+	if (oneshot_select(cfg, c, &o) < 0) {
+		fputs("preflightd: out of memory\n", stderr);
+		free(o.report);
+		free(o.run);
 		pf_config_free(cfg);
 		return 2;
 	}
@@ -335,10 +434,14 @@ static int cmd_check(struct cli *c)
 		c->log.level = PF_LOG_ERROR;
 	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, true, err, sizeof(err)) < 0) {
 		fprintf(stderr, "preflightd: %s\n", err);
+		free(o.report);
+		free(o.run);
 		return 2;
 	}
-	rc = run_oneshot(&d, c, group);
+	rc = run_oneshot(&d, c, &o);
 	pf_daemon_free(&d);
+	free(o.report);
+	free(o.run);
 	return rc;
 }
 
@@ -382,7 +485,7 @@ int main(int argc, char **argv)
 	case CMD_CONFIG:
 		return cmd_config(&c);
 	case CMD_SCHEMA:
-		return pf_schema_main(c.dir, stdout, stderr);
+		return pf_schema_main(c.dir, c.schema, stdout, stderr);
 	case CMD_HEALTHCHECK:
 		return pf_healthcheck_main(c.listen);
 	case CMD_RUN:

@@ -1,7 +1,7 @@
 /*
  * GET /metrics in the Prometheus text format 0.0.4 (SPEC §6): per-check
  * up/duration/runs/failures, group and overall readiness, one gauge
- * family per kind that declares ops->gauge_metric, and build info.
+ * family per gauge a kind declares (ops->gauges), and build info.
  * Written to a memory stream; the caller frees the text.
  */
 #include <math.h>
@@ -71,7 +71,7 @@ static void check_families(FILE *f, const struct pf_view *v)
 	put_family(f, "preflight_check_up", "gauge",
 		   "1 when the check passes (or warns), 0 otherwise.");
 	for (size_t i = 0; i < v->n_checks; i++) {
-		enum pf_status s = v->checks[i].state.status;
+		enum pf_status s = pf_view_status(v, i);
 
 		fputs("preflight_check_up", f);
 		put_check_labels(f, v, i);
@@ -141,16 +141,38 @@ static void ready_families(FILE *f, const struct pf_view *v,
 	}
 }
 
-static bool seen_metric(const struct check_ops *const *kinds, size_t n,
-			const char *metric)
+static bool seen_kind(const struct check_ops *const *kinds, size_t n,
+		      const struct check_ops *ops)
 {
 	for (size_t k = 0; k < n; k++)
-		if (strcmp(kinds[k]->gauge_metric, metric) == 0)
+		if (kinds[k] == ops)
 			return true;
 	return false;
 }
 
-/* One family per distinct ops->gauge_metric, fed by last.gauge. */
+/* One family per gauge a kind declares, fed by last.gauge[g] of each of
+ * the kind's checks that measured it. */
+static void kind_gauges(FILE *f, const struct pf_view *v,
+			const struct check_ops *ops)
+{
+	for (int g = 0; g < PF_GAUGE_MAX && ops->gauges[g].metric; g++) {
+		const char *metric = ops->gauges[g].metric;
+
+		put_family(f, metric, "gauge", ops->gauges[g].help);
+		for (size_t i = 0; i < v->n_checks; i++) {
+			const struct check_state *st = &v->checks[i].state;
+
+			if (v->cfg->checks[i].ops != ops || !st->has_run ||
+			    isnan(st->last.gauge[g]))
+				continue;
+			fprintf(f, "%s{", metric);
+			put_label(f, "check", v->cfg->checks[i].name, true);
+			fputc('}', f);
+			put_value(f, st->last.gauge[g]);
+		}
+	}
+}
+
 static void gauge_families(FILE *f, const struct pf_view *v)
 {
 	const struct check_ops *kinds[PF_MAX_KINDS];
@@ -159,28 +181,11 @@ static void gauge_families(FILE *f, const struct pf_view *v)
 	for (size_t i = 0; i < v->n_checks && n < PF_MAX_KINDS; i++) {
 		const struct check_ops *ops = v->cfg->checks[i].ops;
 
-		if (ops && ops->gauge_metric &&
-		    !seen_metric(kinds, n, ops->gauge_metric))
+		if (ops && ops->gauges[0].metric && !seen_kind(kinds, n, ops))
 			kinds[n++] = ops;
 	}
-	for (size_t k = 0; k < n; k++) {
-		const char *metric = kinds[k]->gauge_metric;
-
-		put_family(f, metric, "gauge", kinds[k]->gauge_help);
-		for (size_t i = 0; i < v->n_checks; i++) {
-			const struct pf_check_cfg *cfg = &v->cfg->checks[i];
-			const struct check_state *st = &v->checks[i].state;
-
-			if (!cfg->ops || !cfg->ops->gauge_metric ||
-			    strcmp(cfg->ops->gauge_metric, metric) != 0 ||
-			    !st->has_run || isnan(st->last.gauge))
-				continue;
-			fprintf(f, "%s{", metric);
-			put_label(f, "check", cfg->name, true);
-			fputc('}', f);
-			put_value(f, st->last.gauge);
-		}
-	}
+	for (size_t k = 0; k < n; k++)
+		kind_gauges(f, v, kinds[k]);
 }
 
 char *pf_render_metrics(const struct pf_view *v)

@@ -38,14 +38,22 @@ int pf_probe_init(struct pf_probe *p, const struct pf_env *env,
 	p->done_arg = arg;
 	p->done = false;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
-	p->res.reason = PF_REASON_NONE;
-	p->res.error[0] = '\0';
-	p->res.hint[0] = '\0';
-	p->res.details = NULL;
-	p->res.gauge = NAN;
+	pf_result_reset(&p->res);
 	return 0;
 }
 
+void pf_result_reset(struct pf_result *r)
+{
+	r->reason = PF_REASON_NONE;
+	r->warn = false;
+	r->error[0] = '\0';
+	r->hint[0] = '\0';
+	r->details = NULL;
+	for (int i = 0; i < PF_GAUGE_MAX; i++)
+		r->gauge[i] = NAN;
+}
+
+__attribute__((format(printf, 3, 0)))
 static void probe_vset(struct pf_probe *p, enum pf_reason reason,
 		       const char *fmt, va_list ap)
 {

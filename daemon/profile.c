@@ -1,173 +1,212 @@
 /*
  * The built-in Mobius profile (SPEC §1, §5): reads the services' own
- * environment (each variable also as NAME_FILE), builds a configuration
- * document and loads it through the same validation as a config file.
- * The document and every string read are owned here until handed over.
+ * environment (each variable also as NAME_FILE), decides from the database
+ * names which checks the URLs stand for, and builds a configuration
+ * document that the same loader validates as a file.  Everything read is
+ * owned here until the document is handed over.
  */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
 #include "config_priv.h"
 #include "config_text.h"
 #include "interp.h"
+#include "pf_util.h"
+#include "pf_uuid.h"
 #include "profile.h"
 
-#define PF_PROFILE_QUEUE_KEY "mobius:chat:requests"
-#define PF_PROFILE_QUEUE_MAX_DEPTH 1000
+#define QUEUE_KEY "mobius:chat:requests"
+#define QUEUE_MAX_DEPTH 50
+#define QUEUE_STALL_AFTER "10m"
+/* A minted probe token lives this long: one probe, with slack. */
+#define JWT_TTL "5m"
 
-/* Which database check requires a table. */
-enum profile_db { DB_CHAT, DB_RAG_CHUNKING, DB_RAG_EMBEDDING };
-
-/* PROFILE_TABLES: the tables (SPEC §1) and the columns the workers read
- * or write, per database check.  docs/profile.md documents the same list
- * and tests/fixtures/pg/<db>.sql (the migrated schema the integration tests
- * run against) must hold all of it: change the three together.  Columns are
- * listed when their absence breaks a worker without an SQL error the
- * operator would see, e.g. extracted_facts' triple, without which
- * extraction silently stores 0 facts. */
-static const struct profile_table {
-	enum profile_db db;
-	const char *table;
-	const char *columns[10];	/* NULL-terminated */
-} profile_tables[] = {
-	{ DB_CHAT, "chat_threads", { "id", "created_at", "updated_at" } },
-	{ DB_CHAT, "chat_turns", { "id", "thread_id", "correlation_id", "status",
-				   "created_at", "completed_at" } },
-	{ DB_CHAT, "chat_turn_messages", { "id", "turn_id", "role", "content",
-					   "created_at" } },
-	{ DB_CHAT, "chat_state", { "thread_id", "state", "facts", "version",
-				   "updated_at" } },
-	{ DB_RAG_CHUNKING, "documents", { "id", "source_uri", "mime_type",
-					  "content_hash", "page_count", "status",
-					  "updated_at" } },
-	{ DB_RAG_CHUNKING, "document_pages", { "id", "document_id", "page_number",
-					       "text" } },
-	{ DB_RAG_CHUNKING, "chunking_jobs", { "id", "document_id", "status",
-					      "attempts", "error", "started_at",
-					      "finished_at" } },
-	{ DB_RAG_CHUNKING, "chunking_results", { "id", "job_id", "document_id",
-						 "chunk_count", "fact_count",
-						 "created_at" } },
-	{ DB_RAG_CHUNKING, "hierarchical_chunks", { "id", "document_id", "parent_id",
-						    "level", "page_number", "content" } },
-	{ DB_RAG_CHUNKING, "extracted_facts", { "id", "chunk_id", "document_id",
-						"subject", "predicate", "object",
-						"confidence", "created_at" } },
-	{ DB_RAG_EMBEDDING, "embedding_jobs", { "id", "document_id", "model",
-						"status", "attempts", "error",
-						"finished_at" } },
-	{ DB_RAG_EMBEDDING, "chunk_embeddings", { "id", "chunk_id", "model",
-						  "embedding", "created_at" } },
+/* The variables the profile reads, in one table. */
+enum pvar {
+	V_CHAT_RAG_DB, V_RAG_DB, V_DB,		/* database URLs, in precedence order */
+	V_CHAT_DB_PASSWORD, V_DB_PASSWORD,
+	V_CHAT_SCHEMA_DIR, V_RAG_SCHEMA_DIR,
+	V_REDIS_URL, V_REDIS_KEY, V_CHAT_QUEUE_TYPE, V_QUEUE_TYPE,
+	V_CHAT_API, V_CHAT_TOKEN, V_JWT_SECRET, V_PROBE_USER, V_PROBE_THREAD,
+	V_TURN_DEADLINE, V_PROBE_INTERVAL,
+	V_COUNT
 };
 
-/* The values the profile reads; every pointer is owned (NULL: not set). */
+static const char *const var_names[V_COUNT] = {
+	"CHAT_RAG_DATABASE_URL", "RAG_DATABASE_URL", "DATABASE_URL",
+	"CHAT_DB_PASSWORD", "DB_PASSWORD",
+	"CHAT_SCHEMA_DIR", "RAG_SCHEMA_DIR",
+	"REDIS_URL", "REDIS_REQUEST_KEY", "CHAT_QUEUE_TYPE", "QUEUE_TYPE",
+	"CHAT_API_URL", "CHAT_API_TOKEN", "JWT_SECRET", "CHAT_PROBE_USER",
+	"CHAT_PROBE_THREAD_ID", "MOBIUS_TURN_DEADLINE_S", "CHAT_PROBE_INTERVAL",
+};
+
+/* Values (NULL: unset) and, for NAME_FILE, the file they came from. */
 struct profile_env {
-	char *chat_db;
-	char *rag_db;
-	char *redis_url;
-	char *redis_key;
-	char *chat_api;		/* without trailing '/' */
-	char *chat_token;
+	char *val[V_COUNT];
+	char *file[V_COUNT];
+	int chat_db, rag_db;		/* V_* of the URL each check uses, -1: none */
 };
 
 static void env_release(struct profile_env *e)
 {
-	free(e->chat_db);
-	free(e->rag_db);
-	free(e->redis_url);
-	free(e->redis_key);
-	free(e->chat_api);
-	free(e->chat_token);
-}
-
-/* Contents of NAME_FILE's file, trailing newlines trimmed. */
-static int read_value_file(const char *var, const char *path, char **out,
-			   char *err, size_t errlen)
-{
-	char ferr[512];
-	size_t len = 0;
-
-	if (pf_text_read_file(path, PF_INTERP_MAX_FILE, out, &len, "file", ferr,
-			      sizeof ferr) < 0) {
-		snprintf(err, errlen, "environment: %s: %s", var, ferr);
-		return -1;
+	for (int i = 0; i < V_COUNT; i++) {
+		if (e->val[i])
+			explicit_bzero(e->val[i], strlen(e->val[i]));
+		free(e->val[i]);
+		free(e->file[i]);
 	}
-	if (strlen(*out) != len) {
-		snprintf(err, errlen, "environment: %s: %s contains a NUL byte",
-			 var, path);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
-		(*out)[--len] = '\0';
-	return 0;
-}
-
-/* NAME or NAME_FILE (an empty variable counts as unset; both set is an
- * error, since it is ambiguous which one the operator meant).  *out is
- * malloc'd, or NULL when neither is set. */
-static int env_value(const char *name, char **out, char *err, size_t errlen)
-{
-	char fname[64];
-	const char *v = getenv(name), *f;
-
-	snprintf(fname, sizeof fname, "%s_FILE", name);
-	f = getenv(fname);
-	*out = NULL;
-	if (v && !*v)
-		v = NULL;
-	if (f && !*f)
-		f = NULL;
-	if (v && f) {
-		snprintf(err, errlen, "environment: both %s and %s are set; set only one",
-			 name, fname);
-		return -1;
-	}
-	if (f)
-		return read_value_file(fname, f, out, err, errlen);
-	if (v && !(*out = strdup(v))) {
-		snprintf(err, errlen, "environment: out of memory");
-		return -1;
-	}
-	return 0;
 }
 
 static int env_read(struct profile_env *e, char *err, size_t errlen)
 {
-	if (env_value("CHAT_RAG_DATABASE_URL", &e->chat_db, err, errlen) < 0 ||
-	    env_value("RAG_DATABASE_URL", &e->rag_db, err, errlen) < 0 ||
-	    (!e->rag_db && env_value("DATABASE_URL", &e->rag_db, err, errlen) < 0) ||
-	    env_value("REDIS_URL", &e->redis_url, err, errlen) < 0 ||
-	    env_value("REDIS_REQUEST_KEY", &e->redis_key, err, errlen) < 0 ||
-	    env_value("CHAT_API_URL", &e->chat_api, err, errlen) < 0 ||
-	    env_value("CHAT_API_TOKEN", &e->chat_token, err, errlen) < 0)
-		return -1;
-	if (e->chat_api) {
-		size_t n = strlen(e->chat_api);
-		while (n > 0 && e->chat_api[n - 1] == '/')
-			e->chat_api[--n] = '\0';
+	for (int i = 0; i < V_COUNT; i++)
+		if (pf_env_value(var_names[i], PF_INTERP_MAX_FILE, &e->val[i],
+				 &e->file[i], err, errlen) < 0)
+			return -1;
+	if (e->val[V_CHAT_API]) {
+		size_t n = strlen(e->val[V_CHAT_API]);
+		while (n > 0 && e->val[V_CHAT_API][n - 1] == '/')
+			e->val[V_CHAT_API][--n] = '\0';
 	}
 	return 0;
 }
 
-/* {"table": ["col", ...], ...} for one database. */
-static cJSON *tables_for(enum profile_db db)
-{
-	cJSON *t = cJSON_CreateObject();
+/* ---- which URL is which database --------------------------------------- */
 
-	for (size_t i = 0; t && i < sizeof profile_tables / sizeof *profile_tables; i++) {
-		const struct profile_table *pt = &profile_tables[i];
-		if (pt->db != db)
-			continue;
-		cJSON *cols = cJSON_AddArrayToObject(t, pt->table);
-		for (size_t c = 0; cols && pt->columns[c]; c++)
-			cJSON_AddItemToArray(cols, cJSON_CreateString(pt->columns[c]));
+/* Percent-decodes src[0..n) into out (bounded). */
+static void pct_decode(const char *src, size_t n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		if (src[i] == '%' && i + 2 < n && isxdigit((unsigned char)src[i + 1]) &&
+		    isxdigit((unsigned char)src[i + 2])) {
+			char hex[3] = { src[i + 1], src[i + 2], '\0' };
+			out[o++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			out[o++] = src[i];
+		}
 	}
-	return t;
+	out[o] = '\0';
+}
+
+/* The value of key=... in a DSN or a URL query ("" when absent). */
+static void find_param(const char *s, const char *key, const char *seps,
+		       char *out, size_t len)
+{
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	for (const char *p = s; (p = strstr(p, key)) != NULL; p += kl) {
+		if ((p == s || strchr(seps, p[-1])) && p[kl] == '=') {
+			const char *v = p + kl + 1;
+			pct_decode(v, strcspn(v, seps), out, len);
+			return;
+		}
+	}
+}
+
+void pf_profile_dbname(const char *url, char *out, size_t len)
+{
+	const char *scheme = strstr(url, "://"), *auth, *slash, *q;
+
+	out[0] = '\0';
+	if (!scheme) {			/* key=value DSN */
+		find_param(url, "dbname", " \t", out, len);
+		return;
+	}
+	auth = scheme + 3;
+	q = strchr(auth, '?');
+	slash = strchr(auth, '/');
+	if (slash && (!q || slash < q))
+		pct_decode(slash + 1, q ? (size_t)(q - slash - 1) : strlen(slash + 1),
+			   out, len);
+	if (q) {
+		char dbq[128];
+		find_param(q + 1, "dbname", "&", dbq, sizeof dbq);
+		if (dbq[0])
+			pf_strlcpy(out, dbq, len);
+	}
+}
+
+/* SPEC §5: the database name decides, else the variable (CHAT_RAG_DATABASE_URL
+ * is chat's); the first URL of each kind in precedence order wins, as in
+ * the RAG service (CHAT_RAG_DATABASE_URL, RAG_DATABASE_URL, DATABASE_URL). */
+static void classify_dbs(struct profile_env *e)
+{
+	e->chat_db = e->rag_db = -1;
+	for (int v = V_CHAT_RAG_DB; v <= V_DB; v++) {
+		char db[128];
+		bool chat;
+
+		if (!e->val[v])
+			continue;
+		pf_profile_dbname(e->val[v], db, sizeof db);
+		if (strcmp(db, "mobius_chat") == 0)
+			chat = true;
+		else if (strcmp(db, "mobius_rag") == 0)
+			chat = false;
+		else
+			chat = v == V_CHAT_RAG_DB;
+		if (chat && e->chat_db < 0)
+			e->chat_db = v;
+		else if (!chat && e->rag_db < 0)
+			e->rag_db = v;
+	}
+}
+
+/* ---- building the document --------------------------------------------- */
+
+/* The document's text for variable v: ${file:PATH} for NAME_FILE (read by
+ * the loader, and re-read by kinds that watch their secret files), else
+ * the literal value with '$' doubled so that expansion leaves it as is. */
+static char *value_text(const struct profile_env *e, int v, const char *suffix,
+			bool literal)
+{
+	bool file = e->file[v] && !literal;
+	const char *src = file ? e->file[v] : e->val[v];
+	size_t n = strlen(src) + strlen(suffix) + sizeof "${file:}";
+	char *out, *w;
+
+	for (const char *p = src; *p; p++)
+		n += *p == '$';
+	if (!(out = malloc(n)))
+		return NULL;
+	if (file) {
+		snprintf(out, n, "${file:%s}%s", src, suffix);
+		return out;
+	}
+	w = out;
+	for (const char *p = src; *p; p++) {
+		*w++ = *p;
+		if (*p == '$')
+			*w++ = '$';
+	}
+	strcpy(w, suffix);
+	return out;
+}
+
+static char *doc_value(const struct profile_env *e, int v, const char *suffix)
+{
+	return value_text(e, v, suffix, false);
+}
+
+static bool put_var(cJSON *o, const char *key, const struct profile_env *e, int v)
+{
+	char *text = doc_value(e, v, "");
+	bool ok = text && cJSON_AddStringToObject(o, key, text);
+
+	free(text);
+	return ok;
 }
 
 static cJSON *add_check(cJSON *checks, const char *name, const char *kind)
@@ -180,53 +219,179 @@ static cJSON *add_check(cJSON *checks, const char *name, const char *kind)
 	return c;
 }
 
-static void add_postgres(cJSON *checks, const char *name, const char *url,
-			 enum profile_db db)
+/* {"table": ["col", ...], ...} for one database. */
+static cJSON *tables_for(enum pf_profile_db db)
+{
+	size_t n;
+	const struct pf_profile_table *pt = pf_profile_tables(&n);
+	cJSON *t = cJSON_CreateObject();
+
+	for (size_t i = 0; t && i < n; i++) {
+		if (pt[i].db != db)
+			continue;
+		cJSON *cols = cJSON_AddArrayToObject(t, pt[i].table);
+		for (size_t c = 0; cols && pt[i].columns[c]; c++)
+			cJSON_AddItemToArray(cols, cJSON_CreateString(pt[i].columns[c]));
+	}
+	return t;
+}
+
+/* One postgres check: the URL, the password for a URL without one, and
+ * either the built-in tables or the migrations folder. */
+static void add_postgres(cJSON *checks, const char *name,
+			 const struct profile_env *e, int url_var, int pw_var,
+			 int dir_var, enum pf_profile_db db)
 {
 	cJSON *c = add_check(checks, name, "postgres");
 
-	cJSON_AddStringToObject(c, "url", url);
-	cJSON_AddItemToObject(c, "tables", tables_for(db));
+	put_var(c, "url", e, url_var);
+	if (pw_var >= 0 && e->val[pw_var])
+		put_var(c, "password", e, pw_var);
+	if (e->val[dir_var])
+		put_var(c, "schema_dir", e, dir_var);
+	else
+		cJSON_AddItemToObject(c, "tables", tables_for(db));
 }
 
-static void add_redis(cJSON *checks, const struct profile_env *e)
+static void add_note(struct pf_profile_notes *notes, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add_note(struct pf_profile_notes *notes, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!notes || notes->n >= PF_PROFILE_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes->text[notes->n++], sizeof notes->text[0], fmt, ap);
+	va_end(ap);
+}
+
+/* redis, with the request queue unless the services queue in memory. */
+static void add_redis(cJSON *checks, const struct profile_env *e,
+		      struct pf_profile_notes *notes)
 {
 	cJSON *c = add_check(checks, "redis", "redis");
-	cJSON *q = cJSON_CreateObject();
+	int qv = e->val[V_CHAT_QUEUE_TYPE] ? V_CHAT_QUEUE_TYPE : V_QUEUE_TYPE;
+	const char *qt = e->val[qv];
 
-	cJSON_AddStringToObject(c, "url", e->redis_url);
-	cJSON_AddStringToObject(q, "key", e->redis_key ? e->redis_key
-						     : PF_PROFILE_QUEUE_KEY);
-	cJSON_AddNumberToObject(q, "max_depth", PF_PROFILE_QUEUE_MAX_DEPTH);
-	cJSON_AddItemToObject(c, "queue", q);
+	put_var(c, "url", e, V_REDIS_URL);
+	if (qt && strcasecmp(qt, "redis") != 0) {
+		/* A memory queue never touches Redis: a depth or stall check
+		 * on the list would watch a list nobody uses. */
+		add_note(notes, "redis: queue check left out: %s=%s, so the Chat"
+			 " API and worker never use the Redis list", var_names[qv], qt);
+		return;
+	}
+	cJSON *q = cJSON_AddObjectToObject(c, "queue");
+	if (e->val[V_REDIS_KEY])
+		put_var(q, "key", e, V_REDIS_KEY);
+	else
+		cJSON_AddStringToObject(q, "key", QUEUE_KEY);
+	cJSON_AddNumberToObject(q, "max_depth", QUEUE_MAX_DEPTH);
+	cJSON_AddStringToObject(q, "stall_after", QUEUE_STALL_AFTER);
 }
 
-/* chat-api-ready (GET /ready) and chat-roundtrip, which depends on the
- * API being up and on the backends it needs, so /status names the root. */
-static void add_chat(cJSON *checks, const struct profile_env *e)
+static bool has_check(const cJSON *checks, const char *name)
 {
-	size_t n = strlen(e->chat_api) + sizeof "/ready";
-	char *ready = malloc(n);
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, checks) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The round trip's auth: a static token, else a JWT minted per probe. */
+static void add_chat_auth(cJSON *c, const struct profile_env *e)
+{
+	if (e->val[V_CHAT_TOKEN]) {
+		put_var(c, "token", e, V_CHAT_TOKEN);
+		return;
+	}
+	if (!e->val[V_JWT_SECRET])
+		return;
+	cJSON *jwt = cJSON_AddObjectToObject(c, "jwt");
+	cJSON *claims = cJSON_CreateObject();
+	put_var(jwt, "secret", e, V_JWT_SECRET);
+	if (e->val[V_PROBE_USER])
+		put_var(claims, "sub", e, V_PROBE_USER);
+	else
+		cJSON_AddStringToObject(claims, "sub", "preflightd");
+	cJSON_AddStringToObject(claims, "type", "access");
+	cJSON_AddItemToObject(jwt, "claims", claims);
+	cJSON_AddStringToObject(jwt, "ttl", JWT_TTL);
+}
+
+/* The probe thread: CHAT_PROBE_THREAD_ID, else a UUID derived from the
+ * instance name, so every probe of this instance reuses one thread. */
+static void add_chat_thread(cJSON *c, const struct profile_env *e)
+{
+	char inst[256], uuid[40], name[300];
+
+	if (e->val[V_PROBE_THREAD]) {
+		put_var(c, "thread_id", e, V_PROBE_THREAD);
+		return;
+	}
+	pf_instance_name(inst, sizeof inst);
+	snprintf(name, sizeof name, "preflightd-probe:%s", inst);
+	if (pf_uuid_from_name(name, uuid, sizeof uuid) == 0)
+		cJSON_AddStringToObject(c, "thread_id", uuid);
+}
+
+/* The service's own turn deadline + 30 s, so that a slow worker is
+ * reported by its turn_deadline_exceeded rather than by our timeout. */
+static int add_chat_timeout(cJSON *c, const struct profile_env *e, char *err,
+			    size_t errlen)
+{
+	const char *s = e->val[V_TURN_DEADLINE];
+	char *end;
+	double secs;
+
+	if (!s)
+		return 0;
+	secs = strtod(s, &end);
+	if (end == s || *end || !(secs > 0 && secs <= 86400)) {
+		snprintf(err, errlen, "environment: MOBIUS_TURN_DEADLINE_S: must be"
+			 " a number of seconds (the Chat worker's turn deadline)");
+		return -1;
+	}
+	cJSON_AddNumberToObject(c, "timeout", secs + 30);
+	return 0;
+}
+
+/* chat-api-ready (GET /ready: the API and its database, not Redis) and
+ * chat-roundtrip (on demand: a real, paid turn).  The round trip depends
+ * on the backends first, so /status names the root as caused_by. */
+static int add_chat(cJSON *checks, const struct profile_env *e, char *err,
+		    size_t errlen)
+{
+	/* the URL as read (trailing '/' trimmed), also from CHAT_API_URL_FILE */
+	char *ready = value_text(e, V_CHAT_API, "/ready", true);
+	char *base = value_text(e, V_CHAT_API, "", true);
 	cJSON *c = add_check(checks, "chat-api-ready", "http");
 
-	if (ready) {
-		snprintf(ready, n, "%s/ready", e->chat_api);
+	if (ready)
 		cJSON_AddStringToObject(c, "url", ready);
-		free(ready);
-	}
 	c = add_check(checks, "chat-roundtrip", "chat");
-	cJSON_AddStringToObject(c, "base_url", e->chat_api);
-	if (e->chat_token)
-		cJSON_AddStringToObject(c, "token", e->chat_token);
-	/* caused_by names the first failing dependency, so the backends come
-	 * first: when Redis is down the API's /ready fails too, but it is an
-	 * echo, and the dashboard should point at Redis. */
+	if (base)
+		cJSON_AddStringToObject(c, "base_url", base);
+	free(ready);
+	free(base);
+	cJSON *body = cJSON_AddObjectToObject(c, "body");
+	cJSON_AddStringToObject(body, "chat_mode", "quick");
+	cJSON_AddFalseToObject(body, "cache_assist");
+	add_chat_thread(c, e);
+	add_chat_auth(c, e);
+	if (e->val[V_PROBE_INTERVAL])
+		put_var(c, "interval", e, V_PROBE_INTERVAL);
 	cJSON *deps = cJSON_AddArrayToObject(c, "depends_on");
-	if (e->redis_url)
-		cJSON_AddItemToArray(deps, cJSON_CreateString("redis"));
-	if (e->chat_db)
-		cJSON_AddItemToArray(deps, cJSON_CreateString("chat-db"));
-	cJSON_AddItemToArray(deps, cJSON_CreateString("chat-api-ready"));
+	const char *dep_names[] = { "redis", "chat-db", "chat-api-ready" };
+	for (size_t i = 0; i < 3; i++)
+		if (has_check(checks, dep_names[i]))
+			cJSON_AddItemToArray(deps, cJSON_CreateString(dep_names[i]));
+	return add_chat_timeout(c, e, err, errlen);
 }
 
 /* Groups: which checks gate which workload.  Members that were not created
@@ -242,18 +407,6 @@ static const struct profile_group {
 	{ "rag-embedding-worker", { "rag-embedding-db" } },
 	{ "e2e", { "chat-api-ready", "chat-roundtrip" } },
 };
-
-static bool has_check(const cJSON *checks, const char *name)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, checks) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
-		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-			return true;
-	}
-	return false;
-}
 
 static void add_groups(cJSON *doc, const cJSON *checks)
 {
@@ -272,33 +425,64 @@ static void add_groups(cJSON *doc, const cJSON *checks)
 	}
 }
 
-cJSON *pf_profile_document(char *err, size_t errlen)
+/* A NAME_FILE path ends up inside ${file:...}: a '}' would end it early. */
+static int check_file_paths(const struct profile_env *e, char *err, size_t errlen)
+{
+	for (int i = 0; i < V_COUNT; i++) {
+		if (e->file[i] && strchr(e->file[i], '}')) {
+			snprintf(err, errlen, "environment: %s_FILE: the path must not"
+				 " contain '}'", var_names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int add_checks(cJSON *checks, const struct profile_env *e,
+		      struct pf_profile_notes *notes, char *err, size_t errlen)
+{
+	if (e->chat_db >= 0)
+		add_postgres(checks, "chat-db", e, e->chat_db,
+			     e->val[V_CHAT_DB_PASSWORD] ? V_CHAT_DB_PASSWORD : V_DB_PASSWORD,
+			     V_CHAT_SCHEMA_DIR, PF_PROFILE_CHAT);
+	if (e->rag_db >= 0) {
+		add_postgres(checks, "rag-chunking-db", e, e->rag_db, V_DB_PASSWORD,
+			     V_RAG_SCHEMA_DIR, PF_PROFILE_RAG_CHUNKING);
+		add_postgres(checks, "rag-embedding-db", e, e->rag_db, V_DB_PASSWORD,
+			     V_RAG_SCHEMA_DIR, PF_PROFILE_RAG_EMBEDDING);
+	}
+	if (e->val[V_REDIS_URL])
+		add_redis(checks, e, notes);
+	if (e->val[V_CHAT_API])
+		return add_chat(checks, e, err, errlen);
+	return 0;
+}
+
+cJSON *pf_profile_document(struct pf_profile_notes *notes, char *err,
+			   size_t errlen)
 {
 	struct profile_env e = { 0 };
 	cJSON *doc = NULL, *checks;
 
-	if (env_read(&e, err, errlen) < 0)
+	if (notes)
+		notes->n = 0;
+	if (env_read(&e, err, errlen) < 0 || check_file_paths(&e, err, errlen) < 0)
 		goto out;
+	classify_dbs(&e);
 	doc = cJSON_CreateObject();
 	checks = cJSON_AddArrayToObject(doc, "checks");
-	if (!checks)
-		goto oom;
-	if (e.chat_db)
-		add_postgres(checks, "chat-db", e.chat_db, DB_CHAT);
-	if (e.rag_db) {
-		add_postgres(checks, "rag-chunking-db", e.rag_db, DB_RAG_CHUNKING);
-		add_postgres(checks, "rag-embedding-db", e.rag_db, DB_RAG_EMBEDDING);
+	if (!checks) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		snprintf(err, errlen, "environment: out of memory");
+		goto out;
 	}
-	if (e.redis_url)
-		add_redis(checks, &e);
-	if (e.chat_api)
-		add_chat(checks, &e);
+	if (add_checks(checks, &e, notes, err, errlen) < 0) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		goto out;
+	}
 	add_groups(doc, checks);
-	goto out;
-oom:
-	cJSON_Delete(doc);
-	doc = NULL;
-	snprintf(err, errlen, "environment: out of memory");
 out:
 	env_release(&e);
 	return doc;
@@ -307,10 +491,19 @@ out:
 int pf_config_from_env(struct pf_config **out, char *err, size_t errlen)
 {
 	struct pf_load ld = { .source = "environment", .kinds = NULL };
-	cJSON *doc = pf_profile_document(err, errlen);
+	struct pf_profile_notes notes;
+	cJSON *doc = pf_profile_document(&notes, err, errlen);
 
 	if (!doc)
 		return -1;
-	/* Values are literal (a password may contain '$'): no ${} expansion. */
-	return pf_config_load_json(doc, false, &ld, out, err, errlen);
+	if (pf_config_load_json(doc, true, &ld, out, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < notes.n; i++)
+		if (pf_config_add_note(*out, notes.text[i]) < 0) {
+			pf_config_free(*out);
+			*out = NULL;
+			snprintf(err, errlen, "environment: out of memory");
+			return -1;
+		}
+	return 0;
 }

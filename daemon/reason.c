@@ -21,6 +21,8 @@ static const char *const reason_names[PF_REASON_COUNT] = {
 	[PF_REASON_JOB_FAILED] = "job_failed",
 	[PF_REASON_JOB_TIMEOUT] = "job_timeout",
 	[PF_REASON_QUEUE_BACKLOG] = "queue_backlog",
+	[PF_REASON_QUEUE_STALLED] = "queue_stalled",
+	[PF_REASON_READ_ONLY] = "read_only",
 	[PF_REASON_CONFIG] = "config",
 	[PF_REASON_INTERNAL] = "internal",
 };

@@ -45,7 +45,11 @@ static uint64_t kept_delay_ms(const struct check *old, bool was_probing)
 {
 	double due, now = pf_mono_ms();
 
-	if (was_probing || !old->state.has_run)
+	if (was_probing)
+		return 0;	/* finish what the reload interrupted */
+	if (old->cfg->on_demand)
+		return UINT64_MAX;	/* on demand: no timer */
+	if (!old->state.has_run)
 		return 0;
 	due = old->probe_started_mono_ms + (double)old->cfg->interval_ms;
 	return due > now ? (uint64_t)(due - now) : 0;
@@ -62,7 +66,8 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 
 		if (j < 0) {
 			rc->added++;
-			pf_sched_after(&nc[i], pf_sched_splay_ms(i, n, nc[i].cfg->interval_ms));
+			if (!nc[i].cfg->on_demand)
+				pf_sched_after(&nc[i], pf_sched_splay_ms(i, n, nc[i].cfg->interval_ms));
 			continue;
 		}
 		old = &d->checks[j];
@@ -71,9 +76,12 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 		 * it rather than let it write into freed memory. */
 		pf_sched_halt(old);
 		pf_state_move(&nc[i].state, &old->state);
+		pf_sched_move_memory(&nc[i], old);
 		nc[i].probe_started_mono_ms = old->probe_started_mono_ms;
 		rc->kept++;
-		pf_sched_after(&nc[i], kept_delay_ms(old, probing));
+		uint64_t delay = kept_delay_ms(old, probing);
+		if (delay != UINT64_MAX)
+			pf_sched_after(&nc[i], delay);
 	}
 }
 

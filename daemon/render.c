@@ -62,15 +62,29 @@ static void add_target(cJSON *o, const struct pf_check_cfg *cfg)
 	add_text(o, "target", target);
 }
 
-/* reason, error and hint: null unless the displayed status is failing. */
-static void add_failure(cJSON *o, const struct check_state *st,
-			const struct pf_check_cfg *cfg)
+/* reason, error and hint: null unless the displayed status is failing; a
+ * probe that passed with a warning shows its error; a stale on-demand
+ * result says so (SPEC §3: "stale: run it"). */
+static void add_failure(cJSON *o, const struct pf_view *v, size_t i)
 {
-	bool failing = pf_status_failing(st->status) &&
-		       st->last.reason != PF_REASON_NONE;
+	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
+	const struct check_state *st = &v->checks[i].state;
+	enum pf_status s = pf_view_status(v, i);
+	bool failing = pf_status_failing(s) && st->last.reason != PF_REASON_NONE;
+	char stale[PF_ERROR_MAX], age[32];
+	const char *error = NULL;
 
+	if (failing || (s == PF_STATUS_WARN && st->last.warn))
+		error = st->last.error;
+	if (pf_state_stale(st, cfg, v->now_mono_ms)) {
+		snprintf(stale, sizeof stale, "stale: the last result is older than"
+			 " max_age (%s): run it (POST /run?check=%s)",
+			 pf_duration_format(cfg->max_age_ms, age, sizeof age),
+			 cfg->name);
+		error = stale;
+	}
 	add_text(o, "reason", failing ? pf_reason_name(st->last.reason) : NULL);
-	add_text(o, "error", failing ? st->last.error : NULL);
+	add_text(o, "error", error);
 	add_text(o, "hint", failing ? pf_state_hint(st, cfg) : NULL);
 }
 
@@ -84,10 +98,12 @@ cJSON *pf_render_check_obj(const struct pf_view *v, size_t i,
 	if (!o)
 		return NULL;
 	add_text(o, "kind", cfg->ops ? cfg->ops->kind : NULL);
-	cJSON_AddStringToObject(o, "status", pf_status_name(st->status));
+	cJSON_AddStringToObject(o, "status", pf_status_name(pf_view_status(v, i)));
 	cJSON_AddBoolToObject(o, "critical", cfg->critical);
+	if (cfg->on_demand)
+		cJSON_AddTrueToObject(o, "on_demand");
 	add_target(o, cfg);
-	add_failure(o, st, cfg);
+	add_failure(o, v, i);
 	add_time(o, "last_run", st->has_run, &st->last_run);
 	add_time(o, "last_success", st->has_success, &st->last_success);
 	if (st->has_run)
@@ -230,7 +246,7 @@ char *pf_render_readyz(const struct pf_view *v, int group, bool *ready)
 	cJSON_AddBoolToObject(root, "ready", *ready);
 	failing = cJSON_AddArrayToObject(root, "failing");
 	for (size_t k = 0; failing && k < s.n; k++)
-		if (!pf_check_ready(v, s.idx[k]))
+		if (pf_set_counts(v, &s, k) && !pf_check_ready(v, s.idx[k]))
 			add_name(failing, v->cfg->checks[s.idx[k]].name);
 out:
 	pf_set_free(&s);

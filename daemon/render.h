@@ -26,6 +26,9 @@ struct pf_view {
 	struct timespec now;		/* wall, for generated_at */
 	double now_mono_ms;		/* for the stale rule */
 	bool stopping;			/* SIGTERM received: not ready */
+	/* NULL, or parallel to checks: the ungrouped set holds only these
+	 * (`preflightd check --check C`), on-demand ones included */
+	const bool *only;
 };
 
 /* One check's object as in /status (SPEC §6), caused_by resolved. */

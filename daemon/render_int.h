@@ -32,19 +32,28 @@ void pf_lookup_free(struct pf_lookup *lk);
 struct pf_set {
 	size_t *idx;	/* owned */
 	size_t n;
+	/* The ungrouped set of the daemon: on-demand checks are listed but
+	 * do not count for its verdict (SPEC §3); a group counts them all. */
+	bool skip_on_demand;
 };
 int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
 		const struct pf_lookup *lk);
 void pf_set_free(struct pf_set *s);
 
 bool pf_status_failing(enum pf_status s);
+/* Check i's displayed status: its state's, or unknown when an on-demand
+ * result went stale. */
+enum pf_status pf_view_status(const struct pf_view *v, size_t i);
 /* SPEC §3 depends_on: the first dependency that is itself failing (fail
  * or warn) while check i fails, else NULL.  lk may be NULL. */
 const char *pf_caused_by(const struct pf_view *v, size_t i,
 			 const struct pf_lookup *lk);
-/* A critical check counts as ready when pass/warn and fresh; a
- * non-critical check never blocks readiness. */
+/* A critical check counts as ready when pass/warn and fresh (and, when on
+ * demand, while none of its depends_on fails); a non-critical check never
+ * blocks readiness. */
 bool pf_check_ready(const struct pf_view *v, size_t i);
+/* Whether the set's k-th check counts for its verdict. */
+bool pf_set_counts(const struct pf_view *v, const struct pf_set *s, size_t k);
 /* Every check of the set ready and the daemon not stopping. */
 bool pf_set_ready(const struct pf_view *v, const struct pf_set *s);
 enum pf_status pf_set_overall(const struct pf_view *v, const struct pf_set *s);

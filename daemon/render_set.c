@@ -68,6 +68,7 @@ int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
 
 	s->n = 0;
 	s->idx = NULL;
+	s->skip_on_demand = group < 0 && !v->only;
 	if (group >= 0 && (size_t)group >= v->cfg->n_groups)
 		return 0;
 	g = group >= 0 ? &v->cfg->groups[group] : NULL;
@@ -79,6 +80,8 @@ int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
 	for (size_t i = 0; i < cap; i++) {
 		long j = g ? pf_lookup_find(lk, v, g->checks[i]) : (long)i;
 
+		if (!g && v->only && !v->only[i])
+			continue;
 		if (j >= 0 && (size_t)j < v->n_checks)
 			s->idx[s->n++] = (size_t)j;
 	}
@@ -97,6 +100,12 @@ bool pf_status_failing(enum pf_status s)
 	return s == PF_STATUS_FAIL || s == PF_STATUS_WARN;
 }
 
+enum pf_status pf_view_status(const struct pf_view *v, size_t i)
+{
+	return pf_state_status(&v->checks[i].state, &v->cfg->checks[i],
+			       v->now_mono_ms);
+}
+
 /* The first dependency that is itself failing while check i fails. */
 /* Index of the first dependency of check i that is failing, or -1. */
 static long failing_dependency(const struct pf_view *v, size_t i,
@@ -108,7 +117,7 @@ static long failing_dependency(const struct pf_view *v, size_t i,
 		long j = pf_lookup_find(lk, v, cfg->depends_on[d]);
 
 		if (j >= 0 && (size_t)j != i && (size_t)j < v->n_checks &&
-		    pf_status_failing(v->checks[j].state.status))
+		    pf_status_failing(pf_view_status(v, (size_t)j)))
 			return j;
 	}
 	return -1;
@@ -120,7 +129,7 @@ const char *pf_caused_by(const struct pf_view *v, size_t i,
 	long root = -1;
 	size_t hops = 0;
 
-	if (!pf_status_failing(v->checks[i].state.status))
+	if (!pf_status_failing(pf_view_status(v, i)))
 		return NULL;
 	/* Follow failing dependencies down to the root, so the dashboard names
 	 * the backend that broke rather than an intermediate check echoing it
@@ -141,7 +150,17 @@ bool pf_check_ready(const struct pf_view *v, size_t i)
 		return true;
 	if (st->status != PF_STATUS_PASS && st->status != PF_STATUS_WARN)
 		return false;
-	return pf_state_fresh(st, cfg, v->now_mono_ms);
+	if (!pf_state_fresh(st, cfg, v->now_mono_ms))
+		return false;
+	/* An on-demand pass is evidence only while what it depends on still
+	 * works: a round trip that passed an hour ago says nothing once its
+	 * database broke. */
+	return !cfg->on_demand || failing_dependency(v, i, NULL) < 0;
+}
+
+bool pf_set_counts(const struct pf_view *v, const struct pf_set *s, size_t k)
+{
+	return !s->skip_on_demand || !v->cfg->checks[s->idx[k]].on_demand;
 }
 
 bool pf_set_ready(const struct pf_view *v, const struct pf_set *s)
@@ -149,7 +168,7 @@ bool pf_set_ready(const struct pf_view *v, const struct pf_set *s)
 	if (v->stopping)
 		return false;
 	for (size_t k = 0; k < s->n; k++)
-		if (!pf_check_ready(v, s->idx[k]))
+		if (pf_set_counts(v, s, k) && !pf_check_ready(v, s->idx[k]))
 			return false;
 	return true;
 }
@@ -160,8 +179,10 @@ enum pf_status pf_set_overall(const struct pf_view *v, const struct pf_set *s)
 
 	for (size_t k = 0; k < s->n; k++) {
 		size_t i = s->idx[k];
-		enum pf_status st = v->checks[i].state.status;
+		enum pf_status st = pf_view_status(v, i);
 
+		if (!pf_set_counts(v, s, k))
+			continue;
 		if (v->cfg->checks[i].critical && st != PF_STATUS_PASS &&
 		    st != PF_STATUS_WARN)
 			return PF_STATUS_FAIL;

@@ -47,6 +47,7 @@ static void report_check(FILE *f, const struct pf_view *v, size_t i,
 {
 	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
 	const struct check_state *st = &v->checks[i].state;
+	enum pf_status s = pf_view_status(v, i);
 	char target[PF_TARGET_MAX] = "";
 	const char *hint, *cause;
 
@@ -54,8 +55,7 @@ static void report_check(FILE *f, const struct pf_view *v, size_t i,
 		cfg->ops->target(cfg->kind_cfg, target, sizeof target);
 	target[sizeof target - 1] = '\0';
 	/* names padded to one column so the targets line up */
-	fprintf(f, "%s %-*s", mark(st->status), target[0] ? width : 0,
-		cfg->name);
+	fprintf(f, "%s %-*s", mark(s), target[0] ? width : 0, cfg->name);
 	if (target[0]) {
 		fputs("  ", f);
 		put_line_text(f, target);
@@ -63,11 +63,17 @@ static void report_check(FILE *f, const struct pf_view *v, size_t i,
 	if (!cfg->critical)
 		fputs("  (non-critical)", f);
 	fputc('\n', f);
-	if (st->status == PF_STATUS_UNKNOWN) {
-		fputs("    no result yet\n", f);
+	if (s == PF_STATUS_UNKNOWN) {
+		fputs(st->has_run ? "    stale: the last result is older than max_age\n"
+				  : "    no result yet\n", f);
 		return;
 	}
-	if (!pf_status_failing(st->status) || st->last.reason == PF_REASON_NONE)
+	if (s == PF_STATUS_WARN && st->last.warn && st->last.error[0]) {
+		fputs("    warning: ", f);
+		put_line_text(f, st->last.error);
+		fputc('\n', f);
+	}
+	if (!pf_status_failing(s) || st->last.reason == PF_REASON_NONE)
 		return;
 	fprintf(f, "    %s: ", pf_reason_name(st->last.reason));
 	put_line_text(f, st->last.error[0] ? st->last.error : "(no detail)");
@@ -99,7 +105,7 @@ static void report_summary(FILE *f, const struct pf_view *v,
 	size_t count[4] = { 0 };
 
 	for (size_t k = 0; k < s->n; k++) {
-		enum pf_status st = v->checks[s->idx[k]].state.status;
+		enum pf_status st = pf_view_status(v, s->idx[k]);
 
 		count[(unsigned)st < 4 ? (unsigned)st : 0]++;
 	}

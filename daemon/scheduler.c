@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -47,15 +48,26 @@ void pf_sched_after(struct check *c, uint64_t delay_ms)
 
 	evtimer_del(c->tick);
 	evtimer_add(c->tick, &tv);
+	c->tick_due_mono_ms = pf_mono_ms() + (double)delay_ms;
 }
 
+/* Delay from a probe's start to the next one: the interval; in one-shot
+ * mode (`check --wait`) a quick retry, except for on-demand checks, which
+ * may be paid round trips and retry at most once per run_min_spacing. */
 static uint64_t next_delay_ms(const struct check *c)
 {
 	uint64_t iv = c->cfg->interval_ms;
 
-	if (c->daemon->oneshot && iv > ONESHOT_RETRY_MS)
-		return ONESHOT_RETRY_MS;
+	if (c->daemon->oneshot)
+		return c->cfg->on_demand ? c->cfg->run_spacing_ms :
+		       iv > ONESHOT_RETRY_MS ? ONESHOT_RETRY_MS : iv;
 	return iv;
+}
+
+/* Whether a finished probe is followed by another one on the timer. */
+static bool periodic(const struct check *c)
+{
+	return !c->cfg->on_demand || c->daemon->oneshot;
 }
 
 static void log_transition(const struct check *c, double duration_ms)
@@ -93,14 +105,30 @@ static void record(struct check *c, struct pf_result *res)
 	pf_daemon_result(d, changed);
 }
 
-/* After a result: run again now if a run was requested or the tick
- * already fired while the probe was in flight. */
+/* Milliseconds until run_min_spacing since the last run POST /run
+ * caused has passed. */
+static uint64_t spacing_left_ms(const struct check *c)
+{
+	double next = c->run_started_mono_ms + (double)c->cfg->run_spacing_ms;
+	double now = pf_mono_ms();
+
+	if (c->run_started_mono_ms <= 0 || next <= now)
+		return 0;
+	return (uint64_t)(next - now) + 1;
+}
+
+/* After a result: a run queued by POST /run starts once the spacing
+ * allows; a periodic check whose tick fired while the probe was in flight
+ * runs again at once. */
 static void after_result(struct check *c)
 {
 	if (c->daemon->stopping)
 		return;
-	if (c->run_queued || !evtimer_pending(c->tick, NULL)) {
+	if (c->run_queued) {
 		c->run_queued = false;
+		c->run_armed = true;
+		pf_sched_after(c, spacing_left_ms(c));
+	} else if (periodic(c) && !evtimer_pending(c->tick, NULL)) {
 		pf_sched_after(c, 0);
 	}
 }
@@ -120,12 +148,14 @@ static void on_probe_done(void *arg, struct pf_result *res)
 static void on_backstop(evutil_socket_t fd, short what, void *arg)
 {
 	struct check *c = arg;
-	struct pf_result res = { .reason = PF_REASON_INTERNAL, .gauge = NAN };
+	struct pf_result res;
 
 	(void)fd;
 	(void)what;
 	if (!c->probe)
 		return;
+	pf_result_reset(&res);
+	res.reason = PF_REASON_INTERNAL;
 	c->cfg->ops->cancel(c->probe);
 	c->probe = NULL;
 	snprintf(res.error, sizeof(res.error),
@@ -142,18 +172,26 @@ static void start_probe(struct check *c)
 	double prev_start = c->probe_started_mono_ms;
 
 	c->probe_started_mono_ms = pf_mono_ms();
+	if (c->run_armed)
+		c->run_started_mono_ms = c->probe_started_mono_ms;
+	c->run_armed = false;
 	/* For bench/scale_1000: how late this tick fired vs one interval after
 	 * the previous start (not meaningful after POST /run or an overrun). */
-	if (prev_start > 0 && pf_log_enabled(&d->log, PF_LOG_DEBUG))
+	if (prev_start > 0 && periodic(c) && pf_log_enabled(&d->log, PF_LOG_DEBUG))
 		pf_log(&d->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
 		       "probe start lateness_ms=%.3f", c->probe_started_mono_ms -
 		       prev_start - (double)next_delay_ms(c));
-	pf_sched_after(c, next_delay_ms(c));
-	c->probe = c->cfg->ops->start(c->cfg->kind_cfg, &d->env, c->cfg->timeout_ms,
-				      on_probe_done, c);
+	if (periodic(c))
+		pf_sched_after(c, next_delay_ms(c));
+	else
+		c->tick_due_mono_ms = 0;
+	c->probe = c->cfg->ops->start(c->cfg->kind_cfg, &d->env, c->memory,
+				      c->cfg->timeout_ms, on_probe_done, c);
 	if (!c->probe) {
-		struct pf_result res = { .reason = PF_REASON_INTERNAL, .gauge = NAN };
+		struct pf_result res;
 
+		pf_result_reset(&res);
+		res.reason = PF_REASON_INTERNAL;
 		pf_strlcpy(res.error, "out of memory starting the probe", sizeof(res.error));
 		record(c, &res);
 		return;
@@ -169,6 +207,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	c->tick_due_mono_ms = 0;
 	if (c->daemon->stopping || c->probe)
 		return;
 	start_probe(c);
@@ -176,31 +215,51 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 int pf_sched_init(struct pf_daemon *d, struct check *c, struct pf_check_cfg *cfg)
 {
+	size_t msize = cfg->ops->memory_size;
+
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->daemon = d;
+	pf_result_reset(&c->state.last);
 	c->tick = evtimer_new(d->base, on_tick, c);
 	c->backstop = evtimer_new(d->base, on_backstop, c);
-	if (!c->tick || !c->backstop) {
+	c->memory = msize ? calloc(1, msize) : NULL;
+	if (!c->tick || !c->backstop || (msize && !c->memory)) {
 		if (c->tick)
 			event_free(c->tick);
 		if (c->backstop)
 			event_free(c->backstop);
+		free(c->memory);
 		c->tick = c->backstop = NULL;
+		c->memory = NULL;
 		return -1;
 	}
 	return 0;
 }
 
-void pf_sched_run_now(struct check *c)
+enum pf_run pf_sched_run_now(struct check *c)
 {
+	uint64_t wait;
+
 	if (c->daemon->stopping)
-		return;
+		return PF_RUN_COALESCED;
+	/* At most one queued run: a request while one is pending joins it. */
+	if (c->run_queued || c->run_armed)
+		return PF_RUN_COALESCED;
 	if (c->probe) {
-		c->run_queued = true;	/* at most one queued run */
-		return;
+		c->run_queued = true;	/* starts after the one in flight */
+		return PF_RUN_ACCEPTED;
 	}
-	pf_sched_after(c, 0);
+	/* At most one start per run_min_spacing: if the periodic tick comes
+	 * before the spacing would allow a start anyway, it serves this
+	 * request. */
+	wait = spacing_left_ms(c);
+	if (c->tick_due_mono_ms > 0 &&
+	    c->tick_due_mono_ms <= pf_mono_ms() + (double)wait)
+		return PF_RUN_COALESCED;
+	c->run_armed = true;
+	pf_sched_after(c, wait);
+	return PF_RUN_ACCEPTED;
 }
 
 void pf_sched_halt(struct check *c)
@@ -210,6 +269,8 @@ void pf_sched_halt(struct check *c)
 		c->probe = NULL;
 	}
 	c->run_queued = false;
+	c->run_armed = false;
+	c->tick_due_mono_ms = 0;
 	if (c->tick)
 		evtimer_del(c->tick);
 	if (c->backstop)
@@ -224,5 +285,14 @@ void pf_sched_free(struct check *c)
 	if (c->backstop)
 		event_free(c->backstop);
 	c->tick = c->backstop = NULL;
+	free(c->memory);
+	c->memory = NULL;
 	pf_state_clear(&c->state);
+}
+
+void pf_sched_move_memory(struct check *dst, struct check *src)
+{
+	free(dst->memory);
+	dst->memory = src->memory;
+	src->memory = NULL;
 }

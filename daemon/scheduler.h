@@ -24,8 +24,14 @@ uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms);
 /* Arms the next probe delay_ms from now (replacing any pending tick). */
 void pf_sched_after(struct check *c, uint64_t delay_ms);
 
-/* POST /run: probe now, or once more right after the one in flight. */
-void pf_sched_run_now(struct check *c);
+/* POST /run (SPEC §6): probe now, or once more right after the one in
+ * flight, but start at most once per run_min_spacing; a request while a
+ * run is already pending (or the periodic tick will come first) joins it. */
+enum pf_run { PF_RUN_ACCEPTED, PF_RUN_COALESCED };
+enum pf_run pf_sched_run_now(struct check *c);
+
+/* Moves the kind memory of an unchanged check across a reload. */
+void pf_sched_move_memory(struct check *dst, struct check *src);
 
 /* Cancels an in-flight probe and disarms the timers (the state stays). */
 void pf_sched_halt(struct check *c);

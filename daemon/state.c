@@ -51,10 +51,11 @@ static void store_last(struct check_state *st, struct pf_result *res,
 	cJSON_Delete(st->last.details);
 	st->last.details = res->details;
 	res->details = NULL;
-	st->last.gauge = res->gauge;
+	memcpy(st->last.gauge, res->gauge, sizeof st->last.gauge);
 	if (keep_failure)
 		return;
 	st->last.reason = res->reason;
+	st->last.warn = res->warn;
 	memcpy(st->last.error, res->error, sizeof st->last.error);
 	memcpy(st->last.hint, res->hint, sizeof st->last.hint);
 	st->last.error[sizeof st->last.error - 1] = '\0';
@@ -82,7 +83,11 @@ bool pf_state_apply(struct check_state *st, const struct pf_check_cfg *cfg,
 		st->consecutive_successes = 0;
 	}
 	after = next_status(st, cfg, passed);
-	store_last(st, res, passed && is_failing(after));
+	/* A probe that passed with a warning (e.g. trust authentication)
+	 * shows warn, which never blocks readiness. */
+	if (passed && after == PF_STATUS_PASS && res->warn)
+		after = PF_STATUS_WARN;
+	store_last(st, res, passed && is_failing(after) && !res->warn);
 	if (!passed && (unsigned)res->reason >= PF_REASON_COUNT)
 		st->last.reason = PF_REASON_INTERNAL;
 	st->status = after;
@@ -101,24 +106,45 @@ void pf_state_move(struct check_state *dst, struct check_state *src)
 {
 	*dst = *src;
 	memset(src, 0, sizeof *src);
-	src->last.gauge = NAN;
+	pf_result_reset(&src->last);
 }
 
 void pf_state_clear(struct check_state *st)
 {
 	cJSON_Delete(st->last.details);
 	memset(st, 0, sizeof *st);
-	st->last.gauge = NAN;
+	pf_result_reset(&st->last);
+}
+
+double pf_state_fresh_until(const struct check_state *st,
+			    const struct pf_check_cfg *cfg)
+{
+	double limit = cfg->on_demand ? (double)cfg->max_age_ms :
+		2.0 * (double)cfg->interval_ms + (double)cfg->timeout_ms;
+
+	if (!st->has_run)
+		return 0;
+	return st->last_run_mono_ms + limit;
 }
 
 bool pf_state_fresh(const struct check_state *st,
 		    const struct pf_check_cfg *cfg, double now_mono_ms)
 {
-	double limit = 2.0 * (double)cfg->interval_ms + (double)cfg->timeout_ms;
+	return st->has_run && now_mono_ms < pf_state_fresh_until(st, cfg);
+}
 
-	if (!st->has_run)
-		return false;
-	return now_mono_ms - st->last_run_mono_ms < limit;
+bool pf_state_stale(const struct check_state *st,
+		    const struct pf_check_cfg *cfg, double now_mono_ms)
+{
+	return cfg->on_demand && st->has_run &&
+	       !pf_state_fresh(st, cfg, now_mono_ms);
+}
+
+enum pf_status pf_state_status(const struct check_state *st,
+			       const struct pf_check_cfg *cfg, double now_mono_ms)
+{
+	return pf_state_stale(st, cfg, now_mono_ms) ? PF_STATUS_UNKNOWN
+						     : st->status;
 }
 
 const char *pf_state_hint(const struct check_state *st,

@@ -17,6 +17,7 @@ struct frag {
 	size_t len;		/* of `"name":{...}`, which starts at text + 1 */
 	uint64_t runs;		/* the check's state.runs when rendered */
 	const char *caused_by;	/* borrowed from cfg: the caused_by it shows */
+	bool stale;		/* an on-demand result shown as stale */
 };
 
 struct pf_status_cache {
@@ -83,7 +84,7 @@ static int bind_view(struct pf_status_cache *c, const struct pf_view *v)
 /* Renders check i inside a one-member object so that its name is escaped
  * exactly as cJSON escapes it as a key of "checks" in the full body. */
 static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
-		       size_t i, const char *caused_by)
+		       size_t i, const char *caused_by, bool stale)
 {
 	struct frag *f = &c->frags[i];
 	cJSON *wrap = cJSON_CreateObject();
@@ -106,6 +107,7 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 	f->len = strlen(text) - 2;
 	f->runs = v->checks[i].state.runs;
 	f->caused_by = caused_by;
+	f->stale = stale;
 	c->renders++;
 	return 0;
 }
@@ -117,10 +119,13 @@ static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
 {
 	const struct frag *f = &c->frags[i];
 	const char *cause = pf_caused_by(v, i, &c->lk);
+	bool stale = pf_state_stale(&v->checks[i].state, &v->cfg->checks[i],
+				    v->now_mono_ms);
 
-	if (f->text && f->runs == v->checks[i].state.runs && f->caused_by == cause)
+	if (f->text && f->runs == v->checks[i].state.runs &&
+	    f->caused_by == cause && f->stale == stale)
 		return 0;
-	return render_frag(c, v, i, cause);
+	return render_frag(c, v, i, cause, stale);
 }
 
 /* head is the printed object without "checks"; its closing brace becomes

@@ -30,9 +30,9 @@ void pf_status_cache_free(struct pf_status_cache *c);
  *
  * Relies on the daemon's invariants: a check's config does not change
  * until a reload, and its state changes only through pf_state_apply(),
- * which bumps state.runs.  A fragment is reused while its check's runs
- * and its caused_by (which follows other checks' statuses) are the same
- * as when it was rendered. */
+ * which bumps state.runs.  A fragment is reused while its check's runs,
+ * its caused_by (which follows other checks' statuses) and whether an
+ * on-demand result reads stale are the same as when it was rendered. */
 char *pf_status_cache_render(struct pf_status_cache *c,
 			     const struct pf_view *v, int group);
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "pf_util.h"
 
 /* Largest duration we accept: a week is far beyond any sane interval. */
@@ -32,15 +34,22 @@ int pf_duration_parse(const char *s, uint64_t *ms)
 	if (!s || !*s)
 		return -1;
 	while (*s) {
-		char *end;
+		char num[32], *end;
 		double v, mult;
-		size_t n = 0;
+		size_t n = 0, d = 0;
 
-		if ((*s < '0' || *s > '9') && *s != '.')
+		/* Decimal digits and one '.' only: strtod alone would also take
+		 * "0x10" (hex), "1e3" and "inf". */
+		while ((s[d] >= '0' && s[d] <= '9') || s[d] == '.')
+			d++;
+		if (d == 0 || d >= sizeof(num) || memchr(s, '.', d) != memrchr(s, '.', d))
 			return -1;
-		v = strtod(s, &end);
-		if (end == s || !isfinite(v) || v < 0)
+		memcpy(num, s, d);
+		num[d] = '\0';
+		v = strtod(num, &end);
+		if (end != num + d || !isfinite(v) || v < 0)
 			return -1;
+		end = (char *)s + d;
 		while (end[n] >= 'a' && end[n] <= 'z')
 			n++;
 		if (n == 0 || unit_ms(end, n, &mult) < 0)
@@ -126,4 +135,17 @@ double pf_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+void pf_instance_name(char *buf, size_t len)
+{
+	const char *rev = getenv("K_REVISION");
+
+	if (len == 0)
+		return;
+	if (rev && rev[0])
+		pf_strlcpy(buf, rev, len);
+	else if (gethostname(buf, len - 1) < 0)
+		pf_strlcpy(buf, "unknown", len);
+	buf[len - 1] = '\0';
 }

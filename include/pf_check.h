@@ -55,6 +55,8 @@ enum pf_reason {
 	PF_REASON_JOB_FAILED,
 	PF_REASON_JOB_TIMEOUT,
 	PF_REASON_QUEUE_BACKLOG,
+	PF_REASON_QUEUE_STALLED,
+	PF_REASON_READ_ONLY,
 	PF_REASON_CONFIG,
 	PF_REASON_INTERNAL,
 	PF_REASON_COUNT
@@ -76,14 +78,29 @@ const char *pf_status_name(enum pf_status s);
 
 #define PF_ERROR_MAX 512
 #define PF_HINT_MAX 512
+/* Metric families a kind may feed from its results (ops->gauges). */
+#define PF_GAUGE_MAX 3
 
 /* The outcome of one probe, filled by the kind. */
 struct pf_result {
 	enum pf_reason reason;		/* PF_REASON_NONE: passed */
+	/* Passed, but with a warning the operator should see (error says
+	 * what): the check shows `warn`, which never blocks readiness. */
+	bool warn;
 	char error[PF_ERROR_MAX];	/* what happened, in the peer's words when it gave some; no secrets */
 	char hint[PF_HINT_MAX];		/* kind-specific remediation; "" = built-in hint for reason */
 	struct cJSON *details;		/* object of kind details; ownership passes to the daemon in done() */
-	double gauge;			/* value for ops->gauge_metric; NAN when not measured */
+	/* values for ops->gauges[i]; NAN when not measured */
+	double gauge[PF_GAUGE_MAX];
+};
+
+/* An empty passing result: no reason, no details, every gauge NAN. */
+void pf_result_reset(struct pf_result *r);
+
+/* One Prometheus gauge family a kind feeds, labelled {check}. */
+struct pf_gauge {
+	const char *metric;		/* "preflight_redis_queue_depth" */
+	const char *help;
 };
 
 /* What the daemon lends to every probe; outlives all of them. */
@@ -102,26 +119,38 @@ struct check_ops {
 	const char *const *keys;
 	uint64_t default_interval_ms;	/* 0: the common default (10s) */
 	uint64_t default_timeout_ms;	/* 0: the common default (5s) */
+	/* The kind runs on demand unless the check sets an interval (SPEC
+	 * §3: a paid round trip must not run all day by default). */
+	bool default_on_demand;
 	bool timeout_may_exceed_interval;
 	bool needs_curl;		/* probes use env->curl */
 
-	/* Metric family fed by pf_result.gauge, e.g. "preflight_redis_queue_depth";
-	 * NULL when the kind has none. */
-	const char *gauge_metric;
-	const char *gauge_help;
+	/* Metric families fed by pf_result.gauge[i]; metric NULL ends the
+	 * list. */
+	struct pf_gauge gauges[PF_GAUGE_MAX];
 
-	/* obj is the check's JSON object, path its JSON path ("checks[2]") for
-	 * error messages such as `checks[2].url: ...`.  On error returns -1 and
-	 * fills err; *cfg is then untouched. */
-	int (*parse)(const struct cJSON *obj, const char *path, void **cfg,
-		     char *err, size_t errlen);
+	/* Bytes of per-check memory the daemon keeps for the kind across
+	 * probes (and across reloads while the check is unchanged), zeroed at
+	 * first, handed to start(); plain data, no pointers.  0: none. */
+	size_t memory_size;
+
+	/* obj is the check's JSON object with ${...} expanded, raw the same
+	 * object as written (NULL when nothing was expanded; kinds that re-read
+	 * a ${file:} secret find its path there, see pf_cfg_secret), path its
+	 * JSON path ("checks[2]") for error messages such as
+	 * `checks[2].url: ...`.  On error returns -1 and fills err; *cfg is
+	 * then untouched. */
+	int (*parse)(const struct cJSON *obj, const struct cJSON *raw,
+		     const char *path, void **cfg, char *err, size_t errlen);
 	void (*free_cfg)(void *cfg);
 	/* The redacted target shown in /status ("postgresql://u:***@h/db"). */
 	void (*target)(const void *cfg, char *buf, size_t len);
 	/* Effective kind config for `preflightd config`, secrets redacted. */
 	struct cJSON *(*describe)(const void *cfg);
 
-	void *(*start)(const void *cfg, const struct pf_env *env,
+	/* memory: the check's ops->memory_size bytes (NULL when 0); only one
+	 * probe of a check runs at a time, so the probe may write it. */
+	void *(*start)(const void *cfg, const struct pf_env *env, void *memory,
 		       uint64_t timeout_ms, pf_done_fn done, void *arg);
 	void (*cancel)(void *probe);
 };

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct cJSON;
 
@@ -30,5 +32,30 @@ void pf_cfg_strv_free(char **v);
  * pointer into obj in *out, or NULL when absent. */
 int pf_cfg_strmap(const struct cJSON *obj, const char *path, const char *key,
 		  const struct cJSON **out, char *err, size_t errlen);
+
+/* A secret string that may have come from ${file:PATH}: then the file is
+ * remembered and pf_secret_refresh() re-reads it when it changed (mounted
+ * secrets rotate by replacing the file).  Owns value and path. */
+struct pf_secret {
+	char *value;		/* NULL when absent */
+	char *path;		/* the ${file:} path, or NULL for a literal */
+	dev_t dev;		/* identity of the file when value was read */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+/* Like pf_cfg_str for a secret: the expanded value from obj, and when raw
+ * (the object before expansion, may be NULL) holds exactly
+ * "${file:PATH}" for key, the file to watch.  out must be zeroed. */
+int pf_cfg_secret(const struct cJSON *obj, const struct cJSON *raw,
+		  const char *path, const char *key, bool required,
+		  struct pf_secret *out, char *err, size_t errlen);
+/* Re-reads the file when its identity, size or mtime changed (a stat()
+ * per call; the read happens only on change, at most 64 KiB).  Returns 1
+ * when the value changed, 0 when not (or a literal), -1 with err filled
+ * when the file is unreadable (the old value stays). */
+int pf_secret_refresh(struct pf_secret *s, char *err, size_t errlen);
+void pf_secret_free(struct pf_secret *s);
 
 #endif

@@ -31,6 +31,10 @@ const char *pf_redact_url(const char *in, char *out, size_t len);
 /* RFC 3339 UTC with milliseconds: "2026-11-29T03:55:11.123Z". */
 const char *pf_time_rfc3339(const struct timespec *ts, char *buf, size_t len);
 
+/* This instance's name for /status and probe identities: $K_REVISION
+ * (Cloud Run), else the host name. */
+void pf_instance_name(char *buf, size_t len);
+
 /* CLOCK_MONOTONIC in milliseconds (double) and as a timespec difference. */
 double pf_mono_ms(void);
 double pf_ms_between(const struct timespec *a, const struct timespec *b);

@@ -4,6 +4,7 @@ environment alone, one induced failure and its fix.  Uses the integration
 tests' harness to start the servers (tests/integration/harness)."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,17 +70,21 @@ def services(tmp):
     pg.start()
     redis = RedisServer()
     redis.start()
-    token_file = os.path.join(tmp, "chat-api-token")
-    with open(token_file, "w") as f:
-        f.write("demo-token-not-a-real-secret\n")
-    api = ChatAPI(redis, token="demo-token-not-a-real-secret")
+    # The services' own environment, as they are deployed: SQLAlchemy
+    # driver URLs, Chat's password apart from its URL, a JWT secret file.
+    secret = "demo-jwt-secret-not-a-real-one"
+    jwt_file = os.path.join(tmp, "jwt-secret")
+    with open(jwt_file, "w") as f:
+        f.write(secret + "\n")
+    api = ChatAPI(redis, auth_mode="required", jwt_secret=secret)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFLIGHT")}
     env.update({
-        "CHAT_RAG_DATABASE_URL": pg.url("mobius_chat"),
-        "RAG_DATABASE_URL": pg.url("mobius_rag"),
-        "REDIS_URL": redis.url(),
+        "CHAT_RAG_DATABASE_URL": "postgresql+psycopg2://mobius_app@127.0.0.1:%d/mobius_chat" % pg.port,
+        "CHAT_DB_PASSWORD": pg.passwords["mobius_app"],
+        "RAG_DATABASE_URL": pg.url("mobius_rag").replace("postgresql://", "postgresql+asyncpg://"),
+        "REDIS_URL": redis.url() + "?health_check_interval=30",
         "CHAT_API_URL": api.base_url,
-        "CHAT_API_TOKEN_FILE": token_file,
+        "JWT_SECRET_FILE": jwt_file,
     })
     print(f"PostgreSQL 127.0.0.1:{pg.port}, Redis 127.0.0.1:{redis.port}, Chat API {api.base_url}")
     return pg, redis, api, env
@@ -88,8 +93,10 @@ def services(tmp):
 def tour(pg, env, base):
     say("the effective configuration, built from the environment alone (secrets redacted)")
     run(["config"], env)
-    say("the pre-production checklist (waits until ready, at most 60s)")
+    say("the pre-production checklist (free checks only; waits until ready, at most 60s)")
     run(["check", "--wait", "60s"], env)
+    say("the promotion gate: the paid end-to-end round trip, run once on demand")
+    run(["check", "--group", "e2e"], env)
     say("the daemon's verdicts, per worker (once its first round of probes is in)")
     if not wait_ready(base, None, True, timeout=60):
         print("preflightd did not turn ready within 60s")
@@ -137,6 +144,7 @@ def main():
         for s in (api, redis, pg):
             if s:
                 (s.close if hasattr(s, "close") else s.stop)()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -8,7 +8,8 @@
 set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config
-       libevent-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libcjson-dev)
+       libevent-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libcjson-dev
+       libssl-dev)
 TEST=(postgresql postgresql-contrib redis-server prometheus
       python3 python3-pytest python3-yaml valgrind clang libclang-rt-14-dev
       curl systemd iproute2 procps openssl ca-certificates)

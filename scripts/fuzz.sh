@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/) with clang in build-fuzz and
 # runs each one for FUZZ_SECONDS, seeded from tests/fuzz/corpus/<target>/
-# (fuzz_sql_lexer: tests/fixtures/migrations).  A crash, leak, timeout or
+# (fuzz_sql_lexer: tests/fixtures/migrations/chat).  A crash, leak, timeout or
 # OOM in any target makes the script fail; libFuzzer leaves the input that
 # did it in build-fuzz/<target>-crash-* (or leak-*, timeout-*, oom-*).
 #   scripts/fuzz.sh                      60 s per target
@@ -43,7 +43,7 @@ run() {
   local name=$1 max_len=$2
   mkdir "$work/$name"
   if [ "$name" = fuzz_sql_lexer ]; then
-    cp tests/fixtures/migrations/*.sql "$work/$name/"
+    cp tests/fixtures/migrations/chat/*.sql "$work/$name/"
   else
     cp tests/fuzz/corpus/"$name"/* "$work/$name/"
   fi

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag=${1:-localhost/preflightd:check}
-tool=${OCI_BUILD:-}
+tool=${OCI_BUILD:-$(command -v oci-build || true)}
 for cand in ../shared/tools/oci-build /work/shared/tools/oci-build; do
   if [ -z "$tool" ] && [ -x "$cand" ]; then tool=$cand; fi
 done

@@ -73,6 +73,7 @@ if [ $quick -eq 0 ]; then
   setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
   # valgrind cannot run a sanitizer build: test_valgrind.py uses build/.
   run_suite asan build-asan --deselect tests/integration/test_valgrind.py || status=1
 

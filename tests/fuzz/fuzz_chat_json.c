@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse_id(body, data[0]);
 	parse_status(body);
 	/* the request builder round-trips any text through cJSON */
-	char *post = pf_chat_post_body(body, data[0] & 1 ? body : NULL);
+	char *post = pf_chat_post_body(body, data[0] & 1 ? body : NULL, NULL);
 	free(post);
 	free(body);
 	return 0;

@@ -103,7 +103,7 @@ static void fake_free(void *p)
 	free(c);
 }
 
-static int fake_parse(const cJSON *obj, const char *path, void **out,
+static int fake_parse(const cJSON *obj, const cJSON *raw, const char *path, void **out,
 		      char *err, size_t errlen)
 {
 	struct fake_cfg *c = calloc(1, sizeof *c);

@@ -1,16 +1,20 @@
-"""The chat kind against the Chat API fixture and a real Redis (issue 5):
-a healthy round trip, every failure reason from a real failure of the
-fixture, recovery, secrets kept out of output, and no fd growth."""
+"""The chat kind against the Chat API fixture (a model of the real
+mobius-chat service: its router, Redis queue, worker, JWT auth and rate
+limiter) and a real Redis: round trips that pass (completed,
+clarification), every failure reason from a real failure of the fixture,
+the real failure shapes, 429 handling, JWT minting and rotating token
+files, thread reuse, secrets kept out of output, and no fd growth."""
 import json
+import os
+import time
 
 import pytest
 
-from harness.chat import probe_once
+from harness.chat import mint_jwt, probe_once
 from harness.net import BlackHole, Tarpit, refused_port
 
-JOB_TIMEOUT_HINT = ("the API accepted the job but no worker completed it: is "
-                    "the worker running, on the same Redis, with its tables "
-                    "migrated?")
+THREAD = "3f2c8a51-7d0e-4b6a-9c1f-2a4b6c8d0e1f"
+SECRET = "jwt-s3cret-for-tests"
 
 
 def run(check, **kw):
@@ -19,51 +23,209 @@ def run(check, **kw):
     return rc, res
 
 
+def jwt_cfg(secret=SECRET, **claims):
+    c = {"sub": "preflightd", "type": "access"}
+    c.update(claims)
+    return {"secret": secret, "claims": c, "ttl": "5m"}
+
+
 def test_round_trip_passes_with_latencies(chat_api, chat_redis):
-    rc, res = run(chat_api.check())
+    rc, res = run(chat_api.check(thread_id=THREAD, body={"chat_mode": "quick",
+                                                         "cache_assist": False}))
     assert rc == 0, res
     assert res["reason"] is None
     d = res["details"]
     assert d["final_status"] == "completed"
-    assert d["polls"] >= 1
+    assert d["polls"] >= 1 and d["retries_429"] == 0
     assert 0 < d["post_ms"] <= d["completion_ms"] < 3000
-    assert len(d["correlation_id"]) == 36
+    assert len(d["correlation_id"]) == 36 and d["thread_id"] == THREAD
     assert d["error"] is None
     assert abs(res["gauge"] * 1000 - d["completion_ms"]) < 5
-    # The job really went through the Redis list and the worker.
+    # The job went through the Redis list and the worker; POST itself
+    # stored nothing ("pending" is synthesized, never stored).
     state = json.loads(chat_redis.cmd("GET", "mobius:chat:response:" + d["correlation_id"]))
     assert state["status"] == "completed"
     assert chat_redis.cmd("LLEN", "mobius:chat:requests") == 0
-    assert chat_api.state()["processed"] >= 1
+    st = chat_api.state()
+    assert st["processed"] >= 1
+    job = st["last_job"]
+    assert job["thread_id"] == THREAD and job["chat_mode"] == "quick"
+    assert job["cache_assist"] is False and job["message"] == "preflight check: reply OK"
 
 
-def test_message_and_thread_id_are_sent(chat_api, chat_redis):
-    rc, res = run(chat_api.check(thread_id="thread-42", message="ping"))
+def test_twenty_probes_reuse_one_thread(chat_api):
+    before = chat_api.state()["threads"]
+    rc, res, err = probe_once(chat_api.check(thread_id=THREAD, poll_interval="10ms"),
+                              args=("--repeat", "20"))
+    assert rc == 0, (res, err)
+    st = chat_api.state()
+    assert st["posts"] >= 20
+    assert st["threads"] == before + 1, st
+
+
+def test_non_uuid_thread_is_a_config_error():
+    rc, res, err = probe_once({"kind": "chat", "base_url": "http://127.0.0.1:1",
+                               "thread_id": "thread-42"})
+    assert rc == 2 and "must be a UUID" in err, err
+
+
+@pytest.mark.parametrize("outcome", ["clarification", "refinement_ask"])
+def test_terminal_answers_that_ask_the_user_pass(chat_api_factory, outcome):
+    api = chat_api_factory(outcome=outcome)
+    rc, res = run(api.check(thread_id=THREAD))
     assert rc == 0, res
-    cid = res["details"]["correlation_id"]
-    state = json.loads(chat_redis.cmd("GET", "mobius:chat:response:" + cid))
-    assert state["thread_id"] == "thread-42"
+    assert res["details"]["final_status"] == outcome
+    assert res["details"]["polls"] <= 3
 
 
-def test_bearer_token_accepted_and_never_printed(chat_api_factory):
-    api = chat_api_factory(token="tok-s3cr3t-value")
-    rc, res, err = probe_once(api.check())
-    assert rc == 0, res
-    rc, res, err = probe_once(api.check(token="wrong-t0ken-zzz"))
-    assert rc == 1
-    assert res["reason"] == "auth"
-    assert "401" in res["error"]
+def test_worker_level_failure_is_job_failed(chat_api_factory):
+    api = chat_api_factory(outcome="failed_worker")
+    rc, res = run(api.check())
+    assert rc == 1 and res["reason"] == "job_failed", res
+    assert "unhandled_pipeline_exception" in res["error"]
+    assert res["details"]["error"] == "unhandled_pipeline_exception"
+    assert res["details"]["final_status"] == "failed"
+
+
+def test_turn_deadline_is_job_failed_not_job_timeout(chat_api_factory):
+    # The service's own deadline (MOBIUS_TURN_DEADLINE_S) ends the turn
+    # before ours: its code says what happened.
+    api = chat_api_factory(turn_deadline=1, delay=10)
+    rc, res = run(api.check(timeout="5s"))
+    assert rc == 1 and res["reason"] == "job_failed", res
+    assert res["details"]["error"] == "turn_deadline_exceeded"
+
+
+def test_pipeline_failure_code_comes_from_error_envelope(chat_api_factory):
+    api = chat_api_factory(outcome="failed_pipeline")
+    rc, res = run(api.check())
+    assert rc == 1 and res["reason"] == "job_failed", res
+    assert res["details"]["error"] == "provider_error"
+    assert "provider_error" in res["error"]
+
+
+def test_echoed_token_is_masked(chat_api_factory):
+    api = chat_api_factory(outcome="failed_echo", auth_mode="required",
+                           jwt_secret=SECRET)
+    rc, res, err = probe_once(api.check(jwt=jwt_cfg()))
+    assert rc == 1 and res["reason"] == "job_failed", res
+    token = api.state()["last_job"].get("user_id")
+    assert token == "preflightd"
     out = json.dumps(res) + err
-    assert "wrong-t0ken-zzz" not in out and "tok-s3cr3t-value" not in out
+    assert "eyJ" not in out, out    # no JWT (header.payload.sig) in output
+    assert "***" in res["error"]
 
 
-def test_missing_token_is_auth(chat_api_factory):
-    api = chat_api_factory(token="tok-abc")
-    check = api.check()
-    del check["token"]
-    rc, res = run(check)
+def test_stopped_worker_is_job_timeout_pending(chat_api, chat_redis):
+    chat_api.control(worker="stop")
+    rc, res = run(chat_api.check(timeout="1s"))
+    assert rc == 1 and res["reason"] == "job_timeout", res
+    assert "still \"pending\"" in res["error"] and "no worker took it" in res["error"]
+    assert "REDIS_REQUEST_KEY" in res["hint"] and "CHAT_QUEUE_TYPE=redis" in res["hint"]
+    assert res["details"]["final_status"] == "pending"
+    assert chat_redis.cmd("LLEN", "mobius:chat:requests") >= 1
+    chat_api.control(worker="run")
+    rc, res = run(chat_api.check(timeout="10s"))
+    assert rc == 0, res
+
+
+def test_slow_worker_is_job_timeout_processing(chat_api_factory):
+    api = chat_api_factory(delay=5, turn_deadline=30)
+    rc, res = run(api.check(timeout="1500ms"))
+    assert rc == 1 and res["reason"] == "job_timeout", res
+    assert "still \"processing\"" in res["error"]
+    assert "a worker took the job" in res["hint"]
+
+
+def test_backoff_keeps_a_45s_turn_under_a_30_per_minute_limit(chat_api_factory):
+    # The real hosted default: 30 requests/min per client IP, polls
+    # included.  Polls back off x1.5 up to 10 s: a 45 s turn needs ~9.
+    api = chat_api_factory(delay=45, turn_deadline=90, rate_limit=30, rate_window=60)
+    rc, res = run(api.check(poll_interval="1s", timeout="70s"), timeout=90)
+    assert rc == 0, res
+    d = res["details"]
+    assert d["final_status"] == "completed"
+    assert 6 <= d["polls"] <= 12, d
+    assert d["retries_429"] == 0 and api.state()["rate_limited"] == 0
+
+
+def test_429_waits_retry_after_and_goes_on(chat_api_factory):
+    api = chat_api_factory(delay=2, rate_limit=2, rate_window=3)
+    rc, res = run(api.check(poll_interval="100ms", timeout="15s"), timeout=30)
+    assert rc == 0, res
+    assert res["details"]["retries_429"] >= 1
+    assert api.state()["rate_limited"] >= 1
+
+
+def test_429_past_the_deadline_is_http_status(chat_api_factory):
+    api = chat_api_factory(rate_limit=1, rate_window=60)
+    run(api.check(timeout="2s"))      # uses the one request a minute
+    rc, res = run(api.check(timeout="2s"))
+    assert rc == 1 and res["reason"] == "http_status", res
+    assert "429" in res["error"] and "deadline" in res["error"]
+    assert "rate limit" in res["hint"]
+
+
+def test_phi_gate_block_gets_the_phi_hint(chat_api_factory):
+    for phi in ("block", "unreachable"):
+        api = chat_api_factory(phi=phi)
+        rc, res = run(api.check())
+        assert rc == 1 and res["reason"] == "http_status", res
+        assert "422" in res["error"]
+        assert "PHI_GATE_URL" in res["hint"], res
+
+
+def test_memory_queue_round_trip_never_touches_redis(chat_api_factory, chat_redis):
+    api = chat_api_factory(queue="memory")
+    rc, res = run(api.check())
+    assert rc == 0, res
+    assert chat_redis.cmd("EXISTS", "mobius:chat:requests") == 0
+    assert chat_redis.cmd("EXISTS", "mobius:chat:response:" +
+                          res["details"]["correlation_id"]) == 0
+
+
+# ---- auth: the real service accepts only HS256 access JWTs ----
+
+@pytest.fixture
+def auth_api(chat_api_factory):
+    return chat_api_factory(auth_mode="required", jwt_secret=SECRET)
+
+
+def test_minted_jwt_passes(auth_api):
+    rc, res = run(auth_api.check(jwt=jwt_cfg(sub="probe-1")))
+    assert rc == 0, res
+    assert auth_api.state()["last_job"]["user_id"] == "probe-1"
+
+
+def test_static_and_expired_tokens_fail_auth(auth_api):
+    expired = mint_jwt(SECRET, ttl=-60)
+    for token in ("static-api-key-123456", expired):
+        rc, res, err = probe_once(auth_api.check(token=token))
+        assert rc == 1 and res["reason"] == "auth", res
+        assert "401" in res["error"] and "HS256" in res["hint"]
+        assert token not in json.dumps(res) + err
+
+
+def test_wrong_jwt_secret_and_no_token_fail_auth(auth_api):
+    rc, res = run(auth_api.check(jwt=jwt_cfg(secret="not-the-secret")))
+    assert rc == 1 and res["reason"] == "auth", res
+    assert "JWT_SECRET" in res["hint"] and "MOBIUS_OS_AUTH_URL" in res["hint"]
+    rc, res = run(auth_api.check())
     assert rc == 1 and res["reason"] == "auth", res
     assert "no token configured" in res["error"]
+
+
+def test_jwt_config_errors_exit_2():
+    base = {"kind": "chat", "base_url": "http://x"}
+    for extra, words in (({"jwt": {"claims": {}}}, "secret"),
+                         ({"jwt": {"secret": "s", "ttl": "0s"}}, "ttl"),
+                         ({"jwt": {"secret": "s", "extra": 1}}, "unknown key"),
+                         ({"jwt": {"secret": "s", "claims": []}}, "claims"),
+                         ({"jwt": {"secret": "s"}, "token": "t"}, "not both"),
+                         ({"body": {"message": "x"}}, "body"),
+                         ({"body": "quick"}, "body")):
+        rc, res, err = probe_once(dict(base, **extra))
+        assert rc == 2 and words in err, (extra, err)
 
 
 def test_dns_failure():
@@ -191,12 +353,13 @@ def test_no_id_is_bad_response(chat_api):
     assert "correlation_id" in res["error"]
 
 
-def test_custom_id_field(chat_api):
+def test_custom_id_field_unknown_job_stays_pending(chat_api):
     chat_api.control(mode="noid")
-    rc, res = run(chat_api.check(id_field="thread_id"))
-    # thread_id is found, but the API does not know it as a job: 404.
-    assert rc == 1 and res["reason"] == "http_status", res
-    assert "404" in res["error"]
+    rc, res = run(chat_api.check(id_field="thread_id", timeout="1s"))
+    # thread_id is found, but the API does not know it as a job: like the
+    # real service it answers 200 "pending" forever (never 404).
+    assert rc == 1 and res["reason"] == "job_timeout", res
+    assert res["details"]["final_status"] == "pending"
 
 
 def test_poll_without_status_is_bad_response(chat_api):
@@ -215,16 +378,6 @@ def test_huge_body_is_bad_response(chat_api):
     assert rc == 1 and "body over 100 bytes" in res["error"], res
 
 
-def test_worker_failure_is_job_failed(chat_api):
-    chat_api.control(worker="fail")
-    rc, res = run(chat_api.check())
-    assert rc == 1 and res["reason"] == "job_failed", res
-    assert "schema_missing" in res["error"]
-    assert 'relation "chat_turns" does not exist' in res["error"]
-    assert res["details"]["error"] == "schema_missing"
-    assert res["details"]["final_status"] == "failed"
-
-
 def test_custom_done_and_failed_lists(chat_api):
     # Treat "processing" as done: passes even while the worker is slow.
     chat_api.control(delay=1.0)
@@ -233,21 +386,6 @@ def test_custom_done_and_failed_lists(chat_api):
     assert res["details"]["final_status"] == "processing"
     rc, res = run(chat_api.check(failed=["processing"]))
     assert rc == 1 and res["reason"] == "job_failed", res
-
-
-def test_worker_stopped_is_job_timeout_then_recovers(chat_api, chat_redis):
-    chat_api.control(worker="stop")
-    rc, res = run(chat_api.check(timeout="1s"))
-    assert rc == 1 and res["reason"] == "job_timeout", res
-    assert res["hint"] == JOB_TIMEOUT_HINT
-    assert res["details"]["final_status"] == "pending"
-    assert res["details"]["polls"] >= 5
-    assert res["details"]["post_ms"] is not None
-    assert chat_redis.cmd("LLEN", "mobius:chat:requests") >= 1
-    chat_api.control(worker="run")
-    rc, res = run(chat_api.check())
-    assert rc == 0, res
-    assert res["details"]["final_status"] == "completed"
 
 
 def test_api_recovers_after_500(chat_api):
@@ -309,8 +447,8 @@ def _chat_checks(n, base_url, prefix="rt", **kw):
 
 
 def test_daemon_round_trip_status_metrics_and_recovery(daemon_factory, chat_api_factory):
-    api = chat_api_factory(token="tok-d43m0n-secret")
-    d = daemon_factory({"checks": _chat_checks(1, api.base_url, token=api.token,
+    api = chat_api_factory(auth_mode="required", jwt_secret=SECRET)
+    d = daemon_factory({"checks": _chat_checks(1, api.base_url, jwt=jwt_cfg(),
                                                interval="300ms", timeout="1s",
                                                poll_interval="20ms")})
     doc = d.wait_status("rt0", "pass")
@@ -321,13 +459,65 @@ def test_daemon_round_trip_status_metrics_and_recovery(daemon_factory, chat_api_
     api.control(worker="stop")
     doc = d.wait_status("rt0", "fail", timeout=5)
     assert doc["reason"] == "job_timeout"
-    assert doc["hint"] == JOB_TIMEOUT_HINT
+    assert "no worker took the job" in doc["hint"]
     api.control(worker="run")
     d.wait_status("rt0", "pass", timeout=5)
     _, _, status = d.get("/status")
     _, _, metrics = d.get("/metrics")
     for text in (status, metrics, d.stdout().encode(), d.stderr().encode()):
-        assert b"tok-d43m0n-secret" not in text
+        assert SECRET.encode() not in text and b"eyJ" not in text
+
+
+def test_daemon_on_demand_chat_runs_only_when_asked(daemon_factory, chat_api):
+    d = daemon_factory({"run_min_spacing": "0s", "checks": [
+        {"name": "api", "kind": "http", "url": chat_api.base_url + "/health",
+         "interval": "200ms", "timeout": "150ms"},
+        {"name": "rt", "kind": "chat", "base_url": chat_api.base_url,
+         "thread_id": THREAD, "poll_interval": "20ms", "timeout": "3s"}],
+        "groups": {"e2e": ["api", "rt"]}})
+    d.wait_status("api", "pass")
+    time.sleep(2)
+    assert chat_api.state()["posts"] == 0
+    _, doc = d.get_json("/status/rt")
+    assert doc["status"] == "unknown" and doc.get("on_demand") is True
+    # the ungrouped verdict does not wait for it; its group does
+    assert d.get("/readyz")[0] == 200
+    assert d.get("/readyz?group=e2e")[0] == 503
+    code, _, body = d.post("/run?group=e2e")
+    assert code == 202 and "rt" in json.loads(body)["accepted"]
+    d.wait_status("rt", "pass", timeout=5)
+    assert d.get("/readyz?group=e2e")[0] == 200
+    # 20 on-demand runs: 20 paid turns at most, all on one thread
+    before = chat_api.state()
+    for _ in range(20):
+        d.post("/run?check=rt")
+        d.wait_for(lambda: chat_api.state()["processed"] > before["processed"], 5,
+                   "a round trip")
+        before = chat_api.state()
+    st = chat_api.state()
+    assert st["threads"] == 1, st
+    assert st["posts"] <= 21, st
+
+
+def test_daemon_rereads_a_rotated_token_file(daemon_factory, chat_api_factory, tmp_path):
+    api = chat_api_factory(auth_mode="required", jwt_secret=SECRET)
+    tok = tmp_path / "token"
+    tok.write_text(mint_jwt(SECRET, sub="first") + "\n")
+    d = daemon_factory({"checks": _chat_checks(1, api.base_url, interval="300ms",
+                                               timeout="2s", poll_interval="20ms",
+                                               token="${file:%s}" % tok)})
+    d.wait_status("rt0", "pass")
+    assert api.state()["last_job"]["user_id"] == "first"
+    # a mounted secret rotates by replacing the file: no SIGHUP
+    new = tmp_path / "token.new"
+    new.write_text(mint_jwt(SECRET, sub="second"))
+    os.replace(new, tok)
+    d.wait_for(lambda: api.state()["last_job"]["user_id"] == "second", 5,
+               "a probe with the rotated token")
+    # an expired token in the file fails auth on the next probe
+    tok.write_text(mint_jwt(SECRET, sub="third", ttl=-5))
+    doc = d.wait_status("rt0", "fail", timeout=5)
+    assert doc["reason"] == "auth"
 
 
 def test_daemon_fds_flat_over_500_round_trips(daemon_factory, chat_api):

@@ -2,7 +2,6 @@
 listener, a refused port, a black hole and a tarpit; the HTTP surface, the
 one-shot CLI, SIGHUP reloads, SIGTERM, HTTP limits and load."""
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ import time
 import pytest
 
 from harness.daemon import run_cli
-from harness.net import BlackHole, Tarpit, free_port, refused_port
+from harness.net import BlackHole, free_port, refused_port
 
 
 class Listener:
@@ -150,7 +149,8 @@ def test_metrics_pass_promtool(daemon_factory, listener):
 
 def test_post_run_probes_now(daemon_factory):
     port = free_port()
-    d = daemon_factory({"checks": [tcp("late", port, interval="1m", timeout="1s")]})
+    d = daemon_factory({"run_min_spacing": "0s",
+                        "checks": [tcp("late", port, interval="1m", timeout="1s")]})
     d.wait_status("late", "fail")
     runs = d.get_json("/status/late")[1]["consecutive_failures"]
     l = Listener(port)
@@ -164,6 +164,55 @@ def test_post_run_probes_now(daemon_factory):
     finally:
         l.close()
     assert runs >= 1
+
+
+def test_run_flood_starts_one_probe_per_spacing(daemon_factory, listener):
+    """SPEC §6: at most one queued run per check and one start per
+    run_min_spacing; a flood coalesces and the answer says so."""
+    d = daemon_factory({"run_min_spacing": "2s",
+                        "checks": [tcp("t", listener.port, interval="1m", timeout="1s")]})
+    d.wait_status("t", "pass")
+
+    def runs():
+        _, _, metrics = d.get("/metrics")
+        line = [l for l in metrics.decode().splitlines()
+                if l.startswith('preflight_check_runs_total{check="t"')][0]
+        return float(line.split()[-1])
+
+    accepted = coalesced = 0
+    t0 = time.monotonic()
+    for _ in range(300):
+        code, _, body = d.post("/run?check=t")
+        assert code == 202
+        doc = json.loads(body)
+        accepted += len(doc["accepted"])
+        coalesced += len(doc["coalesced"])
+    assert time.monotonic() - t0 < 1.5
+    # one run starts at once, one more is queued behind it: the rest join
+    assert accepted <= 2 and accepted + coalesced == 300, (accepted, coalesced)
+    time.sleep(max(0, 1.5 - (time.monotonic() - t0)))
+    assert runs() == 2          # the first probe + the run started at once
+    time.sleep(1.5)
+    assert runs() == 1 + accepted  # the queued one, run_min_spacing later
+    time.sleep(2.5)
+    assert runs() == 1 + accepted  # and nothing more
+
+
+def test_run_needs_a_token_from_elsewhere_and_refuses_cross_origin(daemon_factory, listener):
+    d = daemon_factory({"run_token": "run-token-0123456789abc",
+                        "checks": [tcp("t", listener.port)]})
+    d.wait_status("t", "pass")
+    # loopback without credentials: allowed (the sidecar's own pod)
+    assert d.post("/run?check=t")[0] == 202
+    # a wrong token is refused even from loopback
+    code, hdrs, _ = d.post("/run", headers={"Authorization": "Bearer wrong"})
+    assert code == 401
+    assert d.post("/run", headers={"Authorization":
+                                   "Bearer run-token-0123456789abc"})[0] == 202
+    # a browser page elsewhere making the browser POST here
+    code, _, body = d.post("/run", headers={"Origin": "http://evil.example"})
+    assert code == 403 and b"cross-origin" in body
+    assert d.post("/run", headers={"Origin": "http://127.0.0.1:%d" % d.port})[0] == 202
 
 
 def test_oneshot_exit_codes(tmp_path, listener):

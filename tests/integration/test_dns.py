@@ -1,18 +1,16 @@
 """Asynchronous name resolution (evdns) end to end, for every kind that
 resolves before connecting: names answered by the harness's FakeDNS, and
 names it refuses (NXDOMAIN) giving reason `dns`.  No query leaves 127.0.0.1."""
-import socket
 
 import pytest
 
 from harness.chat import probe_once
+from harness.net import listen_low
 
 
 @pytest.fixture
 def listener():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(16)
+    s = listen_low(backlog=16)
     yield s.getsockname()[1]
     s.close()
 

@@ -8,6 +8,7 @@ import re
 from harness.daemon import ROOT, run_cli
 
 ENV = {"CHAT_RAG_DATABASE_URL": "postgresql://app:pw@127.0.0.1:5432/mobius_chat",
+       "CHAT_DB_PASSWORD": "pw",
        "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
 
@@ -28,7 +29,7 @@ def test_readme_config_loads(tmp_path):
 
 
 def test_schema_doc_check_loads(tmp_path):
-    migrations = os.path.join(ROOT, "tests", "fixtures", "migrations")
+    migrations = os.path.join(ROOT, "tests", "fixtures", "migrations", "chat")
     checks = [json.loads(b) for b in blocks("docs/schema.md", "json")
               if '"kind"' in b]
     assert checks, "docs/schema.md has no check example"

@@ -83,13 +83,33 @@ def test_health_and_ready_pass(chat_api):
         assert res["details"]["status_code"] == 200
 
 
-def test_ready_fails_when_redis_is_down(chat_api, chat_redis):
+def test_ready_is_not_proof_of_redis(chat_api, chat_redis):
+    """The real /ready (app/main.py) runs SELECT 1 and reports the queue's
+    type without contacting Redis: with Redis stopped it stays 200, so
+    chat-api-ready passes while the redis check fails.  That is why the
+    profile gates the Chat containers on the redis check, not on /ready.
+    /ready does fail when the API's database is down."""
+    ready = {"url": chat_api.base_url + "/ready", "body_contains": "ready"}
+    redis = {"kind": "redis", "url": chat_redis.url(), "timeout": "2s"}
+    rc, res, err = probe_once(redis)
+    assert rc == 0, (res, err)
     chat_redis.stop()
-    rc, res = run({"url": chat_api.base_url + "/ready"})
-    assert rc == 1 and res["reason"] == "http_status", res
-    assert "503" in res["error"] and "200-299" in res["error"]
-    chat_redis.start()
-    rc, res = run({"url": chat_api.base_url + "/ready"})
+    try:
+        rc, res = run(ready)
+        assert rc == 0 and res["details"]["status_code"] == 200, res
+        rc, res, err = probe_once(redis)
+        assert rc == 1 and res["reason"] == "connect_refused", (res, err)
+    finally:
+        chat_redis.start()
+    chat_api.control(db="down")
+    try:
+        rc, res = run(ready)
+        assert rc == 1 and res["reason"] == "http_status", res
+        assert "503" in res["error"] and "200-299" in res["error"], res
+        assert res["details"]["status_code"] == 503
+    finally:
+        chat_api.control(db="up")
+    rc, res = run(ready)
     assert rc == 0, res
 
 

@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.net import free_port
+from harness.net import listen_low, serve_in_thread
 from harness.redis import ACL_PASSWORD, ACL_USER, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,45 +192,24 @@ def test_http_server_is_protocol(http_server):
                       queue={"key": QUEUE, "max_depth": 1})
 
 
-def _listener():
-    """A listening socket on 127.0.0.1, on a free port below 32768."""
-    for _ in range(100):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", free_port()))
-        except OSError:
-            s.close()
-            continue
-        s.listen(64)
-        return s
-    raise RuntimeError("no free port below 32768")
-
-
 class _ScriptedPeer:
     """A loopback peer that sends fixed bytes on accept, then holds the
     connection open: a stand-in for odd or hostile servers."""
 
     def __init__(self, payload):
-        self.sock = _listener()
-        self.sock.settimeout(0.2)
+        self.sock = listen_low()
         self.port = self.sock.getsockname()[1]
         self.payload = payload
         self.conns = []
         self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        self.t = serve_in_thread(self.sock, self._send, lambda: self.stop)
 
-    def _run(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns.append(c)
-            try:
-                c.sendall(self.payload)
-            except OSError:
-                pass
+    def _send(self, c):
+        self.conns.append(c)
+        try:
+            c.sendall(self.payload)
+        except OSError:
+            pass
 
     def close(self):
         self.stop = True
@@ -276,14 +254,12 @@ class _StreamingPeer:
     never completes its reply.  Records bytes sent per connection."""
 
     def __init__(self, head, fill, limit=64 * MIB):
-        self.sock = _listener()
-        self.sock.settimeout(0.2)
+        self.sock = listen_low()
         self.port = self.sock.getsockname()[1]
         self.head, self.fill, self.limit = head, fill * (65536 // len(fill)), limit
         self.sent = []          # bytes sent, one entry per finished connection
         self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        self.t = serve_in_thread(self.sock, self._serve, lambda: self.stop)
 
     def _serve(self, c):
         c.settimeout(5)         # a client that stops reading cannot hang us
@@ -304,14 +280,6 @@ class _StreamingPeer:
         finally:
             self.sent.append(sent)
             c.close()
-
-    def _run(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self._serve(c)
 
     def close(self):
         self.stop = True
@@ -354,9 +322,9 @@ def run_probe_peak_rss(url, repeat=10, timeout="10s", limit=30):
     # A bulk string announced at 2 GB, then an endless body.
     (b"$2000000000\r\n", b"x", "announced a 2000000000-byte reply to PING"),
     # A status line that never ends (no CRLF).
-    (b"+", b"A", "sent more than 1 MiB without completing a reply"),
+    (b"+", b"A", "sent more than 4 MiB without completing a reply"),
     # An endless length header.
-    (b"$", b"9", "sent more than 1 MiB without completing a reply"),
+    (b"$", b"9", "sent more than 4 MiB without completing a reply"),
 ])
 def test_endless_reply_is_capped(head, fill, words):
     peer = _StreamingPeer(head, fill)
@@ -369,14 +337,14 @@ def test_endless_reply_is_capped(head, fill, words):
     assert rc == 1, (rc, res, err)
     assert res["reason"] == "protocol", res
     assert words in res["error"], res
-    assert "1 MiB" in res["error"] and "not a Redis server?" in res["error"], res
+    assert "4 MiB" in res["error"] and "not a Redis server?" in res["error"], res
     assert "port" in res["hint"], res
     assert res["details"]["address"] == "127.0.0.1", res
     # Each probe ends at the cap, long before its 10 s deadline.
     assert res["duration_ms"] < 3000 and wall < 15, (res, wall)
     # The peer saw every client go away before its 64 MiB limit.
     assert len(peer.sent) == 10 and max(peer.sent) < 64 * MIB, peer.sent
-    # Memory: the 1 MiB cap plus hiredis' buffer growth, never the stream.
+    # Memory: the 4 MiB cap plus hiredis' buffer growth, never the stream.
     assert growth < 16 * 1024, growth
     assert res["fds_after"] == res["fds_before"], res
 
@@ -386,7 +354,7 @@ def test_endless_reply_is_capped(head, fill, words):
     (b"*2000000000\r\n", b":1\r\n", "announced a 2000000000-element array"),
     # A plausible array whose elements (48-byte objects for 4 wire bytes)
     # outgrow the cap long before the buffer does.
-    (b"*100000\r\n", b":1\r\n", "sent more than 1 MiB"),
+    (b"*200000\r\n", b":1\r\n", "sent more than 4 MiB"),
 ])
 def test_huge_array_is_capped(head, fill, words):
     peer = _StreamingPeer(head, fill)
@@ -399,34 +367,34 @@ def test_huge_array_is_capped(head, fill, words):
     assert rc == 1, (rc, res, err)
     assert res["reason"] == "protocol", res
     assert words in res["error"], res
-    assert "1 MiB" in res["error"] and "not a Redis server?" in res["error"], res
+    assert "4 MiB" in res["error"] and "not a Redis server?" in res["error"], res
     assert res["duration_ms"] < 3000 and wall < 15, (res, wall)
     assert growth < 16 * 1024, growth
     assert res["fds_after"] == res["fds_before"], res
 
 
 def test_reply_just_under_the_cap_is_not_capped():
-    """A complete 900 kB bulk reply to PING is within the cap: the probe
+    """A complete 3.9 MB bulk reply to PING is within the cap: the probe
     reads it whole and reports it as the wrong reply, not as too big."""
-    body = b"y" * 900000
+    body = b"y" * 3900000
     peer = _ScriptedPeer(b"$%d\r\n%s\r\n" % (len(body), body))
     try:
         res = expect_fail("redis://127.0.0.1:%d" % peer.port, "protocol")
     finally:
         peer.close()
     assert "unexpected reply (type 1)" in res["error"], res
-    assert "1 MiB" not in res["error"], res
+    assert "4 MiB" not in res["error"], res
 
 
 def test_memcheck_clean_when_capped():
-    for head, fill in ((b"$2000000000\r\n", b"x"), (b"+", b"A"), (b"*100000\r\n", b":1\r\n")):
+    for head, fill in ((b"$2000000000\r\n", b"x"), (b"+", b"A"), (b"*200000\r\n", b":1\r\n")):
         peer = _StreamingPeer(head, fill, limit=16 * MIB)
         try:
             rc, res = _memcheck("redis://127.0.0.1:%d" % peer.port, 3, timeout="10s")
         finally:
             peer.close()
         assert rc == 1 and res["reason"] == "protocol", res
-        assert "1 MiB" in res["error"], res
+        assert "4 MiB" in res["error"], res
         assert res["fds_after"] == res["fds_before"], res
 
 

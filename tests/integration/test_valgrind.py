@@ -7,14 +7,13 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 
 from harness.daemon import ROOT
-from harness.net import free_port
+from harness.net import free_port, listen_low
 
 PLAIN_BIN = os.path.join(ROOT, "build", "preflightd")
 
@@ -58,7 +57,9 @@ def _config(pg, redis, chat_api, listener, tarpit):
         {"name": "pg-tarpit", "kind": "postgres", "critical": False,
          "url": "postgresql://u:pw@127.0.0.1:%d/db" % tarpit.port},
         {"name": "api", "kind": "http", "url": chat_api.base_url + "/health"},
-        {"name": "chat", "kind": "chat", "base_url": chat_api.base_url, "token": chat_api.token,
+        # Scheduled (chat defaults to on demand) so memcheck sees JWT minting.
+        {"name": "chat", "kind": "chat", "base_url": chat_api.base_url, "interval": "2s",
+         "jwt": {"secret": chat_api.jwt_secret, "ttl": "60s"},
          "poll_interval": "50ms", "critical": False},
         {"name": "chat-tarpit", "kind": "chat", "critical": False,
          "base_url": "http://127.0.0.1:%d" % tarpit.port, "timeout": "500ms"},
@@ -66,10 +67,9 @@ def _config(pg, redis, chat_api, listener, tarpit):
 
 
 def test_daemon_is_memcheck_clean(tmp_path, pg, redis, chat_api_factory, tarpit):
-    chat_api = chat_api_factory(token="vg-token")
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(64)
+    chat_api = chat_api_factory(auth_mode="required",
+                                jwt_secret="vg-secret-0123456789abcdef")
+    lsock = listen_low()
     cfg = _config(pg, redis, chat_api, lsock.getsockname()[1], tarpit)
     path = tmp_path / "preflight.json"
     path.write_text(json.dumps(cfg))

@@ -24,6 +24,7 @@
 #include "pf_config.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
+#include "interp.h"
 #include "registry.h"
 #if __has_include("pf_curl.h")
 #include "pf_curl.h"
@@ -77,13 +78,14 @@ static long rss_kb(void)
 }
 
 static int run_one(const struct check_ops *ops, const void *cfg,
-		   const struct pf_env *env, uint64_t timeout_ms, struct run *r)
+		   const struct pf_env *env, void *memory, uint64_t timeout_ms,
+		   struct run *r)
 {
 	void *probe;
 
 	r->finished = false;
 	r->started_ms = pf_mono_ms();
-	probe = ops->start(cfg, env, timeout_ms, on_done, r);
+	probe = ops->start(cfg, env, memory, timeout_ms, on_done, r);
 	if (!probe)
 		return -1;
 	while (!r->finished)
@@ -103,10 +105,15 @@ static void print_result(const struct run *r, cJSON *extra)
 	cJSON_AddStringToObject(out, "error", r->res.error);
 	cJSON_AddStringToObject(out, "hint", r->res.hint);
 	cJSON_AddItemToObject(out, "details", r->res.details ? cJSON_Duplicate(r->res.details, 1) : cJSON_CreateNull());
-	if (isnan(r->res.gauge))
-		cJSON_AddNullToObject(out, "gauge");
-	else
-		cJSON_AddNumberToObject(out, "gauge", r->res.gauge);
+	cJSON *gauges = cJSON_AddArrayToObject(out, "gauges");
+	for (int g = 0; g < PF_GAUGE_MAX; g++) {
+		double x = r->res.gauge[g];
+		cJSON *item = isnan(x) ? cJSON_CreateNull() : cJSON_CreateNumber(x);
+		if (g == 0)
+			cJSON_AddItemToObject(out, "gauge", cJSON_Duplicate(item, 1));
+		cJSON_AddItemToArray(gauges, item);
+	}
+	cJSON_AddBoolToObject(out, "warn", r->res.warn);
 	cJSON_AddNumberToObject(out, "duration_ms", r->duration_ms);
 	text = cJSON_PrintUnformatted(out);
 	puts(text ? text : "{}");
@@ -118,7 +125,7 @@ static int load(const char *json, const struct check_ops **ops, void **cfg,
 		uint64_t *timeout_ms)
 {
 	char err[512];
-	cJSON *obj = cJSON_Parse(json);
+	cJSON *obj = cJSON_Parse(json), *raw = NULL;
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	int rc = -1;
 
@@ -132,13 +139,17 @@ static int load(const char *json, const struct check_ops **ops, void **cfg,
 		goto out;
 	}
 	*timeout_ms = (*ops)->default_timeout_ms ? (*ops)->default_timeout_ms : 5000;
-	if (pf_cfg_duration(obj, "check", "timeout", timeout_ms, err, sizeof(err)) < 0 ||
-	    (*ops)->parse(obj, "check", cfg, err, sizeof(err)) < 0) {
+	/* ${VAR} and ${file:} as the daemon's loader expands them. */
+	raw = cJSON_Duplicate(obj, 1);
+	if (!raw || pf_interp_tree(obj, "check", err, sizeof(err)) < 0 ||
+	    pf_cfg_duration(obj, "check", "timeout", timeout_ms, err, sizeof(err)) < 0 ||
+	    (*ops)->parse(obj, raw, "check", cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "probe_once: %s\n", err);
 		goto out;
 	}
 	rc = 0;
 out:
+	cJSON_Delete(raw);
 	cJSON_Delete(obj);
 	return rc;
 }
@@ -177,10 +188,10 @@ int main(int argc, char **argv)
 {
 	const struct check_ops *ops = NULL;
 	struct pf_env env = { 0 };
-	struct run r = { .res = { .gauge = NAN } };
+	struct run r;
 	cJSON *extra = NULL;
 	uint64_t timeout_ms = 0;
-	void *cfg = NULL;
+	void *cfg = NULL, *memory = NULL;
 	long repeat = 1, fds0, rss0;
 
 	if (argc == 4 && strcmp(argv[2], "--repeat") == 0)
@@ -192,7 +203,12 @@ int main(int argc, char **argv)
 	/* hiredis writes with plain write(): a reset peer must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	memset(&r, 0, sizeof(r));
+	pf_result_reset(&r.res);
 	if (load(argv[1], &ops, &cfg, &timeout_ms) < 0)
+		return 2;
+	/* the kind's memory lives across --repeat probes, as in the daemon */
+	if (ops->memory_size && !(memory = calloc(1, ops->memory_size)))
 		return 2;
 	if (setup_env(&env) < 0) {
 		fprintf(stderr, "probe_once: cannot create the event loop\n");
@@ -201,7 +217,7 @@ int main(int argc, char **argv)
 	fds0 = count_fds();
 	rss0 = rss_kb();
 	for (long i = 0; i < repeat; i++) {
-		if (run_one(ops, cfg, &env, timeout_ms, &r) < 0) {
+		if (run_one(ops, cfg, &env, memory, timeout_ms, &r) < 0) {
 			fprintf(stderr, "probe_once: start failed\n");
 			return 2;
 		}
@@ -217,6 +233,7 @@ int main(int argc, char **argv)
 	print_result(&r, extra);
 	cJSON_Delete(r.res.details);
 	ops->free_cfg(cfg);
+	free(memory);
 	teardown_env(&env);
 	curl_global_cleanup();
 	return r.res.reason == PF_REASON_NONE ? 0 : 1;

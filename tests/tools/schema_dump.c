@@ -6,9 +6,9 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: schema_dump DIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: schema_dump DIR [SCHEMA]\n");
 		return 2;
 	}
-	return pf_schema_main(argv[1], stdout, stderr);
+	return pf_schema_main(argv[1], argc > 2 ? argv[2] : NULL, stdout, stderr);
 }

@@ -21,11 +21,11 @@
 
 static void test_post_body(void)
 {
-	char *b = pf_chat_post_body("say \"hi\"\n", NULL);
+	char *b = pf_chat_post_body("say \"hi\"\n", NULL, NULL);
 
 	PF_EXPECT_STR(b, "{\"message\":\"say \\\"hi\\\"\\n\"}");
 	free(b);
-	b = pf_chat_post_body("m", "t-1");
+	b = pf_chat_post_body("m", "t-1", NULL);
 	PF_EXPECT_STR(b, "{\"message\":\"m\",\"thread_id\":\"t-1\"}");
 	free(b);
 }
@@ -124,13 +124,50 @@ static void test_join_and_urls(void)
 	PF_EXPECT(pf_web_check_url("http://h/a b", err, sizeof(err)) < 0);
 }
 
+/* The two failure shapes of the real service, 429 and PHI bodies. */
+static void test_real_shapes(void)
+{
+	struct pf_chat_status st;
+	char err[128];
+
+	/* worker-level: the code in "error", no envelope */
+	PF_EXPECT(pf_chat_parse_status("{\"status\":\"failed\",\"message\":\"The"
+		" request took too long\",\"error\":\"turn_deadline_exceeded\","
+		"\"was_truncated\":false,\"deadline_s\":300}", &st, err, sizeof(err)) == 0);
+	PF_EXPECT_STR(st.error, "turn_deadline_exceeded");
+	/* pipeline-level: no "error", the code in error_envelope */
+	PF_EXPECT(pf_chat_parse_status("{\"status\":\"failed\",\"error_envelope\":"
+		"{\"schema_name\":\"error_envelope\",\"error_code\":\"provider_error\","
+		"\"user_facing_message\":\"The model provider failed\"},"
+		"\"llm_error\":\"x\"}", &st, err, sizeof(err)) == 0);
+	PF_EXPECT_STR(st.error, "provider_error");
+	PF_EXPECT_STR(st.message, "The model provider failed");
+	PF_EXPECT(pf_chat_retry_after("{\"detail\":\"Rate limit exceeded\","
+				      "\"retry_after_seconds\":7}") == 7);
+	PF_EXPECT(pf_chat_retry_after("{}") == -1 && pf_chat_retry_after("x") == -1);
+	PF_EXPECT(pf_chat_phi_blocked("{\"detail\":{\"phi_blocked\":true,"
+				      "\"phi_evidence\":[]}}"));
+	PF_EXPECT(!pf_chat_phi_blocked("{\"detail\":[{\"type\":\"missing\"}]}"));
+	cJSON *extra = cJSON_Parse("{\"chat_mode\":\"quick\",\"cache_assist\":false}");
+	char *b = pf_chat_post_body("m", "00000000-0000-4000-8000-000000000001", extra);
+	PF_EXPECT_STR(b, "{\"chat_mode\":\"quick\",\"cache_assist\":false,"
+		      "\"message\":\"m\",\"thread_id\":\"00000000-0000-4000-8000-000000000001\"}");
+	free(b);
+	cJSON_Delete(extra);
+}
+
 static void test_excerpt(void)
 {
 	char out[PF_WEB_EXCERPT + 8], big[1000];
 	const char *body = "  line1\r\n\tline2 \x01\xc3\xa9 tok-123 end  ";
 
 	pf_web_excerpt(body, strlen(body), "tok-123", out, sizeof(out));
-	PF_EXPECT_STR(out, "line1 line2 ?? *** end");
+	PF_EXPECT_STR(out, "line1 line2 \xc3\xa9 *** end");
+	/* invalid UTF-8 (a lone continuation byte, an overlong '/', a
+	 * surrogate) becomes U+FFFD: the excerpt is valid JSON text */
+	pf_web_excerpt("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d", 11, NULL, out, sizeof(out));
+	PF_EXPECT_STR(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
+		      "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d");
 	memset(big, 'a', sizeof(big));
 	pf_web_excerpt(big, sizeof(big), NULL, out, sizeof(out));
 	PF_EXPECT(strlen(out) == PF_WEB_EXCERPT + 3);
@@ -277,6 +314,7 @@ int main(void)
 	pf_test("verdict", test_verdict);
 	pf_test("join_and_urls", test_join_and_urls);
 	pf_test("excerpt", test_excerpt);
+	pf_test("the real service's answers", test_real_shapes);
 	pf_test("header_secret", test_header_secret);
 	pf_test("status_set", test_status_set);
 	pf_test("curlm_refused_and_cancel", test_curlm_refused_and_cancel);

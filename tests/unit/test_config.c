@@ -19,7 +19,7 @@
 
 static const char *const addr_keys[] = { "address", "secret", NULL };
 
-static int addr_parse(const cJSON *obj, const char *path, void **cfg,
+static int addr_parse(const cJSON *obj, const cJSON *raw, const char *path, void **cfg,
 		      char *err, size_t errlen)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "address");
@@ -163,7 +163,7 @@ static void test_limits(void)
 	PF_EXPECT(pf_config_load_file("/nonexistent/pf.json", &cfg, err, sizeof err) == -1);
 	PF_EXPECT_STR(err, "/nonexistent/pf.json: cannot open config file: No such file or directory");
 	PF_EXPECT(pf_config_load_file("/tmp", &cfg, err, sizeof err) == -1);
-	PF_EXPECT_STR(err, "/tmp: config file is a directory, not a file");
+	PF_EXPECT_STR(err, "/tmp: config file is a directory, not a regular file");
 	char nul[] = "{\"listen\": \"a:1\"}";
 	(void)nul;
 }
@@ -229,7 +229,7 @@ static void test_durations_and_thresholds(void)
 		   "t.json: checks[0].timeout: \"5x\" is not a duration (e.g. \"250ms\", \"5s\", \"2m\")");
 	expect_err_prefix(CHECK(", \"interval\": -1"), "t.json: checks[0].interval: -1 is not a duration");
 	expect_err_prefix(CHECK(", \"interval\": true"), "t.json: checks[0].interval: must be a duration");
-	expect_err(CHECK(", \"interval\": \"0s\""), "t.json: checks[0].interval: must be longer than 0");
+	expect_err(CHECK(", \"interval\": \"0s\""), "t.json: checks[0].interval: must be longer than 0 (or \"off\" for an on-demand check)");
 	expect_err(CHECK(", \"interval\": \"5s\""),
 		   "t.json: checks[0].timeout: 5s must be shorter than the interval (5s)");
 	expect_err(CHECK(", \"interval\": \"2s\", \"timeout\": 3"),

@@ -55,14 +55,19 @@ static void test_number(void)
 
 static void test_text_array(void)
 {
-	char n1[] = "chat_threads", n2[] = "we\"ird\\name";
-	struct pf_pg_table t[2] = { { .name = n1 }, { .name = n2 } };
-	char *s = pf_pg_text_array(t, 2);
-	PF_EXPECT_STR(s, "{\"chat_threads\",\"we\\\"ird\\\\name\"}");
-	free(s);
-	s = pf_pg_text_array(t, 0);
-	PF_EXPECT_STR(s, "{}");
-	free(s);
+	char n1[] = "chat_threads", n2[] = "we\"ird\\name", s2[] = "compliance";
+	struct pf_pg_table t[2] = { { .name = n1 }, { .schema = s2, .name = n2 } };
+	char *sch, *names;
+	PF_EXPECT(pf_pg_text_arrays(t, 2, "public", &sch, &names) == 0);
+	PF_EXPECT_STR(sch, "{\"public\",\"compliance\"}");
+	PF_EXPECT_STR(names, "{\"chat_threads\",\"we\\\"ird\\\\name\"}");
+	free(sch);
+	free(names);
+	PF_EXPECT(pf_pg_text_arrays(t, 0, "public", &sch, &names) == 0);
+	PF_EXPECT_STR(sch, "{}");
+	PF_EXPECT_STR(names, "{}");
+	free(sch);
+	free(names);
 }
 
 static void test_options(void)
@@ -92,14 +97,14 @@ static void test_schema_eval(void)
 		{ .name = t3 },
 	};
 	struct pf_pg_row all[] = {
-		{ "chat_threads", "id" }, { "chat_turns", "id" },
-		{ "chat_turns", "thread_id" }, { "chat_turns", "status" },
-		{ "chat_state", NULL },
+		{ "public", "chat_threads", "id", 'r' }, { "public", "chat_turns", "id", 'r' },
+		{ "public", "chat_turns", "thread_id", 'r' }, { "public", "chat_turns", "status", 'r' },
+		{ "public", "chat_state", NULL, 'r' },
 	};
 	char err[PF_ERROR_MAX];
 	unsigned missing = 99;
 	cJSON *d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, all, 5, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", all, 5, d, err, sizeof err,
 				    &missing) == PF_REASON_NONE);
 	PF_EXPECT(missing == 0 && err[0] == '\0');
 	PF_EXPECT(cJSON_GetArraySize(cJSON_GetObjectItem(d, "missing_tables")) == 0);
@@ -107,37 +112,37 @@ static void test_schema_eval(void)
 
 	/* chat_threads gone, chat_turns.thread_id gone: both listed */
 	struct pf_pg_row some[] = {
-		{ "chat_turns", "id" }, { "chat_turns", "status" },
-		{ "chat_state", "thread_id" },
+		{ "public", "chat_turns", "id", 'r' }, { "public", "chat_turns", "status", 'r' },
+		{ "public", "chat_state", "thread_id", 'r' },
 	};
 	d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, some, 3, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", some, 3, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_TABLE);
 	PF_EXPECT(missing == 2);
 	PF_EXPECT_STR(err, "missing tables: chat_threads; missing columns:"
 		      " chat_turns.thread_id");
 	char *js = cJSON_PrintUnformatted(d);
-	PF_EXPECT_STR(js, "{\"missing_tables\":[\"chat_threads\"],"
+	PF_EXPECT_STR(js, "{\"missing_tables\":[\"chat_threads\"],\"missing_views\":[],"
 		      "\"missing_columns\":{\"chat_turns\":[\"thread_id\"]}}");
 	free(js);
 	cJSON_Delete(d);
 
 	/* only a column missing; a NULL rel row (nothing matched) is ignored */
 	struct pf_pg_row cols_only[] = {
-		{ "chat_threads", "id" }, { "chat_turns", "id" },
-		{ "chat_turns", "thread_id" }, { "chat_state", "x" },
-		{ NULL, NULL },
+		{ "public", "chat_threads", "id", 'r' }, { "public", "chat_turns", "id", 'r' },
+		{ "public", "chat_turns", "thread_id", 'r' }, { "public", "chat_state", "x", 'r' },
+		{ NULL, NULL, NULL, 0 },
 	};
 	d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, cols_only, 5, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", cols_only, 5, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_COLUMN);
 	PF_EXPECT(missing == 1);
 	PF_EXPECT_STR(err, "missing columns: chat_turns.status");
 	cJSON_Delete(d);
 
-	struct pf_pg_row none[] = { { NULL, NULL } };
+	struct pf_pg_row none[] = { { NULL, NULL, NULL, 0 } };
 	d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, none, 1, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", none, 1, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_TABLE);
 	PF_EXPECT(missing == 3);
 	PF_EXPECT_STR(err, "missing tables: chat_threads, chat_turns, chat_state");
@@ -159,11 +164,11 @@ static void test_schema_eval_files(void)
 		{ .name = t2, .file = "005_state.sql" },
 		{ .name = t3 },
 	};
-	struct pf_pg_row rows[] = { { "chat_turns", "id" } };
+	struct pf_pg_row rows[] = { { "public", "chat_turns", "id", 'r' } };
 	char err[PF_ERROR_MAX], hint[PF_HINT_MAX];
 	unsigned missing = 0;
 	cJSON *d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, rows, 1, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", rows, 1, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_TABLE);
 	PF_EXPECT(missing == 5);
 	PF_EXPECT_STR(err, "missing tables: chat_state (005_state.sql),"
@@ -172,37 +177,65 @@ static void test_schema_eval_files(void)
 		      " chat_turns.x");
 	char *js = cJSON_PrintUnformatted(d);
 	PF_EXPECT_STR(js, "{\"missing_tables\":[\"chat_state\",\"hand_only\"],"
-		      "\"missing_columns\":{\"chat_turns\":[\"thread_id\","
+		      "\"missing_views\":[],\"missing_columns\":{\"chat_turns\":[\"thread_id\","
 		      "\"latency_ms\",\"x\"]},\"introduced_by\":{"
 		      "\"chat_turns.thread_id\":\"011_thread.sql\","
 		      "\"chat_turns.latency_ms\":\"011_thread.sql\","
 		      "\"chat_state\":\"005_state.sql\"}}");
 	free(js);
-	pf_pg_migration_hint("mobius_chat", d, hint, sizeof hint);
+	pf_pg_migration_hint("mobius_chat", d, "020_last.sql", hint, sizeof hint);
 	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
-		      " 005_state.sql up to and including 011_thread.sql before"
-		      " starting its workers");
+		      " 005_state.sql through 020_last.sql (the folder's last"
+		      " file; the missing objects come from 005_state.sql to"
+		      " 011_thread.sql) before starting its workers");
 	cJSON_Delete(d);
 
 	/* only 011 missing: one file named */
 	struct pf_pg_row most[] = {
-		{ "chat_turns", "id" }, { "chat_turns", "x" },
-		{ "chat_state", NULL }, { "hand_only", NULL },
+		{ "public", "chat_turns", "id", 'r' }, { "public", "chat_turns", "x", 'r' },
+		{ "public", "chat_state", NULL, 'r' }, { "public", "hand_only", NULL, 'r' },
 	};
 	d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, 3, most, 4, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, 3, "public", most, 4, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_COLUMN);
 	PF_EXPECT_STR(err, "missing columns: chat_turns.thread_id"
 		      " (011_thread.sql), chat_turns.latency_ms (011_thread.sql)");
-	pf_pg_migration_hint("mobius_chat", d, hint, sizeof hint);
-	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat up to"
-		      " and including 011_thread.sql before starting its workers");
+	pf_pg_migration_hint("mobius_chat", d, "020_last.sql", hint, sizeof hint);
+	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
+		      " 011_thread.sql through 020_last.sql (the folder's last"
+		      " file; the missing objects come from 011_thread.sql)"
+		      " before starting its workers");
+	pf_pg_migration_hint("mobius_chat", d, "011_thread.sql", hint, sizeof hint);
+	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
+		      " 011_thread.sql before starting its workers");
 	cJSON_Delete(d);
 
 	/* no files at all: the plain hint */
-	pf_pg_migration_hint("mobius_rag", NULL, hint, sizeof hint);
+	pf_pg_migration_hint("mobius_rag", NULL, NULL, hint, sizeof hint);
 	PF_EXPECT_STR(hint, "run the migrations for database mobius_rag before"
 		      " starting its workers");
+}
+
+/* A table must be a table, a view a view (or a materialized view). */
+static void test_schema_eval_kinds(void)
+{
+	char tn[] = "calls", vn[] = "perf";
+	struct pf_pg_table t[2] = { { .name = tn }, { .name = vn, .view = true } };
+	struct pf_pg_row swapped[] = { { "public", "calls", NULL, 'v' },
+				       { "public", "perf", NULL, 'r' } };
+	struct pf_pg_row right[] = { { "public", "calls", "id", 'p' },
+				     { "public", "perf", NULL, 'm' } };
+	char err[PF_ERROR_MAX];
+	unsigned missing = 0;
+	cJSON *d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 2, "public", swapped, 2, d, err, sizeof err,
+				    &missing) == PF_REASON_MISSING_TABLE);
+	PF_EXPECT_STR(err, "missing tables: calls; missing views: perf");
+	cJSON_Delete(d);
+	d = cJSON_CreateObject();
+	PF_EXPECT(pf_pg_schema_eval(t, 2, "public", right, 2, d, err, sizeof err,
+				    &missing) == PF_REASON_NONE);
+	cJSON_Delete(d);
 }
 
 /* A list too long for the error keeps whole items and counts the rest. */
@@ -217,11 +250,11 @@ static void test_schema_eval_long(void)
 		t[i].name = names[i];
 		t[i].file = "001_everything.sql";
 	}
-	struct pf_pg_row none[] = { { NULL, NULL } };
+	struct pf_pg_row none[] = { { NULL, NULL, NULL, 0 } };
 	char err[PF_ERROR_MAX];
 	unsigned missing = 0;
 	cJSON *d = cJSON_CreateObject();
-	PF_EXPECT(pf_pg_schema_eval(t, N, none, 1, d, err, sizeof err,
+	PF_EXPECT(pf_pg_schema_eval(t, N, "public", none, 1, d, err, sizeof err,
 				    &missing) == PF_REASON_MISSING_TABLE);
 	PF_EXPECT(missing == N);
 	const char *head = "missing tables: table_number_00"
@@ -269,13 +302,35 @@ static void test_assert_eval(void)
 
 static void test_classify(void)
 {
+	/* server errors: by SQLSTATE (verbose messages carry it) */
 	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
-		" port 5 failed: FATAL:  password authentication failed for user"
+		" port 5 failed: FATAL:  28P01: password authentication failed for user"
 		" \"app\"") == PF_REASON_AUTH);
-	PF_EXPECT(pf_pg_classify_connect("FATAL:  role \"x\" does not exist") ==
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  28000: role \"x\" does not exist") ==
 		  PF_REASON_AUTH);
-	PF_EXPECT(pf_pg_classify_connect("FATAL:  database \"nope\" does not"
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  3D000: database \"nope\" does not"
 		" exist") == PF_REASON_WRONG_DATABASE);
+	/* the same failures from a server speaking German: same reasons */
+	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
+		" port 5 failed: FATAL:  28P01: Passwort-Authentifizierung für"
+		" Benutzer \u00bbapp\u00ab fehlgeschlagen") == PF_REASON_AUTH);
+	PF_EXPECT(pf_pg_classify_connect("SCHWERWIEGEND:  3D000: Datenbank"
+		" \u00bbnope\u00ab existiert nicht") == PF_REASON_WRONG_DATABASE);
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  57P03: das Datenbanksystem"
+		" startet") == PF_REASON_CONNECT_REFUSED);
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  53300: tut mir leid, schon zu"
+		" viele Verbindungen") == PF_REASON_CONNECT_REFUSED);
+	/* English words of a server error never decide on their own */
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  XX000: database \"x\" does not"
+		" exist") == PF_REASON_CONNECT_REFUSED);
+	char st[6];
+	PF_EXPECT(pf_pg_message_sqlstate("a failed: FATAL:  28P01: b", st) &&
+		  strcmp(st, "28P01") == 0);
+	PF_EXPECT(!pf_pg_message_sqlstate("FATAL: 28P01: one space", st));
+	PF_EXPECT(!pf_pg_message_sqlstate("Connection refused", st));
+	PF_EXPECT(!pf_pg_message_sqlstate(NULL, st));
+	PF_EXPECT(pf_pg_sqlstate_hint("57P03") != NULL);
+	PF_EXPECT(pf_pg_sqlstate_hint("28P01") == NULL);
 	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
 		" port 5 failed: Connection refused\n\tIs the server running")
 		  == PF_REASON_CONNECT_REFUSED);
@@ -320,7 +375,7 @@ static void test_classify_tls(void)
 	PF_EXPECT(pf_pg_classify_connect("received invalid response to SSL"
 		" negotiation: H") == PF_REASON_PROTOCOL);
 	/* A plain connection a hostssl-only server refuses: pg_hba, auth. */
-	PF_EXPECT(pf_pg_classify_connect("FATAL: no pg_hba.conf entry for host"
+	PF_EXPECT(pf_pg_classify_connect("FATAL:  28000: no pg_hba.conf entry for host"
 		" \"127.0.0.1\", user \"a\", database \"b\", no encryption")
 		  == PF_REASON_AUTH);
 }
@@ -384,6 +439,12 @@ static void test_clean_scrub(void)
 	pf_pg_clean_message(buf, sizeof buf, "FATAL:  password authentication"
 			    " failed\nDETAIL:  sekrit!\n", "sekrit!");
 	PF_EXPECT_STR(buf, "FATAL: password authentication failed; DETAIL: ***");
+	/* verbose messages lose their LOCATION lines */
+	pf_pg_clean_message(buf, sizeof buf, "FATAL:  28P01: no\nLOCATION:  "
+			    "auth_failed, auth.c:326\nHINT:  h\n", NULL);
+	PF_EXPECT_STR(buf, "FATAL: 28P01: no; HINT: h");
+	pf_pg_clean_message(buf, sizeof buf, "LOCATION:  x.c:1\n", NULL);
+	PF_EXPECT_STR(buf, "");
 	strcpy(buf, "a pw12 b pw12");
 	pf_pg_scrub(buf, sizeof buf, "pw12");
 	PF_EXPECT_STR(buf, "a *** b ***");
@@ -410,7 +471,7 @@ static struct pf_pg_cfg *parse(const char *json, char *err, size_t len)
 	cJSON *o = cJSON_Parse(json);
 	void *cfg = NULL;
 	err[0] = '\0';
-	if (o == NULL || pf_pg_cfg_parse(o, "checks[0]", &cfg, err, len) != 0)
+	if (o == NULL || pf_pg_cfg_parse(o, NULL, "checks[0]", &cfg, err, len) != 0)
 		cfg = NULL;
 	cJSON_Delete(o);
 	return cfg;
@@ -432,7 +493,7 @@ static void test_cfg(void)
 	PF_EXPECT_STR(c->schema, "public");
 	PF_EXPECT_STR(pf_pg_cfg_dbname(c), "mobius_chat");
 	PF_EXPECT(c->n_tables == 2 && c->n_assertions == 1);
-	PF_EXPECT_STR(c->tables_param, "{\"chat_threads\",\"chat_state\"}");
+	PF_EXPECT_STR(c->names_param, "{\"chat_threads\",\"chat_state\"}");
 	pf_pg_cfg_target(c, tgt, sizeof tgt);
 	PF_EXPECT(strstr(tgt, "s3cret") == NULL && strstr(tgt, "app:***@") != NULL);
 	cJSON *d = pf_pg_cfg_describe(c);
@@ -531,9 +592,11 @@ static void test_cfg_schema_dir(void)
 	struct pf_pg_cfg *c = parse(json, err, sizeof err);
 	PF_EXPECT(c != NULL);
 	if (c != NULL) {
-		PF_EXPECT(c->n_tables == 3 && c->derived_tables == 2);
-		PF_EXPECT(c->derived_columns == 3);
-		PF_EXPECT_STR(c->tables_param, "{\"a\",\"r\",\"hand\"}");
+		/* other.x is required in its own schema */
+		PF_EXPECT(c->n_tables == 4 && c->derived_tables == 3);
+		PF_EXPECT(c->derived_columns == 4);
+		PF_EXPECT_STR(c->names_param, "{\"a\",\"r\",\"x\",\"hand\"}");
+		PF_EXPECT_STR(c->schemas_param, "{\"public\",\"public\",\"other\",\"public\"}");
 		const struct pf_pg_table *a = find_table(c, "a");
 		PF_EXPECT(a && a->n_columns == 4 && strcmp(a->file, "001_a.sql") == 0);
 		if (a && a->n_columns == 4) {
@@ -550,27 +613,45 @@ static void test_cfg_schema_dir(void)
 			  (h->column_files == NULL || h->column_files[0] == NULL));
 		cJSON *d = pf_pg_cfg_describe(c);
 		char *js = cJSON_PrintUnformatted(d);
-		PF_EXPECT(strstr(js, "\"schema_dir_derived\":{\"tables\":2,"
-				 "\"columns\":3}") != NULL);
+		PF_EXPECT(strstr(js, "\"schema_dir_derived\":{\"tables\":3,"
+				 "\"columns\":4,\"required_views\":0}") != NULL);
 		PF_EXPECT(strstr(js, dir) != NULL);
 		free(js);
 		cJSON_Delete(d);
 	}
 	pf_pg_cfg_free(c);
 
-	/* a folder that creates no table in the check's schema */
+	/* a folder that creates no table at all */
 	PF_EXPECT(write_file(dir, "001_a.sql", "CREATE INDEX i ON t (a);") == 0);
-	PF_EXPECT(write_file(dir, "002_b.sql", "CREATE TABLE other.x (y int);")
+	PF_EXPECT(write_file(dir, "002_b.sql", "CREATE VIEW v AS SELECT 1;")
 		  == 0);
 	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
 		 "\"schema_dir\":\"%s\"}", dir);
 	PF_EXPECT(parse(json, err, sizeof err) == NULL);
 	PF_EXPECT(strncmp(err, "checks[0].schema_dir: ", 22) == 0);
-	PF_EXPECT(strstr(err, "no table in schema public") != NULL);
+	PF_EXPECT(strstr(err, "create no table") != NULL);
+	/* unqualified names go to the check's schema; views when asked */
+	PF_EXPECT(write_file(dir, "002_b.sql", "CREATE TABLE x (y int);"
+			     " CREATE VIEW v AS SELECT y FROM x;"
+			     " CREATE MATERIALIZED VIEW public.m AS SELECT 1;") == 0);
 	snprintf(json, sizeof json, "{\"url\":\"postgresql:///db\","
-		 "\"schema\":\"other\",\"schema_dir\":\"%s\"}", dir);
+		 "\"schema\":\"other\",\"schema_dir\":\"%s\","
+		 "\"views\":[\"public.m\",\"public.hand_v\"]}", dir);
 	c = parse(json, err, sizeof err);
-	PF_EXPECT(c != NULL && c->n_tables == 1);
+	PF_EXPECT(c != NULL && c->n_tables == 3);
+	if (c) {
+		PF_EXPECT_STR(c->schemas_param, "{\"other\",\"public\",\"public\"}");
+		PF_EXPECT_STR(c->names_param, "{\"x\",\"m\",\"hand_v\"}");
+		PF_EXPECT(c->tables[1].view && c->tables[1].file != NULL);
+		PF_EXPECT(c->tables[2].view && c->tables[2].file == NULL);
+	}
+	pf_pg_cfg_free(c);
+	snprintf(json, sizeof json, "{\"url\":\"postgresql+asyncpg://u@h/db\","
+		 "\"schema_dir\":\"%s\",\"require_views\":true}", dir);
+	c = parse(json, err, sizeof err);
+	PF_EXPECT(c != NULL && c->n_tables == 3);
+	if (c)
+		PF_EXPECT_STR(c->names_param, "{\"x\",\"v\",\"m\"}");
 	pf_pg_cfg_free(c);
 
 	char path[600];
@@ -601,6 +682,7 @@ int main(void)
 	pf_test("options", test_options);
 	pf_test("schema_eval", test_schema_eval);
 	pf_test("schema_eval_files", test_schema_eval_files);
+	pf_test("schema_eval: relation kinds", test_schema_eval_kinds);
 	pf_test("schema_eval_long", test_schema_eval_long);
 	pf_test("assert_eval", test_assert_eval);
 	pf_test("classify", test_classify);

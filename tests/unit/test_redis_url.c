@@ -115,6 +115,25 @@ static void test_bad_port_and_db(void)
 	PF_EXPECT(parse_ok("redis://h/1000000"));
 }
 
+/* redis-py's URL options (REDIS_URL=...?health_check_interval=30) load;
+ * db/username/password are used, the rest noted as ignored. */
+static void test_query_options(void)
+{
+	PF_EXPECT(parse_ok("redis://10.0.0.3:6379/0?health_check_interval=30"));
+	PF_EXPECT(u.db == 0 && strcmp(u.ignored, "health_check_interval") == 0);
+	PF_EXPECT(parse_ok("redis://h/2?socket_timeout=5&socket_connect_timeout=5"
+			   "&retry_on_timeout=true"));
+	PF_EXPECT(u.db == 2 && strcmp(u.ignored, "socket_timeout, "
+		  "socket_connect_timeout, retry_on_timeout") == 0);
+	PF_EXPECT(parse_ok("redis://h/2?db=5"));	/* db= wins, as in redis-py */
+	PF_EXPECT(u.db == 5 && u.ignored[0] == '\0');
+	PF_EXPECT(parse_ok("redis://h?password=p%40ss&username=app"));
+	PF_EXPECT(strcmp(u.password, "p@ss") == 0 && strcmp(u.user, "app") == 0);
+	PF_EXPECT(parse_ok("redis://:url@h?password=query"));	/* userinfo wins */
+	PF_EXPECT(strcmp(u.password, "url") == 0);
+	PF_EXPECT(parse_ok("redis://h?"));
+}
+
 static void test_bad_forms(void)
 {
 	PF_EXPECT(parse_fails("", "empty"));
@@ -124,8 +143,10 @@ static void test_bad_forms(void)
 	PF_EXPECT(parse_fails("redis://", "no host"));
 	PF_EXPECT(parse_fails("redis://:pw@", "no host"));
 	PF_EXPECT(parse_fails("redis://:pw@:6379", "no host"));
-	PF_EXPECT(parse_fails("redis://h?db=1", "query"));
-	PF_EXPECT(parse_fails("redis://h#x", "query"));
+	PF_EXPECT(parse_fails("redis://h#x", "fragment"));
+	PF_EXPECT(parse_fails("redis://h?nonsense=1", "unknown URL option"));
+	PF_EXPECT(parse_fails("redis://h?db=x", "db="));
+	PF_EXPECT(parse_fails("redis://h?username=u", "no password"));
 	PF_EXPECT(parse_fails("redis://h ost", "space"));
 	PF_EXPECT(parse_fails("redis://h\n", "control"));
 	PF_EXPECT(parse_fails("redis://ho$t", "contains"));
@@ -144,6 +165,16 @@ static void test_errors_hide_secrets(void)
 	PF_EXPECT(strstr(err, "hunter") == NULL);
 	PF_EXPECT(parse_fails("redis://:hunter2@h:bad", "1..65535"));
 	PF_EXPECT(strstr(err, "hunter2") == NULL);
+	/* an unencoded '/' or '?' cuts the password short: the rest would
+	 * otherwise be quoted as a port, a database or an option name */
+	PF_EXPECT(parse_fails("redis://u:hun/ter2pass@h", "percent-encoded"));
+	PF_EXPECT(strstr(err, "ter2pass") == NULL && strstr(err, "hun") == NULL);
+	PF_EXPECT(parse_fails("redis://u:hun?ter2pass@h", "percent-encoded"));
+	PF_EXPECT(strstr(err, "ter2pass") == NULL);
+	PF_EXPECT(parse_fails("redis://u:hun/te=r2pass@h", "percent-encoded"));
+	PF_EXPECT(parse_fails("redis://h/0?Hunter2=x", "not an option name"));
+	PF_EXPECT(strstr(err, "Hunter2") == NULL);
+	PF_EXPECT(parse_ok("redis://h/0?username=a@b&password=x"));
 }
 
 static void test_pct_decode(void)
@@ -229,6 +260,7 @@ int main(void)
 	pf_test("rediss:// is parsed (refused by the check)", test_tls_scheme);
 	pf_test("port and db validation", test_bad_port_and_db);
 	pf_test("malformed URLs", test_bad_forms);
+	pf_test("redis-py query options", test_query_options);
 	pf_test("errors never echo the password", test_errors_hide_secrets);
 	pf_test("percent-decoding", test_pct_decode);
 	pf_test("error replies to reasons", test_error_reasons);

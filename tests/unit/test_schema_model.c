@@ -6,6 +6,12 @@
 #include "harness.h"
 #include "pf_schema.h"
 
+/* The schema prefix of an object outside the default schema ("" inside). */
+static const char *q(const struct pf_schema *s, const struct pf_schema_item *t)
+{
+	return strcmp(t->schema, pf_schema_default(s)) ? t->schema : "";
+}
+
 /* Renders s as "t@file(c@file,...) ...; views: v@file[m]". */
 static const char *render(const struct pf_schema *s, char *out, size_t len)
 {
@@ -13,7 +19,8 @@ static const char *render(const struct pf_schema *s, char *out, size_t len)
 	size_t n = 0;
 	out[0] = '\0';
 	for (size_t i = 0; pf_schema_table_at(s, i, &t); i++) {
-		n += (size_t)snprintf(out + n, len - n, "%s%s@%s%s(", i ? " " : "",
+		n += (size_t)snprintf(out + n, len - n, "%s%s%s%s@%s%s(", i ? " " : "",
+				      q(s, &t), strcmp(t.schema, pf_schema_default(s)) ? "." : "",
 				      t.name, t.file, t.columns_unknown ? "?" : "");
 		for (size_t j = 0; pf_schema_column_at(s, i, j, &c) && n < len; j++)
 			n += (size_t)snprintf(out + n, len - n, "%s%s@%s",
@@ -22,8 +29,9 @@ static const char *render(const struct pf_schema *s, char *out, size_t len)
 			n += (size_t)snprintf(out + n, len - n, ")");
 	}
 	for (size_t i = 0; pf_schema_view_at(s, i, &t) && n < len; i++)
-		n += (size_t)snprintf(out + n, len - n, "; view %s@%s%s", t.name,
-				      t.file, t.materialized ? "[m]" : "");
+		n += (size_t)snprintf(out + n, len - n, "; view %s%s%s@%s%s", q(s, &t),
+				      strcmp(t.schema, pf_schema_default(s)) ? "." : "",
+				      t.name, t.file, t.materialized ? "[m]" : "");
 	return out;
 }
 
@@ -101,7 +109,8 @@ static void test_quoted_and_qualified(void)
 			  "CREATE TABLE rag.c (z int); "
 			  "CREATE TABLE db.public.d (w int); "
 			  "CREATE TABLE \"Public\".e (v int)", b, sizeof b),
-		      "a@f.sql(x@f.sql) b@f.sql(y@f.sql) d@f.sql(w@f.sql)");
+		      "a@f.sql(x@f.sql) b@f.sql(y@f.sql) rag.c@f.sql(z@f.sql) "
+		      "d@f.sql(w@f.sql) Public.e@f.sql(v@f.sql)");
 	const char *files[] = {
 		"1.sql", "CREATE TABLE rag.c (z int); CREATE TABLE a (x int);"
 			 "ALTER TABLE public.a ADD q int; ALTER TABLE rag.a "
@@ -262,7 +271,62 @@ static void test_set_schema(void)
 	PF_EXPECT_STR(one("CREATE TABLE a (x int); CREATE TABLE b (y int);"
 			  "ALTER TABLE a SET SCHEMA archive;"
 			  "ALTER TABLE b SET SCHEMA public", b, sizeof b),
-		      "b@f.sql(y@f.sql)");
+		      "archive.a@f.sql(x@f.sql) b@f.sql(y@f.sql)");
+}
+
+static void test_search_path_and_schemas(void)
+{
+	char b[2048];
+	const char *files[] = {
+		"1.sql", "CREATE SCHEMA IF NOT EXISTS compliance;"
+			 "CREATE TABLE compliance.log (id int);"
+			 "SET search_path TO compliance, public;"
+			 "CREATE TABLE audit (a int);"
+			 "ALTER TABLE log ADD COLUMN who text;"
+			 "CREATE TABLE public.t (x int);"
+			 "ALTER TABLE t ADD COLUMN y int",
+		/* a new file starts with the default path again */
+		"2.sql", "CREATE TABLE u (z int);"
+			 "SET LOCAL search_path = '$user', \"Other\";"
+			 "CREATE TABLE v (w int)",
+		"3.sql", "DROP SCHEMA IF EXISTS \"Other\" CASCADE",
+		NULL };
+	PF_EXPECT_STR(derive(NULL, b, sizeof b, files),
+		      "compliance.log@1.sql(id@1.sql,who@1.sql) "
+		      "compliance.audit@1.sql(a@1.sql) t@1.sql(x@1.sql,y@1.sql) "
+		      "u@2.sql(z@2.sql)");
+}
+
+static void test_view_cascade_and_history(void)
+{
+	char b[2048];
+	const char *files[] = {
+		"022.sql", "CREATE TABLE calls (id int, stage text);"
+			   "CREATE MATERIALIZED VIEW perf AS SELECT stage FROM calls;"
+			   "CREATE VIEW perf_by_stage AS SELECT * FROM perf p"
+			   " JOIN calls c ON true;"
+			   "CREATE VIEW other AS SELECT extract(epoch FROM now());"
+			   "CREATE VIEW two AS SELECT * FROM calls, perf_by_stage",
+		/* dropped with CASCADE and re-created in one file: the views
+		 * keep 022 (they existed all along); two is gone for good */
+		"052.sql", "DROP MATERIALIZED VIEW IF EXISTS perf CASCADE;"
+			   "CREATE MATERIALIZED VIEW perf AS SELECT stage, id FROM calls;"
+			   "CREATE OR REPLACE VIEW perf_by_stage AS SELECT * FROM perf",
+		"060.sql", "DROP TABLE calls; CREATE TABLE calls (id int, v int)",
+		NULL };
+	PF_EXPECT_STR(derive(NULL, b, sizeof b, files),
+		      "calls@022.sql(id@022.sql,v@060.sql); view other@022.sql; "
+		      "view perf@022.sql[m]; view perf_by_stage@022.sql");
+}
+
+static void test_meta_commands(void)
+{
+	char b[1024];
+	/* pg_dump 15.14+ writes \\restrict lines; psql files may \\connect */
+	PF_EXPECT_STR(one("\\restrict abc123\nCREATE TABLE public.a (x int);\n"
+			  "\\connect other\nCREATE TABLE b (y int);\n"
+			  "\\unrestrict abc123\n", b, sizeof b),
+		      "a@f.sql(x@f.sql) b@f.sql(y@f.sql)");
 }
 
 static void test_lookups(void)
@@ -278,13 +342,14 @@ static void test_lookups(void)
 				  sizeof err) == 0);
 	PF_EXPECT(pf_schema_apply(s, "011_chat_turns_thread_id.sql", sql2,
 				  strlen(sql2), err, sizeof err) == 0);
-	PF_EXPECT_STR(pf_schema_target(s), "public");
-	PF_EXPECT_STR(pf_schema_table_file(s, "chat_turns"), "001_a.sql");
-	PF_EXPECT_STR(pf_schema_column_file(s, "chat_turns", "thread_id"),
+	PF_EXPECT_STR(pf_schema_default(s), "public");
+	PF_EXPECT_STR(pf_schema_last_file(s), "011_chat_turns_thread_id.sql");
+	PF_EXPECT_STR(pf_schema_table_file(s, "public", "chat_turns"), "001_a.sql");
+	PF_EXPECT_STR(pf_schema_column_file(s, "public", "chat_turns", "thread_id"),
 		      "011_chat_turns_thread_id.sql");
-	PF_EXPECT(pf_schema_column_file(s, "chat_turns", "nope") == NULL);
-	PF_EXPECT(pf_schema_column_file(s, "nope", "id") == NULL);
-	PF_EXPECT(pf_schema_table_file(s, "nope") == NULL);
+	PF_EXPECT(pf_schema_column_file(s, "public", "chat_turns", "nope") == NULL);
+	PF_EXPECT(pf_schema_column_file(s, "public", "nope", "id") == NULL);
+	PF_EXPECT(pf_schema_table_file(s, "public", "nope") == NULL);
 	struct pf_schema_item it;
 	PF_EXPECT(pf_schema_table_count(s) == 1 && pf_schema_view_count(s) == 0);
 	PF_EXPECT(pf_schema_table_at(s, 0, &it) && it.columns == 2);
@@ -328,6 +393,9 @@ int main(void)
 	pf_test("partitions and inheritance", test_partitions_and_inheritance);
 	pf_test("create table as / of type", test_create_table_as);
 	pf_test("set schema", test_set_schema);
+	pf_test("search_path and schemas", test_search_path_and_schemas);
+	pf_test("views: CASCADE and re-created in one file", test_view_cascade_and_history);
+	pf_test("psql meta-commands", test_meta_commands);
 	pf_test("look-ups and iteration", test_lookups);
 	return pf_test_summary();
 }

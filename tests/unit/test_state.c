@@ -31,9 +31,8 @@ static bool probe(struct check_state *st, const struct pf_check_cfg *cfg,
 	struct pf_result res;
 	struct timespec wall = { .tv_sec = 1700000000 + (time_t)(mono / 1000), .tv_nsec = 0 };
 
-	memset(&res, 0, sizeof res);
+	pf_result_reset(&res);
 	res.reason = r;
-	res.gauge = NAN;
 	if (r != PF_REASON_NONE)
 		snprintf(res.error, sizeof res.error, "error %s", pf_reason_name(r));
 	res.details = cJSON_CreateObject();
@@ -179,7 +178,7 @@ static void test_hint_precedence(void)
 {
 	struct pf_check_cfg cfg = make_cfg(1, 1, true);
 	struct check_state st = { 0 };
-	struct pf_result res = { .reason = PF_REASON_MISSING_TABLE, .gauge = NAN };
+	struct pf_result res = { .reason = PF_REASON_MISSING_TABLE, .gauge = { NAN, NAN, NAN } };
 	struct timespec wall = { 0 };
 
 	PF_EXPECT(pf_state_hint(&st, &cfg) == NULL);
@@ -232,7 +231,7 @@ static void test_details_ownership(void)
 {
 	struct pf_check_cfg cfg = make_cfg(1, 1, true);
 	struct check_state st = { 0 }, moved = { 0 };
-	struct pf_result res = { .reason = PF_REASON_NONE, .gauge = 42 };
+	struct pf_result res = { .reason = PF_REASON_NONE, .gauge = { 42, NAN, NAN } };
 	struct timespec wall = { .tv_sec = 5 };
 
 	res.details = cJSON_CreateObject();
@@ -240,7 +239,7 @@ static void test_details_ownership(void)
 	pf_state_apply(&st, &cfg, &res, 3, &wall, 10);
 	PF_EXPECT(res.details == NULL);	/* taken */
 	PF_EXPECT(st.last.details != NULL);
-	PF_EXPECT(st.last.gauge == 42);
+	PF_EXPECT(st.last.gauge[0] == 42);
 	/* a result without details replaces (and frees) the old ones */
 	pf_state_apply(&st, &cfg, &res, 3, &wall, 11);
 	PF_EXPECT(st.last.details == NULL);
@@ -258,7 +257,7 @@ static void test_out_of_range_reason(void)
 {
 	struct pf_check_cfg cfg = make_cfg(1, 1, true);
 	struct check_state st = { 0 };
-	struct pf_result res = { .reason = (enum pf_reason)99, .gauge = NAN };
+	struct pf_result res = { .reason = (enum pf_reason)99, .gauge = { NAN, NAN, NAN } };
 	struct timespec wall = { 0 };
 
 	pf_state_apply(&st, &cfg, &res, 1, &wall, 1);

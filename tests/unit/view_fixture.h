@@ -27,8 +27,8 @@ static void fx_target(const void *cfg, char *buf, size_t len)
 
 static const struct check_ops fx_ops = {
 	.kind = "fake",
-	.gauge_metric = "preflight_fake_depth",
-	.gauge_help = "Depth of the fake \\ queue\nsecond line.",
+	.gauges = { { "preflight_fake_depth",
+		      "Depth of the fake \\ queue\nsecond line." } },
 	.target = fx_target,
 };
 
@@ -64,7 +64,7 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 		c->fingerprint = "{\"password\":\"hunter2-secret\"}";
 		c->depends_on = f->deps[i];
 		f->checks[i].cfg = c;
-		f->checks[i].state.last.gauge = NAN;
+		pf_result_reset(&f->checks[i].state.last);
 	}
 	f->cfg.source = "test";
 	f->cfg.checks = f->ccfg;
@@ -103,9 +103,9 @@ static void fx_result(struct fx *f, size_t i, enum pf_reason r,
 	struct pf_result res;
 	struct timespec wall = { .tv_sec = 1700000000 + (time_t)(mono / 1000) };
 
-	memset(&res, 0, sizeof res);
+	pf_result_reset(&res);
 	res.reason = r;
-	res.gauge = gauge;
+	res.gauge[0] = gauge;
 	if (error)
 		snprintf(res.error, sizeof res.error, "%s", error);
 	res.details = cJSON_CreateObject();

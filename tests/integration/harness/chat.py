@@ -1,8 +1,13 @@
-"""The Chat API fixture (tests/fixtures/chat_api.py) with its worker,
-against a real redis-server (harness.redis), on loopback ports below 32768; plus
-probe_once(), which runs one probe of a check with the PROBE_ONCE_BIN tool.
+"""The Chat API fixture (tests/fixtures/chat_api.py, a model of the real
+mobius-chat service) with its worker, against a real redis-server
+(harness.redis), on loopback ports below 32768; mint_jwt(), an HS256 access
+token as the real service accepts them; plus probe_once(), which runs one
+probe of a check with the PROBE_ONCE_BIN tool.
 
 A server that does not start fails the test: never a skip."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import ssl
@@ -44,10 +49,12 @@ def probe_once(check, timeout=30, args=()):
     return p.returncode, res, p.stderr
 
 
-def _wait(fn, what, timeout=10.0):
+def _wait(fn, what, timeout=10.0, proc=None):
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail("%s exited with status %s" % (what, proc.returncode))
         try:
             if fn():
                 return
@@ -57,52 +64,86 @@ def _wait(fn, what, timeout=10.0):
     pytest.fail("%s did not start within %.0fs (%s)" % (what, timeout, last))
 
 
-class ChatAPI:
-    """The fixture API + worker process, with runtime control."""
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    def __init__(self, redis, token="", mode="normal", worker="run", delay=0.0,
-                 tls=None):
-        """tls: (cert, key, ca) to serve HTTPS with cert, trusting ca in
-        the harness's own requests; None for plain HTTP."""
+
+def mint_jwt(secret, sub="preflightd", ttl=300, type="access", **extra_claims):
+    """An HS256 JWT as mobius-user issues them: {"sub", "type", "iat",
+    "exp"} plus extra_claims (a claim set to None is left out; ttl=None
+    gives no exp)."""
+    now = int(time.time())
+    claims = {"sub": sub, "type": type, "iat": now}
+    if ttl is not None:
+        claims["exp"] = now + ttl
+    claims.update(extra_claims)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), ("%s.%s" % (head, body)).encode(),
+                   hashlib.sha256).digest()
+    return "%s.%s.%s" % (head, body, _b64url(sig))
+
+
+class ChatAPI:
+    """The fixture API + worker process, with runtime control.  Keyword
+    options are the fixture's settings (see tests/fixtures/chat_api.py):
+    jwt_secret, auth_mode, rate_limit, rate_window, thread_limit, queue,
+    outcome, delay, worker, phi, turn_deadline, redis_retry, request_key,
+    db, mode; tls=(cert, key, ca) serves HTTPS with cert, trusting ca in
+    the harness's own requests."""
+
+    OPTIONS = ("jwt_secret", "auth_mode", "rate_limit", "rate_window",
+               "thread_limit", "queue", "outcome", "delay", "worker", "phi",
+               "turn_deadline", "redis_retry", "request_key", "db", "mode")
+
+    def __init__(self, redis, tls=None, **opts):
+        bad = set(opts) - set(self.OPTIONS)
+        if bad:
+            raise TypeError("unknown ChatAPI option(s): %s" % ", ".join(sorted(bad)))
         self.redis = redis
-        self.token = token
+        self.jwt_secret = opts.get("jwt_secret", "")
         self.port = free_port()
         scheme = "https" if tls else "http"
         self.base_url = "%s://127.0.0.1:%d" % (scheme, self.port)
         self._ssl = ssl.create_default_context(cafile=tls[2]) if tls else None
-        cmd = [PY, FIXTURE, "--port", str(self.port),
-               "--redis-port", str(redis.port), "--mode", mode,
-               "--worker", worker, "--delay", str(delay)]
-        if token:
-            cmd += ["--token", token]
+        cmd = [PY, FIXTURE, "--port", str(self.port), "--redis-port", str(redis.port)]
+        for k, v in opts.items():
+            cmd += ["--" + k.replace("_", "-"), str(v)]
         if tls:
             cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         # DEVNULL, not a pipe nobody reads: a full pipe would block it.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        _wait(lambda: self._get("/health")["status"] == "ok", "chat API fixture")
+        _wait(lambda: self._get("/health")["status"] == "ok", "chat API fixture",
+              proc=self.proc)
 
     def _get(self, path):
-        with urllib.request.urlopen(self.base_url + path, timeout=2,
+        with urllib.request.urlopen(self.base_url + path, timeout=5,
                                     context=self._ssl) as r:
             return json.loads(r.read())
 
     def control(self, **kw):
-        """Switches mode/worker/delay at runtime; returns the new state."""
+        """Switches settings at runtime (any OPTIONS key, or reset=True);
+        returns the new state."""
         req = urllib.request.Request(self.base_url + "/_control",
                                      data=json.dumps(kw).encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=2, context=self._ssl) as r:
+        with urllib.request.urlopen(req, timeout=5, context=self._ssl) as r:
             return json.loads(r.read())
 
     def state(self):
+        """Settings and counters (GET /_control)."""
         return self._get("/_control")
 
+    def jwt(self, **kw):
+        """A valid access JWT for this API's secret (mint_jwt keywords)."""
+        return mint_jwt(self.jwt_secret, **kw)
+
     def check(self, **kw):
-        """A chat check config aimed at this API (short poll interval)."""
+        """A chat check config aimed at this API (short poll interval); the
+        caller adds "token" or "jwt" itself."""
         c = {"kind": "chat", "base_url": self.base_url,
              "poll_interval": "50ms", "timeout": "3s"}
-        if self.token:
-            c["token"] = self.token
         c.update(kw)
         return c
 
@@ -123,7 +164,7 @@ def chat_redis(redis):
 
 @pytest.fixture
 def chat_api_factory(chat_redis):
-    """Starts Chat API fixtures on demand: chat_api_factory(token=..., ...)."""
+    """Starts Chat API fixtures on demand: chat_api_factory(auth_mode=..., ...)."""
     apis = []
 
     def make(**kw):

@@ -28,9 +28,43 @@ def free_port(host="127.0.0.1"):
     raise RuntimeError("no free port below 32768")
 
 
+def listen_low(host="127.0.0.1", backlog=64):
+    """A listening TCP socket on a free port below 32768 (the port is
+    sock.getsockname()[1])."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, free_port(host)))
+        except OSError:
+            s.close()
+            continue
+        s.listen(backlog)
+        return s
+    raise RuntimeError("no free port below 32768")
+
+
 def refused_port(host="127.0.0.1"):
     """A port nothing listens on: connects are refused."""
     return free_port(host)
+
+
+def serve_in_thread(sock, handle, stopped):
+    """Starts a daemon thread accepting on sock (given a short timeout so
+    that stopped() is polled) and calling handle(conn) for each connection,
+    until stopped() is true.  The one accept loop of the test servers."""
+    sock.settimeout(0.2)
+
+    def run():
+        while not stopped():
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                continue
+            handle(c)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 class Tarpit:
@@ -38,37 +72,18 @@ class Tarpit:
     open until closed, so the peer sees a silent server, not a reset."""
 
     def __init__(self, host="127.0.0.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.port = None
-        for _ in range(100):
-            port = free_port(host)
-            try:
-                self.sock.bind((host, port))
-                self.port = port
-                break
-            except OSError:
-                continue
-        if self.port is None:
-            raise RuntimeError("tarpit: no port")
-        self.sock.listen(1024)
-        self.sock.settimeout(0.2)
+        self.sock = listen_low(host, 1024)
+        self.port = self.sock.getsockname()[1]
         self.conns = []
         self.accepted = 0
         self._stop = False
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
+        self._t = serve_in_thread(self.sock, self._keep, lambda: self._stop)
 
-    def _run(self):
-        while not self._stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            self.conns.append(c)
-            if len(self.conns) > 256 and self.accepted % 64 == 0:
-                self._sweep()
+    def _keep(self, c):
+        self.accepted += 1
+        self.conns.append(c)
+        if len(self.conns) > 256 and self.accepted % 64 == 0:
+            self._sweep()
 
     def _sweep(self):
         """Closes our end of connections the peer already closed (EOF), so

@@ -12,21 +12,63 @@ Fixture ``pg`` (session scope) starts the server and yields a PgServer:
                               user's; host may be pg.socket_dir)
     pg.sql(db, text)          runs SQL as superuser with psql, returns stdout
                               (-At format); raises on error
+    pg.sql_file(db, path)     the same with the text of a file
     pg.restore(db=None)       re-creates the fixture schema of db (or both)
     pg.log_text()             the server log (log_statement=all, and the
                               line prefix names app=%a user=%u db=%d)
 
-Databases mobius_chat and mobius_rag hold the SPEC §1 tables, from
-tests/fixtures/pg/<db>.sql.  Authentication is SCRAM-SHA-256 everywhere.
-When the tests run as root the server runs as the `postgres` user (or
-`nobody`) in a temporary directory it owns.  If the server cannot start
-the fixture raises: the test fails, it is never skipped.
+Database mobius_chat is built from the modelled mobius-chat migration
+corpus CHAT_CORPUS (tests/fixtures/migrations/chat), applied file by file
+the way the service's scripts/migrate.sh does it: byte-wise lexical order,
+one transaction per file, ON_ERROR_STOP, psql as superuser over the unix
+socket.  pg.migrate() runs one psql per file with --single-transaction;
+restore() runs the files in one psql session, each between BEGIN and
+COMMIT as migrate.sh feeds them (about 0.6 s instead of 1.5 s).  The
+database then gets one seed chat_threads row (SEED_THREAD_ID).
+Database mobius_rag is tests/fixtures/pg/mobius_rag.sql (create_all of the
+RAG ORM models plus the start-up migrations).  In both, mobius_app may
+SELECT/INSERT/UPDATE/DELETE every table and use every sequence of schemas
+public and compliance, and mobius_ro may SELECT them.
+
+    pg.migrate(db, corpus=CHAT_CORPUS, upto=None, skip=(),
+               stop_on_error=True)
+                              applies corpus files in lexical order (up to
+                              and including the file named upto, or the
+                              first upto files when it is an int; names in
+                              skip are left out), returns [(file, ok,
+                              stderr)]; with stop_on_error the list ends at
+                              the first failing file.  stderr holds warnings
+                              and errors (client_min_messages=warning, as in
+                              migrate.sh)
+    pg.apply_file(db, path)   one file that way: (ok, stderr)
+    pg.reset(db)              drops schemas public and compliance (CASCADE:
+                              with the extensions in them) and re-creates an
+                              empty public (USAGE granted to PUBLIC)
+    pg.create_database(name, template=None)
+                              CREATE DATABASE with CONNECT only for
+                              mobius_app and mobius_ro
+    pg.drop_database(name)    DROP DATABASE IF EXISTS ... WITH (FORCE)
+    pg.catalog(db, schemas=None)
+                              {"tables": {name: [columns in attnum order]},
+                               "views": {name: {"materialized": bool}}}
+                              from pg_catalog (relkinds r/p and v/m, every
+                              non-system schema or only those in schemas);
+                              names in public are unqualified, others are
+                              "schema.name"; tables in creation (oid) order
+    pg.dump_schema(db, path)  pg_dump -s (the server's own) into path
+
+Authentication is SCRAM-SHA-256 everywhere.  When the tests run as root
+the server runs as the `postgres` user (or `nobody`) in a temporary
+directory it owns; psql and pg_dump run as the test process over the
+socket with PGPASSWORD.  If the server cannot start the fixture raises:
+the test fails, it is never skipped.
 
 Fixture ``pg_tls`` (session scope, only started by the tests that use it)
 is a second server with ssl=on (TLS 1.3 only), the localhost certificate
 of harness.tls, hostssl-only TCP access and log_connections=on; same
 attributes and helpers as ``pg``.
 """
+import json
 import os
 import pwd
 import secrets
@@ -42,9 +84,50 @@ import pytest
 from harness.net import free_port
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "pg")
+_TESTS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FIXTURES = os.path.join(_TESTS, "fixtures", "pg")
+CHAT_CORPUS = os.path.join(_TESTS, "fixtures", "migrations", "chat")
 DATABASES = ("mobius_chat", "mobius_rag")
+# The schemas the fixtures create (and restore() rebuilds), per database.
+FIXTURE_SCHEMAS = {"mobius_chat": ("public", "compliance"),
+                   "mobius_rag": ("public",)}
+SEED_THREAD_ID = "00000000-0000-0000-0000-000000000001"
 START_TIMEOUT = 30.0
+PSQL_TIMEOUT = 60
+# The server's own psql: /usr/bin/psql on Debian is a Perl wrapper that
+# costs ~50 ms a run, which adds up over a corpus applied file by file.
+PSQL = os.path.join(PG_BIN, "psql")
+if not os.access(PSQL, os.X_OK):
+    PSQL = "psql"
+
+_CATALOG_SQL = r"""
+SELECT coalesce(json_agg(json_build_object(
+         'schema', n.nspname, 'name', c.relname, 'kind', c.relkind,
+         'columns', (SELECT coalesce(json_agg(a.attname ORDER BY a.attnum),
+                                     '[]'::json)
+                       FROM pg_attribute a
+                      WHERE a.attrelid = c.oid AND a.attnum > 0
+                        AND NOT a.attisdropped))
+         ORDER BY c.oid), '[]'::json)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+   AND n.nspname NOT LIKE 'pg\_temp%'
+"""
+
+
+def corpus_files(corpus=CHAT_CORPUS):
+    """The migration files of corpus in the order they are applied:
+    regular *.sql files, not hidden, sorted byte-wise (LC_ALL=C sort)."""
+    names = [f for f in os.listdir(corpus)
+             if f.endswith(".sql") and not f.startswith(".")
+             and os.path.isfile(os.path.join(corpus, f))]
+    return sorted(names, key=lambda f: f.encode())
+
+
+def _sql_name(name):
+    return name if name.endswith(".sql") else name + ".sql"
 
 
 def _run_as():
@@ -159,15 +242,22 @@ class PgServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- SQL helpers --------------------------------------------------------
+    def _psql_env(self, **extra):
+        return dict(os.environ, PGPASSWORD=self.passwords["postgres"],
+                    PGCONNECT_TIMEOUT="10", **extra)
+
+    def _psql(self, db, args, env_extra=None):
+        """psql as superuser over the unix socket; the CompletedProcess."""
+        return subprocess.run(
+            [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+             "-h", self.socket_dir, "-p", str(self.port), "-U", "postgres",
+             "-d", db] + args,
+            capture_output=True, text=True,
+            env=self._psql_env(**(env_extra or {})), timeout=PSQL_TIMEOUT)
+
     def sql(self, db, text):
         """Runs text as superuser in db (over the unix socket)."""
-        env = dict(os.environ, PGPASSWORD=self.passwords["postgres"],
-                   PGCONNECT_TIMEOUT="10")
-        r = subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-             "-h", self.socket_dir, "-p", str(self.port), "-U", "postgres",
-             "-d", db, "-c", text],
-            capture_output=True, text=True, env=env, timeout=60)
+        r = self._psql(db, ["-At", "-c", text])
         if r.returncode != 0:
             raise RuntimeError(f"psql {db}: {r.stderr.strip()}")
         return r.stdout
@@ -176,19 +266,154 @@ class PgServer:
         with open(path) as f:
             return self.sql(db, f.read())
 
+    # -- migrations ---------------------------------------------------------
+    def apply_file(self, db, path):
+        """Applies one migration file the way scripts/migrate.sh does (one
+        transaction, stop at the first error; notices are not shown, as
+        with its client_min_messages=warning).  (ok, stderr)."""
+        r = self._psql(db, ["--single-transaction", "-f", path],
+                       env_extra={"PGOPTIONS": "-c client_min_messages=warning"})
+        return r.returncode == 0, r.stderr
+
+    def migrate(self, db, corpus=CHAT_CORPUS, upto=None, skip=(),
+                stop_on_error=True):
+        """Applies the files of corpus to db in byte-wise lexical order, one
+        transaction per file.  upto: the last file to apply (name, with or
+        without .sql), or an int: apply the first upto files.  skip: file
+        names left out.  Returns [(file, ok, stderr)] for the files it ran;
+        with stop_on_error it stops after the first failing file."""
+        files = corpus_files(corpus)
+        if isinstance(upto, int) and not isinstance(upto, bool):
+            files = files[:upto]
+        elif upto is not None:
+            last = _sql_name(upto)
+            if last not in files:
+                raise ValueError(f"{corpus}: no migration {last}")
+            files = files[:files.index(last) + 1]
+        if isinstance(skip, str):
+            skip = (skip,)
+        skipped = {_sql_name(n) for n in skip}
+        results = []
+        for f in files:
+            if f in skipped:
+                continue
+            ok, err = self.apply_file(db, os.path.join(corpus, f))
+            results.append((f, ok, err))
+            if not ok and stop_on_error:
+                break
+        return results
+
+    _RESET_SQL = ("DROP SCHEMA IF EXISTS public CASCADE;\n"
+                  "DROP SCHEMA IF EXISTS compliance CASCADE;\n"
+                  "CREATE SCHEMA public;\n"
+                  "GRANT USAGE ON SCHEMA public TO PUBLIC;\n")
+
+    def reset(self, db):
+        """Empties db: schemas public and compliance dropped (CASCADE, which
+        also drops the extensions created in them), public re-created with
+        USAGE for PUBLIC."""
+        self.sql(db, self._RESET_SQL)
+
+    @staticmethod
+    def _grant_sql(db):
+        """The fixture roles' privileges on those of the fixture's schemas
+        that exist."""
+        names = ", ".join(f"'{n}'" for n in FIXTURE_SCHEMAS.get(db, ("public",)))
+        return f"""DO $grant$
+DECLARE s text;
+BEGIN
+    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname IN ({names}) LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO mobius_app, mobius_ro', s);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES'
+                       ' IN SCHEMA %I TO mobius_app', s);
+        EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO mobius_app', s);
+        EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO mobius_ro', s);
+    END LOOP;
+END
+$grant$;
+"""
+
+    def _build_chat(self, db="mobius_chat"):
+        """reset + the whole corpus + seed row + grants, in ONE psql session
+        (a psql start and a SCRAM login per file would cost more than the
+        DDL): each file between BEGIN and COMMIT, as scripts/migrate.sh
+        feeds it to psql, stopping at the first error."""
+        lines = [self._RESET_SQL]
+        for f in corpus_files(CHAT_CORPUS):
+            path = os.path.join(CHAT_CORPUS, f).replace("'", "''")
+            lines += ["BEGIN;", f"\\i '{path}'", "COMMIT;"]
+        lines.append("INSERT INTO chat_threads (thread_id) VALUES"
+                     f" ('{SEED_THREAD_ID}');")
+        lines.append(self._grant_sql(db))
+        script = "\n".join(lines) + "\n"
+        r = subprocess.run(
+            [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
+             "-p", str(self.port), "-U", "postgres", "-d", db, "-f", "-"],
+            input=script, capture_output=True, text=True,
+            env=self._psql_env(PGOPTIONS="-c client_min_messages=warning"),
+            timeout=PSQL_TIMEOUT)
+        if r.returncode != 0:
+            raise RuntimeError(f"building {db} from {CHAT_CORPUS}: "
+                               f"{r.stderr.strip()}")
+
     def restore(self, db=None):
-        """Re-creates the fixture schema (and seed rows) of db, or of both."""
+        """Re-creates the fixture schema (and seed rows) of db, or of both:
+        mobius_chat from the chat corpus, mobius_rag from its .sql file."""
         for name in ([db] if db else DATABASES):
-            self.sql_file(name, os.path.join(FIXTURES, name + ".sql"))
+            if name == "mobius_chat":
+                self._build_chat(name)
+            else:
+                with open(os.path.join(FIXTURES, name + ".sql")) as f:
+                    text = f.read()
+                self.sql(name, text + "\n" + self._grant_sql(name))
+
+    def create_database(self, name, template=None):
+        """CREATE DATABASE name (optionally from template), CONNECT only for
+        mobius_app and mobius_ro."""
+        tpl = f" TEMPLATE {template}" if template else ""
+        self.sql("postgres", f"CREATE DATABASE {name}{tpl}")
+        self.sql("postgres", f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC;"
+                 f" GRANT CONNECT ON DATABASE {name} TO mobius_app, mobius_ro")
+
+    def drop_database(self, name):
+        self.sql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def catalog(self, db, schemas=None):
+        """Tables (with their columns in attnum order) and views of db as the
+        server's catalog has them: {"tables": {name: [col, ...]}, "views":
+        {name: {"materialized": bool}}}.  Every schema but pg_catalog,
+        information_schema, pg_toast* and pg_temp*, or only those listed in
+        schemas; a name in public is unqualified, others "schema.name"."""
+        rows = json.loads(self.sql(db, _CATALOG_SQL))
+        out = {"tables": {}, "views": {}}
+        for r in rows:
+            if schemas is not None and r["schema"] not in schemas:
+                continue
+            name = r["name"] if r["schema"] == "public" else \
+                f'{r["schema"]}.{r["name"]}'
+            if r["kind"] in ("r", "p"):
+                out["tables"][name] = r["columns"]
+            else:
+                out["views"][name] = {"materialized": r["kind"] == "m"}
+        return out
+
+    def dump_schema(self, db, path):
+        """Writes `pg_dump -s` of db (the server's own pg_dump) to path."""
+        r = subprocess.run(
+            [os.path.join(PG_BIN, "pg_dump"), "-s", "-h", self.socket_dir,
+             "-p", str(self.port), "-U", "postgres", "-d", db, "-f", path],
+            capture_output=True, text=True, env=self._psql_env(),
+            timeout=PSQL_TIMEOUT)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_dump {db}: {r.stderr.strip()}")
+        return path
 
     def _setup(self):
         app, ro = self.passwords["mobius_app"], self.passwords["mobius_ro"]
         self.sql("postgres", f"CREATE ROLE mobius_app LOGIN PASSWORD '{app}'")
         self.sql("postgres", f"CREATE ROLE mobius_ro LOGIN PASSWORD '{ro}'")
         for db in DATABASES:
-            self.sql("postgres", f"CREATE DATABASE {db}")
-            self.sql("postgres", f"REVOKE CONNECT ON DATABASE {db} FROM PUBLIC;"
-                     f" GRANT CONNECT ON DATABASE {db} TO mobius_app, mobius_ro")
+            self.create_database(db)
         self.restore()
 
     def url(self, db, user="mobius_app", password=None, host=None, port=None,

@@ -1,0 +1,197 @@
+/*
+ * What the redis probe's replies mean (SPEC §3 redis): +OK to AUTH and
+ * SELECT, +PONG, ROLE (a replica is read_only), and the queue signals:
+ * LLEN, the oldest item (LINDEX key -1), and the consumers from CLIENT
+ * LIST or, where CLIENT is refused, INFO clients one round trip later.
+ * The verdicts themselves are redis_queue.c's and redis_reply.c's.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pf_util.h"
+#include "redis_probe.h"
+#include "redis_reply.h"
+
+/* ---- probe: replies --------------------------------------------------- */
+
+/* Reason and hint for an error reply to `cmd`. */
+static void redis_error_reply(struct redis_probe *p, const char *cmd,
+			      const char *text)
+{
+	const char *hint;
+	enum pf_reason r = pf_redis_error_reason(cmd, text, &hint);
+
+	pf_probe_set(&p->base, r, "%s: %s", cmd, text);
+	if (hint)
+		pf_redis_probe_hint(p, "%s", hint);
+}
+
+/* The probe to act on for a reply, or NULL when the reply is to be
+ * ignored: NULL replies come during teardown, which someone else owns. */
+struct redis_probe *pf_redis_reply_probe(const redisAsyncContext *ac, void *r,
+				       void *priv)
+{
+	struct redis_probe *p = priv;
+
+	if (!r || !p || p->ac != ac || p->base.done)
+		return NULL;
+	return p;
+}
+
+/* Checks a reply of type `want` (and text, if given); on anything else
+ * reports and stops the probe.  Returns true when the probe goes on. */
+bool pf_redis_expect(struct redis_probe *p, const redisReply *r,
+			 int want, const char *text)
+{
+	char peer[256];
+	const char *cmd = p->awaiting;
+
+	if (r->type == want && (!text || (r->str && strcmp(r->str, text) == 0)))
+		return true;
+	/* Masks the password: a non-Redis peer may echo AUTH's arguments. */
+	pf_redis_peer_text(r->str ? r->str : "", r->str ? r->len : 0,
+			   p->cfg->u.password, peer, sizeof(peer));
+	if (r->type == REDIS_REPLY_ERROR)
+		redis_error_reply(p, cmd, peer);
+	else
+		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: unexpected reply "
+			     "(type %d) \"%s\": is this a Redis server?", cmd,
+			     r->type, peer);
+	pf_redis_probe_stop(p);
+	return false;
+}
+
+/* hiredis: reply to AUTH or SELECT; both answer +OK. */
+void pf_redis_on_ok(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+
+	if (!p || !pf_redis_expect(p, reply, REDIS_REPLY_STATUS, "OK"))
+		return;
+	p->awaiting = strcmp(p->awaiting, "AUTH") == 0 && p->cfg->u.db ? "SELECT" : "PING";
+}
+
+/* hiredis: reply to PING; +PONG and nothing else. */
+void pf_redis_on_ping(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+
+	if (!p || !pf_redis_expect(p, reply, REDIS_REPLY_STATUS, "PONG"))
+		return;
+	p->latency_ms = pf_mono_ms() - p->mark_ms;
+	p->awaiting = "ROLE";
+}
+
+/* hiredis: reply to ROLE.  A replica cannot take the API's LPUSH
+ * (READONLY).  A server that refuses ROLE (restricted managed Redis, an
+ * old one) is not failed for it: the role stays unknown. */
+void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	const redisReply *r = reply;
+
+	if (!p)
+		return;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str)
+		pf_strlcpy(p->role, r->element[0]->str, sizeof(p->role));
+	else
+		pf_strlcpy(p->role, "unknown", sizeof(p->role));
+	if (strcmp(p->role, "slave") == 0 && !p->cfg->allow_replica) {
+		pf_probe_set(&p->base, PF_REASON_READ_ONLY, "%s is a replica (ROLE"
+			     " answers slave): the Chat API's LPUSH would fail with"
+			     " READONLY", p->target);
+		pf_redis_probe_hint(p, "point REDIS_URL at the primary (on Memorystore: the"
+			   " primary endpoint, not the read endpoint), or set"
+			   " \"allow_replica\": true if a replica is intended");
+		pf_redis_probe_stop(p);
+		return;
+	}
+	p->awaiting = "LLEN";
+	if (!p->cfg->queue_key)
+		pf_redis_probe_stop(p);
+}
+
+/* hiredis: reply to LLEN queue.key. */
+void pf_redis_on_llen(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	const redisReply *r = reply;
+
+	if (!p || !pf_redis_expect(p, r, REDIS_REPLY_INTEGER, NULL))
+		return;
+	p->depth = r->integer;
+	p->base.res.gauge[0] = (double)r->integer;
+	p->awaiting = "LINDEX";
+}
+
+/* hiredis: reply to LINDEX key -1, the oldest item (the API LPUSHes, the
+ * worker BRPOPs). */
+void pf_redis_on_lindex(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	const redisReply *r = reply;
+
+	if (!p)
+		return;
+	if (r->type != REDIS_REPLY_NIL && !pf_redis_expect(p, r, REDIS_REPLY_STRING, NULL))
+		return;
+	p->oldest_age_ms = pf_redis_oldest_age(p->mem, r->type == REDIS_REPLY_NIL ?
+					       NULL : r->str, r->len, pf_mono_ms());
+	p->base.res.gauge[2] = p->oldest_age_ms / 1000;
+	p->awaiting = "CLIENT LIST";
+}
+
+/* Decides on the queue once the consumers are known (or unknowable). */
+static void redis_queue_done(struct redis_probe *p)
+{
+	char err[PF_ERROR_MAX], hint[PF_HINT_MAX];
+	enum pf_reason r;
+
+	p->base.res.gauge[1] = p->consumers >= 0 ? (double)p->consumers : NAN;
+	r = pf_redis_queue_verdict(p->cfg->queue_key, p->depth, p->cfg->max_depth,
+				   p->oldest_age_ms, p->cfg->stall_after_ms,
+				   p->consumers, err, sizeof(err), hint, sizeof(hint));
+	if (r != PF_REASON_NONE) {
+		pf_probe_set(&p->base, r, "%s", err);
+		pf_redis_probe_hint(p, "%s", hint);
+	}
+	pf_redis_probe_stop(p);
+}
+
+/* hiredis: reply to INFO clients, the fallback where CLIENT is refused. */
+static void redis_on_info(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	const redisReply *r = reply;
+
+	if (!p)
+		return;
+	if (r->type == REDIS_REPLY_STRING) {
+		p->consumers = pf_redis_info_blocked(r->str, r->len);
+		p->consumers_from = "info_blocked_clients";
+	}
+	redis_queue_done(p);
+}
+
+/* hiredis: reply to CLIENT LIST.  Managed Redis often refuses CLIENT
+ * (NOPERM, or renamed away): then INFO clients' blocked_clients, one
+ * round trip more. */
+void pf_redis_on_clients(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	const redisReply *r = reply;
+
+	if (!p)
+		return;
+	if (r->type == REDIS_REPLY_STRING) {
+		p->consumers = pf_redis_consumers(r->str, r->len);
+		p->consumers_from = "client_list";
+		redis_queue_done(p);
+		return;
+	}
+	p->awaiting = "INFO";
+	if (redisAsyncCommand(ac, redis_on_info, p, "INFO clients") != REDIS_OK)
+		redis_queue_done(p);
+}
+
