@@ -20,7 +20,8 @@
 #include "pf_check.h"
 #include "pf_probe.h"
 #include "pf_util.h"
-#include "web.h"
+#include "pf_xfer.h"
+#include "pf_text.h"
 
 /* Polls back off x1.5 up to this: a 300 s turn costs ~35 polls, under
  * the real service's 30 requests/min/IP limit. */
@@ -165,7 +166,7 @@ static int chat_post(struct chat_probe *p)
 
 	if (!body)
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
-	else if (pf_web_join(p->cfg->base_url, "/chat", NULL, url, sizeof(url)) < 0)
+	else if (pf_url_join(p->cfg->base_url, "/chat", NULL, url, sizeof(url)) < 0)
 		pf_probe_set(&p->base, PF_REASON_CONFIG, "base_url is too long");
 	else
 		rc = chat_send(p, url, "POST", body);
@@ -179,7 +180,7 @@ static void chat_poll(struct chat_probe *p)
 {
 	char url[2048];
 
-	if (pf_web_join(p->cfg->base_url, "/chat/response/", p->id, url,
+	if (pf_url_join(p->cfg->base_url, "/chat/response/", p->id, url,
 			sizeof(url)) < 0) {
 		chat_fail(p, PF_REASON_BAD_RESPONSE, NULL,
 			  "correlation id too long for a URL");
@@ -278,11 +279,11 @@ static bool chat_bad_status(struct chat_probe *p, struct pf_xfer *x,
 			    const char *what)
 {
 	long code = pf_xfer_status(x);
-	char excerpt[PF_WEB_EXCERPT + 8], msg[PF_ERROR_MAX];
+	char excerpt[PF_TEXT_EXCERPT + 8], msg[PF_ERROR_MAX];
 
 	if (code >= 200 && code <= 299)
 		return false;
-	pf_web_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
+	pf_text_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
 	snprintf(msg, sizeof(msg), "%s answered HTTP %ld%s%s", what, code,
 		 excerpt[0] ? ": " : "", excerpt);
 	if (code == 401 || code == 403)
@@ -320,10 +321,10 @@ static void chat_on_post(struct chat_probe *p, struct pf_xfer *x)
 		return;
 	if (pf_chat_parse_id(x->body, p->cfg->id_field, p->id, sizeof(p->id),
 			     err, sizeof(err)) < 0) {
-		char excerpt[PF_WEB_EXCERPT + 8];
+		char excerpt[PF_TEXT_EXCERPT + 8];
 
 		p->id[0] = '\0';
-		pf_web_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
+		pf_text_excerpt(x->body, x->len, p->bearer, excerpt, sizeof(excerpt));
 		chat_fail(p, PF_REASON_BAD_RESPONSE, NULL, "%s: %s", err,
 			  excerpt[0] ? excerpt : "(empty body)");
 		return;
@@ -339,7 +340,7 @@ static void chat_job_failed(struct chat_probe *p, const struct pf_chat_status *s
 {
 	char text[sizeof(st->message) + 8];
 
-	pf_web_excerpt(st->message, strlen(st->message), p->bearer, text,
+	pf_text_excerpt(st->message, strlen(st->message), p->bearer, text,
 		       sizeof(text));
 	chat_fail(p, PF_REASON_JOB_FAILED, NULL, "job %s ended \"%s\": %s%s%s",
 		  p->id, st->status, st->error,
@@ -388,14 +389,14 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 	 * mask it in the whole answer before any part of it is cut or
 	 * copied. */
 	if (x->body) {
-		pf_web_mask_secret(x->body, p->bearer);
+		pf_mask_secret(x->body, p->bearer);
 		x->len = strlen(x->body);
 	}
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
 		if (r == PF_REASON_TLS)
-			pf_web_tls_hint(err, p->cfg->ca_file != NULL,
+			pf_xfer_tls_hint(err, p->cfg->ca_file != NULL,
 					p->base.res.hint,
 					sizeof(p->base.res.hint));
 		chat_fail(p, r, NULL, "%s: %s", what, err);

@@ -5,6 +5,7 @@
 #ifndef PF_CHECKS_CHAT_H
 #define PF_CHECKS_CHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -62,5 +63,36 @@ const char *pf_chat_bearer(struct chat_auth *a, char **owned, bool *oom,
 			   char *err, size_t errlen);
 void pf_chat_cfg_target(const void *cfg, char *buf, size_t len);
 struct cJSON *pf_chat_cfg_describe(const void *cfg);
+
+/* ---- Chat API answers (chat_json.c) ---- */
+
+/* The POST /chat body: the fields of extra (may be NULL), then message
+ * and thread_id (may be NULL), as malloc'd text. */
+char *pf_chat_post_body(const char *message, const char *thread_id,
+			const struct cJSON *extra);
+/* Reads id_field (string or integer) from the POST answer.  -1 with err
+ * ("answer is not JSON", "no \"correlation_id\" in the answer"). */
+int pf_chat_parse_id(const char *body, const char *id_field, char *id,
+		     size_t idlen, char *err, size_t errlen);
+
+/* A GET /chat/response answer.  Worker-level failures carry their code
+ * in "error" (turn_deadline_exceeded); pipeline failures in
+ * "error_envelope": {"error_code", "user_facing_message", ...}. */
+struct pf_chat_status {
+	char status[64];	/* the API's status, "" if missing */
+	char error[128];	/* the API's error code, "" if none */
+	char message[256];	/* the API's message, "" if none */
+};
+int pf_chat_parse_status(const char *body, struct pf_chat_status *out,
+			 char *err, size_t errlen);
+
+/* A 429 body's retry_after_seconds (seconds), or -1. */
+double pf_chat_retry_after(const char *body);
+/* A 422 body of the PHI gate: {"detail": {"phi_blocked": true, ...}}. */
+bool pf_chat_phi_blocked(const char *body);
+
+enum pf_chat_verdict { PF_CHAT_PENDING, PF_CHAT_DONE, PF_CHAT_FAILED };
+enum pf_chat_verdict pf_chat_verdict(const char *status, char *const *done,
+				     char *const *failed);
 
 #endif

@@ -14,7 +14,7 @@
 #include "pf_config.h"
 #include "pf_util.h"
 #include "pf_uuid.h"
-#include "web.h"
+#include "pf_xfer.h"
 
 #define CHAT_DEFAULT_MESSAGE "preflight check: reply OK"
 /* The longest a minted token may live: a probe needs seconds. */
@@ -91,7 +91,7 @@ static int chat_parse_strings(const cJSON *obj, const char *path,
 	    pf_cfg_str(obj, path, "thread_id", false, &c->thread_id, err, errlen) < 0 ||
 	    pf_cfg_str(obj, path, "id_field", false, &c->id_field, err, errlen) < 0)
 		return -1;
-	if (pf_web_check_url(c->base_url, why, sizeof(why)) < 0) {
+	if (pf_url_check(c->base_url, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s.base_url: %s", path, why);
 		return -1;
 	}
@@ -231,12 +231,12 @@ int pf_chat_cfg_parse(const cJSON *obj, const cJSON *raw, const char *path,
 	if (chat_parse_strings(obj, path, c, err, errlen) < 0 ||
 	    chat_parse_body(obj, path, c, err, errlen) < 0 ||
 	    chat_parse_auth(obj, raw, path, c, err, errlen) < 0 ||
-	    pf_web_headers(obj, path, &c->headers, err, errlen) < 0 ||
+	    pf_xfer_cfg_headers(obj, path, &c->headers, err, errlen) < 0 ||
 	    pf_cfg_duration(obj, path, "poll_interval", &c->poll_ms, err, errlen) < 0 ||
 	    pf_cfg_strv(obj, path, "done", &c->done, &c->n_done, err, errlen) < 0 ||
 	    pf_cfg_strv(obj, path, "failed", &c->failed, &c->n_failed, err, errlen) < 0 ||
-	    pf_web_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
-	    pf_web_ca_file(obj, path, &c->ca_file, err, errlen) < 0)
+	    pf_xfer_cfg_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
+	    pf_xfer_cfg_ca_file(obj, path, &c->ca_file, err, errlen) < 0)
 		goto fail;
 	if (c->poll_ms < 10) {
 		snprintf(err, errlen, "%s.poll_interval: must be at least 10ms", path);
@@ -299,7 +299,7 @@ cJSON *pf_chat_cfg_describe(const void *cfg)
 		cJSON_AddStringToObject(o, "thread_id", c->thread_id);
 	describe_auth(o, c->auth);
 	if (c->headers)
-		cJSON_AddItemToObject(o, "headers", pf_web_headers_describe(c->headers));
+		cJSON_AddItemToObject(o, "headers", pf_xfer_headers_describe(c->headers));
 	cJSON_AddStringToObject(o, "poll_interval",
 				pf_duration_format(c->poll_ms, buf, sizeof(buf)));
 	cJSON_AddStringToObject(o, "id_field", c->id_field);

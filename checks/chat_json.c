@@ -11,7 +11,8 @@
 #include <cjson/cJSON.h>
 
 #include "pf_util.h"
-#include "web.h"
+#include "chat.h"
+#include "pf_xfer.h"
 
 char *pf_chat_post_body(const char *message, const char *thread_id,
 			const cJSON *extra)

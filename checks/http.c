@@ -17,7 +17,9 @@
 #include "pf_config.h"
 #include "pf_probe.h"
 #include "pf_util.h"
-#include "web.h"
+#include "pf_xfer.h"
+#include "http_status.h"
+#include "pf_text.h"
 
 struct http_cfg {
 	char *url;			/* owned; may hold user:pass, shown redacted */
@@ -25,7 +27,7 @@ struct http_cfg {
 	char *body_contains;		/* owned, or NULL */
 	char *ca_file;			/* owned path, or NULL: system CA store */
 	cJSON *headers;			/* owned copy, or NULL */
-	struct pf_web_status_set expect;
+	struct pf_http_status_set expect;
 	size_t max_body;
 };
 
@@ -65,7 +67,7 @@ static int http_parse_expect(const cJSON *obj, const char *path,
 	c->expect.n = 1;
 	c->expect.lo[0] = 200;
 	c->expect.hi[0] = 299;
-	if (v && pf_web_status_parse(v, &c->expect, why, sizeof(why)) < 0) {
+	if (v && pf_http_status_parse(v, &c->expect, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s.expect_status: %s", path, why);
 		return -1;
 	}
@@ -77,7 +79,7 @@ static int http_check_fields(const char *path, struct http_cfg *c,
 {
 	char why[128];
 
-	if (pf_web_check_url(c->url, why, sizeof(why)) < 0) {
+	if (pf_url_check(c->url, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s.url: %s", path, why);
 		return -1;
 	}
@@ -112,9 +114,9 @@ static int http_parse(const cJSON *obj, const cJSON *raw,
 	    pf_cfg_str(obj, path, "method", false, &c->method, err, errlen) < 0 ||
 	    pf_cfg_str(obj, path, "body_contains", false, &c->body_contains,
 		       err, errlen) < 0 ||
-	    pf_web_headers(obj, path, &c->headers, err, errlen) < 0 ||
-	    pf_web_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
-	    pf_web_ca_file(obj, path, &c->ca_file, err, errlen) < 0 ||
+	    pf_xfer_cfg_headers(obj, path, &c->headers, err, errlen) < 0 ||
+	    pf_xfer_cfg_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
+	    pf_xfer_cfg_ca_file(obj, path, &c->ca_file, err, errlen) < 0 ||
 	    http_parse_expect(obj, path, c, err, errlen) < 0 ||
 	    http_check_fields(path, c, err, errlen) < 0) {
 		http_free_cfg(c);
@@ -140,11 +142,11 @@ static cJSON *http_describe(const void *cfg)
 	cJSON_AddStringToObject(o, "url", pf_redact_url(c->url, buf, sizeof(buf)));
 	cJSON_AddStringToObject(o, "method", c->method);
 	cJSON_AddStringToObject(o, "expect_status",
-				pf_web_status_format(&c->expect, buf, sizeof(buf)));
+				pf_http_status_format(&c->expect, buf, sizeof(buf)));
 	if (c->body_contains)
 		cJSON_AddStringToObject(o, "body_contains", c->body_contains);
 	if (c->headers)
-		cJSON_AddItemToObject(o, "headers", pf_web_headers_describe(c->headers));
+		cJSON_AddItemToObject(o, "headers", pf_xfer_headers_describe(c->headers));
 	cJSON_AddNumberToObject(o, "max_body", (double)c->max_body);
 	if (c->ca_file)
 		cJSON_AddStringToObject(o, "ca_file", c->ca_file);
@@ -195,11 +197,11 @@ static void http_judge(struct http_probe *p, struct pf_xfer *x)
 {
 	const struct http_cfg *c = p->cfg;
 	long code = pf_xfer_status(x);
-	char excerpt[PF_WEB_EXCERPT + 8], want[128];
+	char excerpt[PF_TEXT_EXCERPT + 8], want[128];
 
-	pf_web_excerpt(x->body, x->len, NULL, excerpt, sizeof(excerpt));
-	if (!pf_web_status_match(&c->expect, code)) {
-		pf_web_status_format(&c->expect, want, sizeof(want));
+	pf_text_excerpt(x->body, x->len, NULL, excerpt, sizeof(excerpt));
+	if (!pf_http_status_match(&c->expect, code)) {
+		pf_http_status_format(&c->expect, want, sizeof(want));
 		http_fail(p, code, code == 401 || code == 403 ? PF_REASON_AUTH
 							      : PF_REASON_HTTP_STATUS,
 			  "%s answered HTTP %ld, expected %s%s%s", c->method, code,
@@ -226,7 +228,7 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
 		if (r == PF_REASON_TLS)
-			pf_web_tls_hint(err, p->cfg->ca_file != NULL,
+			pf_xfer_tls_hint(err, p->cfg->ca_file != NULL,
 					p->base.res.hint,
 					sizeof(p->base.res.hint));
 		http_fail(p, 0, r, "%s %s: %s", p->cfg->method,

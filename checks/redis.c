@@ -25,7 +25,7 @@
 #include "pf_probe.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
-#include "redis_adapter.h"
+#include "pf_redis_adapter.h"
 #include "redis_cfg.h"
 #include "redis_probe.h"
 #include "redis_reply.h"

@@ -14,7 +14,7 @@
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
-#include "redis_adapter.h"
+#include "pf_redis_adapter.h"
 #include "redis_cfg.h"
 #include "redis_queue.h"
 

@@ -12,6 +12,7 @@
 
 #include "config_priv.h"
 #include "config_text.h"
+#include "pf_file.h"
 #include "interp.h"
 #include "pf_config.h"
 #include "pf_net.h"
@@ -406,7 +407,7 @@ int pf_config_load_file(const char *path, struct pf_config **out, char *err,
 	size_t len = 0;
 	cJSON *doc = NULL;
 
-	if (pf_text_read_file(path, PF_CONFIG_MAX_BYTES, &text, &len,
+	if (pf_file_read(path, PF_CONFIG_MAX_BYTES, &text, &len,
 			      "config file", err, errlen) < 0)
 		return -1;
 	int rc = pf_text_parse(text, len, path, &doc, err, errlen);

@@ -1,7 +1,6 @@
 /*
- * The text layer of the configuration: reading the file (size-limited),
- * blanking `//` and `/ * * /` comments without moving any character, and
- * parsing with cJSON so that syntax errors come out as FILE:LINE:COL.
+ * The text layer of the configuration: blanking `//` and `/ * * /`
+ * comments without moving any character, and parsing with cJSON so that syntax errors come out as FILE:LINE:COL.
  */
 #ifndef PF_DAEMON_CONFIG_TEXT_H
 #define PF_DAEMON_CONFIG_TEXT_H
@@ -12,12 +11,6 @@ struct cJSON;
 
 #define PF_CONFIG_MAX_BYTES (4u * 1024u * 1024u)	/* largest config file */
 #define PF_CONFIG_MAX_DEPTH 32				/* deepest {...}/[...] nesting */
-
-/* Reads a whole file of at most `max` bytes into a NUL-terminated malloc'd
- * buffer (*out, owned by the caller) of length *len.  `what` names the file
- * in errors ("config file", "${file:...}").  Returns -1 with err filled. */
-int pf_text_read_file(const char *path, size_t max, char **out, size_t *len,
-		      const char *what, char *err, size_t errlen);
 
 /* Replaces comments in text[0..len) by spaces, keeping every newline, so
  * byte offsets (and thus line:column) are unchanged; `//` and `/ *` inside

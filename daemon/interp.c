@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "config_text.h"
+#include "pf_file.h"
 #include "interp.h"
 
 /* A growing output string; `failed` latches out-of-memory / too long. */
@@ -72,7 +73,7 @@ static int add_file(struct sbuf *b, const char *p, size_t n, const char *path,
 	}
 	memcpy(fname, p, n);
 	fname[n] = '\0';
-	if (pf_text_read_file(fname, PF_INTERP_MAX_FILE, &data, &len,
+	if (pf_file_read(fname, PF_INTERP_MAX_FILE, &data, &len,
 			      "${file:} secret", ferr, sizeof ferr) < 0) {
 		snprintf(err, errlen, "%s: %s", path, ferr);
 		return -1;

@@ -18,9 +18,11 @@
 
 #include <stddef.h>
 
+#include "pf_file.h"
+
 struct cJSON;
 
-#define PF_INTERP_MAX_FILE (64u * 1024u)	/* largest ${file:} (SPEC §4) */
+#define PF_INTERP_MAX_FILE PF_FILE_MAX_SECRET	/* largest ${file:} */
 #define PF_INTERP_MAX_LEN (4u * 1024u * 1024u)	/* largest expanded string */
 
 /* Expands one string; *out is malloc'd (caller owns).  `path` ("checks[1].url")

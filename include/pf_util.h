@@ -39,4 +39,11 @@ void pf_instance_name(char *buf, size_t len);
 double pf_mono_ms(void);
 double pf_ms_between(const struct timespec *a, const struct timespec *b);
 
+/* Replaces every occurrence of secret in s by "***" (or by as many '*'
+ * when the secret is shorter, so the text never grows).  secret NULL or
+ * "": nothing. */
+void pf_mask_secret(char *s, const char *secret);
+/* True for headers whose values are secrets: Authorization, Cookie,
+ * Proxy-Authorization and names containing token/key/secret/password/auth. */
+bool pf_mask_header_is_secret(const char *name);
 #endif

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../checks/web.h"
+#include "chat.h"
+#include "pf_xfer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
  * must turn any text into a config or one error, without crashing or leaking.
  *
  * ${file:PATH} never touches the disk here: the target is linked with
- * -Wl,--wrap=pf_text_read_file, so interp.c's read goes to
- * __wrap_pf_text_read_file below, which serves a few in-memory files
+ * -Wl,--wrap=pf_file_read, so interp.c's read goes to
+ * __wrap_pf_file_read below, which serves a few in-memory files
  * (/fuzz/secret, /fuzz/nul, /fuzz/empty) and refuses every other path.  A
  * path the input names (/dev/zero, a FIFO, /dev/stdin) can thus neither
  * hang nor slow the run.  Errors must never quote /fuzz/secret's
@@ -28,7 +28,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int __wrap_pf_text_read_file(const char *path, size_t max, char **out,
+int __wrap_pf_file_read(const char *path, size_t max, char **out,
 			     size_t *len, const char *what, char *err,
 			     size_t errlen);
 
@@ -43,7 +43,7 @@ static const struct {
 	{ "/fuzz/empty", "", 0 },
 };
 
-int __wrap_pf_text_read_file(const char *path, size_t max, char **out,
+int __wrap_pf_file_read(const char *path, size_t max, char **out,
 			     size_t *len, const char *what, char *err,
 			     size_t errlen)
 {

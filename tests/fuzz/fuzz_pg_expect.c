@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../checks/postgres_query.h"
+#include "postgres_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "pf_schema.h"
-#include "../../checks/sql_lexer.h"
+#include "sql_lexer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../checks/redis_reply.h"
-#include "../../checks/redis_url.h"
+#include "redis_reply.h"
+#include "redis_url.h"
 #include "harness.h"
 
 static struct pf_redis_url u;

@@ -12,8 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "config_text.h"
-#include "interp.h"
+#include "pf_file.h"
 #include "pf_config.h"
 
 /* PATH when s is exactly "${file:PATH}" (copied into out), else false. */
@@ -83,7 +82,7 @@ int pf_secret_refresh(struct pf_secret *s, char *err, size_t errlen)
 	    st.st_mtim.tv_sec == s->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == s->mtime.tv_nsec)
 		return 0;
-	if (pf_text_read_file(s->path, PF_INTERP_MAX_FILE, &v, &len, "secret file",
+	if (pf_file_read(s->path, PF_FILE_MAX_SECRET, &v, &len, "secret file",
 			      err, errlen) < 0)
 		return -1;
 	if (strlen(v) != len || len == 0) {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../checks/postgres.h"
+#include "postgres.h"
 #include "harness.h"
 
 static void test_expect(void)

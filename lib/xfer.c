@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "pf_util.h"
-#include "web.h"
+#include "pf_xfer.h"
 
 /* Slack after the probe's own deadline: the probe's timer fires first and
  * says which phase hung; curl's timeout is only a backstop. */
@@ -276,4 +276,32 @@ enum pf_reason pf_xfer_classify(const struct pf_xfer *x, CURLcode rc,
 		return PF_REASON_INTERNAL;
 	/* Empty replies, resets, malformed HTTP: the peer broke the protocol. */
 	return PF_REASON_PROTOCOL;
+}
+
+void pf_xfer_tls_hint(const char *err, bool has_ca_file, char *h, size_t n)
+{
+	h[0] = '\0';
+	if (!err)
+		return;
+	/* The words are OpenSSL's, as curl 7.88 passes them on. */
+	if (strstr(err, "local issuer") || strstr(err, "self-signed") ||
+	    strstr(err, "self signed") || strstr(err, "unknown ca"))
+		snprintf(h, n, has_ca_file ?
+			 "the server's certificate does not chain to the CA in"
+			 " ca_file: point ca_file at the PEM bundle of the CA"
+			 " that issued it" :
+			 "the server's certificate does not chain to a CA of"
+			 " the system store: for a private CA, set ca_file to"
+			 " that CA's PEM bundle (verification stays on)");
+	else if (strstr(err, "subject name") || strstr(err, "does not match"))
+		snprintf(h, n, "the certificate does not name the host in the"
+			 " URL: use a host name its subjectAltName lists, or"
+			 " reissue the certificate for this name");
+	else if (strstr(err, "expired") || strstr(err, "not yet valid"))
+		snprintf(h, n, "the server's certificate is outside its validity"
+			 " period: renew it (and check the clocks)");
+	else if (strstr(err, "wrong version number") ||
+		 strstr(err, "packet length too long"))
+		snprintf(h, n, "the port answered without TLS: use http:// for"
+			 " a plain HTTP endpoint, or the service's TLS port");
 }

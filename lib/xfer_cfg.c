@@ -4,6 +4,7 @@
  * at load (readable regular file holding a certificate) so a wrong path is
  * a config error naming the JSON path, not a `tls` failure at every probe.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,7 +17,8 @@
 #include <cjson/cJSON.h>
 
 #include "pf_config.h"
-#include "web.h"
+#include "pf_util.h"
+#include "pf_xfer.h"
 
 /* Enough to reach the first certificate past the comment header that
  * bundles such as Mozilla's carry. */
@@ -83,7 +85,7 @@ static int check_ca_file(const char *file, char *why, size_t len)
 	return 0;
 }
 
-int pf_web_ca_file(const cJSON *obj, const char *path, char **out,
+int pf_xfer_cfg_ca_file(const cJSON *obj, const char *path, char **out,
 		   char *err, size_t errlen)
 {
 	char why[192];
@@ -104,30 +106,68 @@ int pf_web_ca_file(const cJSON *obj, const char *path, char **out,
 	return 0;
 }
 
-void pf_web_tls_hint(const char *err, bool has_ca_file, char *h, size_t n)
+/* RFC 9110 token characters: a header name made of anything else would
+ * let a config smuggle extra header lines. */
+static bool header_name_ok(const char *s)
 {
-	h[0] = '\0';
-	if (!err)
-		return;
-	/* The words are OpenSSL's, as curl 7.88 passes them on. */
-	if (strstr(err, "local issuer") || strstr(err, "self-signed") ||
-	    strstr(err, "self signed") || strstr(err, "unknown ca"))
-		snprintf(h, n, has_ca_file ?
-			 "the server's certificate does not chain to the CA in"
-			 " ca_file: point ca_file at the PEM bundle of the CA"
-			 " that issued it" :
-			 "the server's certificate does not chain to a CA of"
-			 " the system store: for a private CA, set ca_file to"
-			 " that CA's PEM bundle (verification stays on)");
-	else if (strstr(err, "subject name") || strstr(err, "does not match"))
-		snprintf(h, n, "the certificate does not name the host in the"
-			 " URL: use a host name its subjectAltName lists, or"
-			 " reissue the certificate for this name");
-	else if (strstr(err, "expired") || strstr(err, "not yet valid"))
-		snprintf(h, n, "the server's certificate is outside its validity"
-			 " period: renew it (and check the clocks)");
-	else if (strstr(err, "wrong version number") ||
-		 strstr(err, "packet length too long"))
-		snprintf(h, n, "the port answered without TLS: use http:// for"
-			 " a plain HTTP endpoint, or the service's TLS port");
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+int pf_xfer_cfg_headers(const cJSON *obj, const char *path, cJSON **out,
+		   char *err, size_t errlen)
+{
+	const cJSON *map = NULL, *h;
+
+	if (pf_cfg_strmap(obj, path, "headers", &map, err, errlen) < 0)
+		return -1;
+	if (!map)
+		return 0;
+	cJSON_ArrayForEach(h, map) {
+		if (!header_name_ok(h->string)) {
+			snprintf(err, errlen, "%s.headers: \"%.64s\" is not a valid "
+				 "header name", path, h->string);
+			return -1;
+		}
+		if (strpbrk(h->valuestring, "\r\n")) {
+			snprintf(err, errlen, "%s.headers.%.64s: value must be one "
+				 "line", path, h->string);
+			return -1;
+		}
+	}
+	*out = cJSON_Duplicate(map, 1);
+	if (!*out) {
+		snprintf(err, errlen, "%s.headers: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *pf_xfer_headers_describe(const cJSON *headers)
+{
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, headers) {
+		const char *v = pf_mask_header_is_secret(h->string) ? "***"
+								: h->valuestring;
+		cJSON_AddStringToObject(o, h->string, v);
+	}
+	return o;
+}
+
+int pf_xfer_cfg_max_body(const cJSON *obj, const char *path, size_t *out,
+		    char *err, size_t errlen)
+{
+	long v = PF_XFER_MAX_BODY_DEFAULT;
+
+	if (pf_cfg_int(obj, path, "max_body", 1, 256L * 1024 * 1024, &v,
+		       err, errlen) < 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
 }

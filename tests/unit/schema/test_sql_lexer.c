@@ -1,9 +1,9 @@
-/* Unit tests for checks/sql_lexer.c: tokens, names, statement splitting. */
+/* Unit tests for schema/sql_lexer.c: tokens, names, statement splitting. */
 #include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
-#include "../../checks/sql_lexer.h"
+#include "sql_lexer.h"
 
 /* Tokenizes src and renders "KIND:text|KIND:text|..." for comparison. */
 static const char *toks(const char *src, char *out, size_t len)

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the HTTP kinds' pure helpers (chat_json.c, web_util.c)
+ * Unit tests of the HTTP kinds' pure helpers (checks/chat_json.c, checks/http_status.c, lib/url.c, lib/text.c)
  * and of the curl multi on a real loop (curlm.c) against loopback sockets
  * opened here: completion delivery, cancel, and free with work pending.
  */
@@ -15,9 +15,13 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "../../checks/web.h"
+#include "chat.h"
+#include "pf_util.h"
+#include "pf_xfer.h"
 #include "harness.h"
 #include "pf_curl.h"
+#include "http_status.h"
+#include "pf_text.h"
 
 static void test_post_body(void)
 {
@@ -110,18 +114,18 @@ static void test_join_and_urls(void)
 {
 	char out[64], err[128];
 
-	PF_EXPECT(pf_web_join("http://h:1//", "/chat/response/", "a b/c", out,
+	PF_EXPECT(pf_url_join("http://h:1//", "/chat/response/", "a b/c", out,
 			      sizeof(out)) == 0);
 	PF_EXPECT_STR(out, "http://h:1/chat/response/a%20b%2Fc");
-	PF_EXPECT(pf_web_join("http://h", "/chat", NULL, out, sizeof(out)) == 0);
+	PF_EXPECT(pf_url_join("http://h", "/chat", NULL, out, sizeof(out)) == 0);
 	PF_EXPECT_STR(out, "http://h/chat");
-	PF_EXPECT(pf_web_join("http://h", "/chat/response/", "xxxxxxxxxxxxxxxxxxxx"
+	PF_EXPECT(pf_url_join("http://h", "/chat/response/", "xxxxxxxxxxxxxxxxxxxx"
 			      "xxxxxxxxxxxxxxxxxxxxxxxxxxx", out, sizeof(out)) < 0);
-	PF_EXPECT(pf_web_check_url("https://api.example/v1", err, sizeof(err)) == 0);
-	PF_EXPECT(pf_web_check_url("HTTP://h", err, sizeof(err)) == 0);
-	PF_EXPECT(pf_web_check_url("file:///etc/passwd", err, sizeof(err)) < 0);
-	PF_EXPECT(pf_web_check_url("http://", err, sizeof(err)) < 0);
-	PF_EXPECT(pf_web_check_url("http://h/a b", err, sizeof(err)) < 0);
+	PF_EXPECT(pf_url_check("https://api.example/v1", err, sizeof(err)) == 0);
+	PF_EXPECT(pf_url_check("HTTP://h", err, sizeof(err)) == 0);
+	PF_EXPECT(pf_url_check("file:///etc/passwd", err, sizeof(err)) < 0);
+	PF_EXPECT(pf_url_check("http://", err, sizeof(err)) < 0);
+	PF_EXPECT(pf_url_check("http://h/a b", err, sizeof(err)) < 0);
 }
 
 /* The two failure shapes of the real service, 429 and PHI bodies. */
@@ -158,43 +162,43 @@ static void test_real_shapes(void)
 
 static void test_excerpt(void)
 {
-	char out[PF_WEB_EXCERPT + 8], big[1000];
+	char out[PF_TEXT_EXCERPT + 8], big[1000];
 	const char *body = "  line1\r\n\tline2 \x01\xc3\xa9 tok-123 end  ";
 
-	pf_web_excerpt(body, strlen(body), "tok-123", out, sizeof(out));
+	pf_text_excerpt(body, strlen(body), "tok-123", out, sizeof(out));
 	PF_EXPECT_STR(out, "line1 line2 \xc3\xa9 *** end");
 	/* invalid UTF-8 (a lone continuation byte, an overlong '/', a
 	 * surrogate) becomes U+FFFD: the excerpt is valid JSON text */
-	pf_web_excerpt("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d", 11, NULL, out, sizeof(out));
+	pf_text_excerpt("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d", 11, NULL, out, sizeof(out));
 	PF_EXPECT_STR(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
 		      "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d");
 	memset(big, 'a', sizeof(big));
-	pf_web_excerpt(big, sizeof(big), NULL, out, sizeof(out));
-	PF_EXPECT(strlen(out) == PF_WEB_EXCERPT + 3);
-	PF_EXPECT(strcmp(out + PF_WEB_EXCERPT, "...") == 0);
-	pf_web_excerpt("ab", 2, "b", out, sizeof(out));
+	pf_text_excerpt(big, sizeof(big), NULL, out, sizeof(out));
+	PF_EXPECT(strlen(out) == PF_TEXT_EXCERPT + 3);
+	PF_EXPECT(strcmp(out + PF_TEXT_EXCERPT, "...") == 0);
+	pf_text_excerpt("ab", 2, "b", out, sizeof(out));
 	PF_EXPECT_STR(out, "a*");
-	pf_web_excerpt("x***y", 5, "***", out, sizeof(out));
+	pf_text_excerpt("x***y", 5, "***", out, sizeof(out));
 	PF_EXPECT_STR(out, "x***y");
-	pf_web_excerpt(NULL, 0, NULL, out, sizeof(out));
+	pf_text_excerpt(NULL, 0, NULL, out, sizeof(out));
 	PF_EXPECT_STR(out, "");
 }
 
 static void test_header_secret(void)
 {
-	PF_EXPECT(pf_web_header_secret("Authorization"));
-	PF_EXPECT(pf_web_header_secret("cookie"));
-	PF_EXPECT(pf_web_header_secret("X-Api-Key"));
-	PF_EXPECT(pf_web_header_secret("X-Access-Token"));
-	PF_EXPECT(!pf_web_header_secret("Accept"));
-	PF_EXPECT(!pf_web_header_secret("X-Request-Id"));
+	PF_EXPECT(pf_mask_header_is_secret("Authorization"));
+	PF_EXPECT(pf_mask_header_is_secret("cookie"));
+	PF_EXPECT(pf_mask_header_is_secret("X-Api-Key"));
+	PF_EXPECT(pf_mask_header_is_secret("X-Access-Token"));
+	PF_EXPECT(!pf_mask_header_is_secret("Accept"));
+	PF_EXPECT(!pf_mask_header_is_secret("X-Request-Id"));
 }
 
-static int parse_status(const char *json, struct pf_web_status_set *s)
+static int parse_status(const char *json, struct pf_http_status_set *s)
 {
 	char err[256];
 	cJSON *v = cJSON_Parse(json);
-	int rc = pf_web_status_parse(v, s, err, sizeof(err));
+	int rc = pf_http_status_parse(v, s, err, sizeof(err));
 
 	cJSON_Delete(v);
 	return rc;
@@ -202,16 +206,16 @@ static int parse_status(const char *json, struct pf_web_status_set *s)
 
 static void test_status_set(void)
 {
-	struct pf_web_status_set s;
+	struct pf_http_status_set s;
 	char buf[64];
 
-	PF_EXPECT(parse_status("204", &s) == 0 && pf_web_status_match(&s, 204) &&
-		  !pf_web_status_match(&s, 200));
-	PF_EXPECT(parse_status("\"2xx\"", &s) == 0 && pf_web_status_match(&s, 299) &&
-		  !pf_web_status_match(&s, 300));
-	PF_EXPECT(parse_status("\"301-302\"", &s) == 0 && pf_web_status_match(&s, 302));
+	PF_EXPECT(parse_status("204", &s) == 0 && pf_http_status_match(&s, 204) &&
+		  !pf_http_status_match(&s, 200));
+	PF_EXPECT(parse_status("\"2xx\"", &s) == 0 && pf_http_status_match(&s, 299) &&
+		  !pf_http_status_match(&s, 300));
+	PF_EXPECT(parse_status("\"301-302\"", &s) == 0 && pf_http_status_match(&s, 302));
 	PF_EXPECT(parse_status("[200, \"3xx\", \"418\"]", &s) == 0 && s.n == 3);
-	PF_EXPECT_STR(pf_web_status_format(&s, buf, sizeof(buf)), "200, 300-399, 418");
+	PF_EXPECT_STR(pf_http_status_format(&s, buf, sizeof(buf)), "200, 300-399, 418");
 	PF_EXPECT(parse_status("\"6xx\"", &s) < 0);
 	PF_EXPECT(parse_status("99", &s) < 0);
 	PF_EXPECT(parse_status("200.5", &s) < 0);

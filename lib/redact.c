@@ -3,6 +3,7 @@
  * userinfo, `password=` in a key=value DSN or a URL query.  Works on a copy;
  * never fails (truncates to the output size).
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -139,4 +140,45 @@ const char *pf_redact_url(const char *in, char *out, size_t len)
 	else
 		redact_dsn(in, out, len, &off);
 	return out;
+}
+
+void pf_mask_secret(char *s, const char *secret)
+{
+	size_t sl = secret ? strlen(secret) : 0;
+	char *at = s, *hit;
+
+	if (sl == 0)
+		return;
+	while ((hit = strstr(at, secret))) {
+		if (sl >= 3) {
+			memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
+			memcpy(hit, "***", 3);
+			at = hit + 3;
+		} else {
+			memset(hit, '*', sl);
+			at = hit + sl;
+		}
+	}
+}
+
+bool pf_mask_header_is_secret(const char *name)
+{
+	static const char *const exact[] = {
+		"authorization", "proxy-authorization", "cookie", "set-cookie", NULL
+	};
+	static const char *const part[] = {
+		"token", "key", "secret", "password", "auth", NULL
+	};
+	char low[128];
+
+	pf_strlcpy(low, name, sizeof(low));
+	for (char *c = low; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (size_t i = 0; exact[i]; i++)
+		if (strcmp(low, exact[i]) == 0)
+			return true;
+	for (size_t i = 0; part[i]; i++)
+		if (strstr(low, part[i]))
+			return true;
+	return false;
 }

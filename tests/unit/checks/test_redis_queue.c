@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../checks/redis_queue.h"
+#include "redis_queue.h"
 #include "harness.h"
 
 static void test_consumers(void)

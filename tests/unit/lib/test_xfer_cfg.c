@@ -1,5 +1,5 @@
 /*
- * Unit tests of the HTTP kinds' TLS helpers (checks/web_tls.c): the
+ * Unit tests of the HTTP kinds' TLS helpers (lib/xfer_cfg.c, lib/xfer.c): the
  * ca_file key's load-time validation against real files in a temporary
  * directory, and the choice of hint from curl's TLS messages.
  */
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../checks/web.h"
+#include "pf_xfer.h"
 #include "harness.h"
 
 /* Writes text to dir/name; returns the malloc'd path. */
@@ -31,7 +31,7 @@ static char *write_file(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-/* Runs pf_web_ca_file on {"ca_file": value}; returns its status, the
+/* Runs pf_xfer_cfg_ca_file on {"ca_file": value}; returns its status, the
  * parsed path in *out (caller frees) and the message in err. */
 static int parse_ca(cJSON *value, char **out, char *err, size_t errlen)
 {
@@ -42,7 +42,7 @@ static int parse_ca(cJSON *value, char **out, char *err, size_t errlen)
 	err[0] = '\0';
 	if (value)
 		cJSON_AddItemToObject(obj, "ca_file", value);
-	rc = pf_web_ca_file(obj, "checks[3]", out, err, errlen);
+	rc = pf_xfer_cfg_ca_file(obj, "checks[3]", out, err, errlen);
 	cJSON_Delete(obj);
 	return rc;
 }
@@ -95,27 +95,27 @@ static void test_tls_hint(void)
 {
 	char h[512];
 
-	pf_web_tls_hint("SSL certificate problem: unable to get local issuer"
+	pf_xfer_tls_hint("SSL certificate problem: unable to get local issuer"
 			" certificate", false, h, sizeof(h));
 	PF_EXPECT(strstr(h, "set ca_file") != NULL);
-	pf_web_tls_hint("SSL certificate problem: unable to get local issuer"
+	pf_xfer_tls_hint("SSL certificate problem: unable to get local issuer"
 			" certificate", true, h, sizeof(h));
 	PF_EXPECT(strstr(h, "the CA in ca_file") != NULL);
-	pf_web_tls_hint("SSL certificate problem: self-signed certificate",
+	pf_xfer_tls_hint("SSL certificate problem: self-signed certificate",
 			false, h, sizeof(h));
 	PF_EXPECT(strstr(h, "set ca_file") != NULL);
-	pf_web_tls_hint("SSL: no alternative certificate subject name matches"
+	pf_xfer_tls_hint("SSL: no alternative certificate subject name matches"
 			" target host name 'x'", true, h, sizeof(h));
 	PF_EXPECT(strstr(h, "subjectAltName") != NULL);
-	pf_web_tls_hint("SSL certificate problem: certificate has expired",
+	pf_xfer_tls_hint("SSL certificate problem: certificate has expired",
 			true, h, sizeof(h));
 	PF_EXPECT(strstr(h, "validity") != NULL);
-	pf_web_tls_hint("error:0A00010B:SSL routines::wrong version number",
+	pf_xfer_tls_hint("error:0A00010B:SSL routines::wrong version number",
 			false, h, sizeof(h));
 	PF_EXPECT(strstr(h, "http://") != NULL);
-	pf_web_tls_hint("something else entirely", false, h, sizeof(h));
+	pf_xfer_tls_hint("something else entirely", false, h, sizeof(h));
 	PF_EXPECT(h[0] == '\0');
-	pf_web_tls_hint(NULL, false, h, sizeof(h));
+	pf_xfer_tls_hint(NULL, false, h, sizeof(h));
 	PF_EXPECT(h[0] == '\0');
 }
 

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../checks/chat.h"
+#include "chat.h"
 #include "harness.h"
 
 /* The expected token was computed with Python's hmac/hashlib/base64 (the

@@ -1,4 +1,4 @@
-/* Unit tests for the derived schema (checks/schema_model.c, schema_ddl.c):
+/* Unit tests for the derived schema (schema/schema_model.c, schema_ddl.c):
  * every modelled statement, decoys, names, attribution. */
 #include <stdio.h>
 #include <string.h>

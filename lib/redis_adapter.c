@@ -8,7 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "redis_adapter.h"
+#include "pf_redis_adapter.h"
 
 struct redis_adapter {
 	redisAsyncContext *ac;		/* borrowed: the context owns us */

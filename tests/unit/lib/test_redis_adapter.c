@@ -1,4 +1,4 @@
-/* Unit tests for checks/redis_adapter.c's reply budget, on a bare hiredis
+/* Unit tests for lib/redis_adapter.c's reply budget, on a bare hiredis
  * reader (no socket): bulk headers, lines without CRLF, huge arrays and
  * many small elements, and replies that fit.  The libevent side is covered
  * by tests/integration/test_redis.py against streaming peers. */
@@ -8,7 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "../../checks/redis_adapter.h"
+#include "pf_redis_adapter.h"
 #include "harness.h"
 
 struct rig {

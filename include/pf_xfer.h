@@ -1,0 +1,108 @@
+/*
+ * HTTP requests on the shared curl multi, as the http and chat kinds make
+ * them: one capped transfer with its failure classification (xfer.c),
+ * their URLs (url.c) and the config keys they share: headers, max_body,
+ * ca_file (xfer_cfg.c).
+ */
+#ifndef PF_XFER_H
+#define PF_XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "pf_check.h"
+#include "pf_curl.h"
+
+struct cJSON;
+
+#define PF_XFER_MAX_BODY_DEFAULT (1024 * 1024)
+
+/* ---- one transfer (xfer.c) ---- */
+
+struct pf_xfer;
+typedef void (*pf_xfer_done_fn)(void *arg, struct pf_xfer *x, CURLcode rc);
+
+struct pf_xfer_req {
+	const char *url;		/* http:// or https:// */
+	const char *method;		/* "GET", "HEAD" or "POST" */
+	const char *body;		/* POST body (copied), or NULL */
+	const char *content_type;	/* for body, or NULL */
+	const char *bearer;		/* token for Authorization, or NULL */
+	const struct cJSON *headers;	/* borrowed: name -> string, or NULL */
+	size_t max_body;		/* response cap in bytes */
+	uint64_t timeout_ms;		/* what is left of the probe's deadline */
+	const char *ca_file;		/* PEM bundle trusted instead of the
+					 * system store, or NULL */
+};
+
+/* One request in flight.  Owns its easy handle, header list, request and
+ * response bodies; body is NUL-terminated and at most max_body bytes. */
+struct pf_xfer {
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *req_body;
+	char *body;
+	size_t len, cap, max_body;
+	bool over_cap;			/* the peer sent more than max_body */
+	char errbuf[CURL_ERROR_SIZE];
+	struct pf_curlm *m;		/* borrowed; NULL once finished */
+	pf_xfer_done_fn done;
+	void *arg;
+};
+
+/* Starts the request; done runs once from the loop (never inside this
+ * call) unless pf_xfer_free comes first.  NULL with err filled on error. */
+struct pf_xfer *pf_xfer_start(struct pf_curlm *m, const struct pf_xfer_req *req,
+			      pf_xfer_done_fn done, void *arg,
+			      char *err, size_t errlen);
+/* Cancels a running request (no callback) and releases everything. */
+void pf_xfer_free(struct pf_xfer *x);
+/* HTTP status of the answer, 0 when none arrived. */
+long pf_xfer_status(const struct pf_xfer *x);
+/* The answer's Retry-After in seconds (curl parses both forms), or -1. */
+double pf_xfer_retry_after(const struct pf_xfer *x);
+/* True once the TCP (and TLS) connection was established. */
+bool pf_xfer_connected(const struct pf_xfer *x);
+/* Maps a failed transfer to a reason and a message for the user. */
+enum pf_reason pf_xfer_classify(const struct pf_xfer *x, CURLcode rc,
+				char *err, size_t errlen);
+
+/* ---- URLs (url.c) ---- */
+
+/* Validates an http(s) URL for config: scheme, a host, no spaces or
+ * control characters.  -1 with a reason in err. */
+int pf_url_check(const char *url, char *err, size_t errlen);
+/* base (trailing '/' dropped) + path + percent-escaped id (may be NULL).
+ * -1 when it does not fit. */
+int pf_url_join(const char *base, const char *path, const char *id,
+		char *out, size_t len);
+/* ---- shared config keys (xfer_cfg.c) ---- */
+
+/* Config key "headers": validated (token names, one-line values) and
+ * duplicated into *out (caller owns; NULL when absent). */
+int pf_xfer_cfg_headers(const struct cJSON *obj, const char *path,
+		   struct cJSON **out, char *err, size_t errlen);
+/* Copy of headers with secret values replaced by "***". */
+struct cJSON *pf_xfer_headers_describe(const struct cJSON *headers);
+/* Config key "max_body" in bytes (default 1 MiB, at most 256 MiB). */
+int pf_xfer_cfg_max_body(const struct cJSON *obj, const char *path, size_t *out,
+		    char *err, size_t errlen);
+
+/* ---- TLS trust (web_tls.c) ---- */
+
+/* Config key "ca_file" (optional): a PEM CA bundle trusted instead of the
+ * system store; verification stays on.  At load it must be a readable
+ * regular file holding a PEM certificate, else -1 with err naming
+ * path.ca_file.  *out is malloc'd (caller owns), untouched when absent. */
+int pf_xfer_cfg_ca_file(const struct cJSON *obj, const char *path, char **out,
+		   char *err, size_t errlen);
+/* The hint for a `tls` failure, chosen from curl's message err (untrusted
+ * chain, name mismatch, expiry, plain HTTP on the port); has_ca_file says
+ * whether ca_file was configured.  h is "" for a message it does not know
+ * (the built-in hint then applies). */
+void pf_xfer_tls_hint(const char *err, bool has_ca_file, char *h, size_t n);
+
+#endif
