@@ -18,6 +18,8 @@
 
 #include "chat.h"
 #include "pf_check.h"
+#include "pf_hint.h"
+#include "pf_mask.h"
 #include "pf_probe.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
@@ -31,26 +33,24 @@ enum chat_phase {
 	CHAT_POST,		/* POST /chat in flight */
 	CHAT_RETRY,		/* POST answered 429: waiting to send it again */
 	CHAT_WAIT,		/* accepted; waiting for the next poll */
-	CHAT_POLL,		/* GET /chat/response/{id} in flight */
-	CHAT_FAILING,		/* failed before any I/O: report on next turn */
-	CHAT_OVER		/* reported */
+	CHAT_POLL		/* GET /chat/response/{id} in flight */
 };
 
 struct chat_probe {
-	struct pf_probe base;		/* deadline, funnel, result */
+	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct chat_cfg *cfg;	/* borrowed from the check */
 	struct pf_curlm *curl;		/* borrowed from the daemon */
 	struct pf_xfer *x;		/* owned: the request in flight, or NULL */
-	struct event *wake;		/* owned: poll timer / deferred failure */
+	struct event *wake;		/* owned: the next poll or 429 retry */
 	const char *bearer;		/* the token, or bearer_owned, or NULL */
 	char *bearer_owned;		/* owned: the JWT minted for this probe */
 	enum chat_phase phase;
-	uint64_t timeout_ms;
 	uint64_t poll_delay_ms;		/* the next wait between polls */
 	char id[256];			/* correlation id, "" before the POST answered */
 	char thread[64];		/* thread id the POST answered */
 	unsigned polls, retries_429;
 	double post_ms;			/* NAN until the POST answered */
+	double completion_ms;		/* NAN unless the job completed */
 	double poll_started_ms;
 	struct pf_chat_status last;	/* the last status the API reported */
 };
@@ -62,12 +62,20 @@ static const char *const chat_keys[] = {
 
 /* ---- the probe ---- */
 
-static void chat_teardown(struct chat_probe *p)
+static void chat_teardown(struct pf_probe *base)
 {
+	struct chat_probe *p = (struct chat_probe *)base;
+
 	pf_xfer_free(p->x);
 	p->x = NULL;
 	if (p->wake)
-		event_del(p->wake);
+		event_free(p->wake);
+	p->wake = NULL;
+	if (p->bearer_owned)
+		explicit_bzero(p->bearer_owned, strlen(p->bearer_owned));
+	free(p->bearer_owned);
+	p->bearer_owned = NULL;
+	p->bearer = NULL;
 }
 
 static void add_num_or_null(cJSON *o, const char *key, double v)
@@ -86,35 +94,34 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
 		cJSON_AddNullToObject(o, key);
 }
 
-/* The one completion funnel: details, report once, release later. */
-static void chat_finish(struct chat_probe *p, double completion_ms)
+/* Last words: what the round trip got to. */
+static void chat_conclude(struct pf_probe *base)
 {
+	struct chat_probe *p = (struct chat_probe *)base;
 	cJSON *d = cJSON_CreateObject();
 
 	if (d) {
 		add_str_or_null(d, "correlation_id", p->id);
 		add_str_or_null(d, "thread_id", p->thread);
 		add_num_or_null(d, "post_ms", p->post_ms);
-		add_num_or_null(d, "completion_ms", completion_ms);
+		add_num_or_null(d, "completion_ms", p->completion_ms);
 		cJSON_AddNumberToObject(d, "polls", p->polls);
 		add_str_or_null(d, "final_status", p->last.status);
 		add_str_or_null(d, "error", p->last.error);
 		cJSON_AddNumberToObject(d, "retries_429", p->retries_429);
 	}
-	cJSON_Delete(p->base.res.details);
-	p->base.res.details = d;
-	p->phase = CHAT_OVER;
-	pf_probe_finish(&p->base);
-	chat_teardown(p);
-	pf_probe_reap(&p->base);
+	cJSON_Delete(base->res.details);
+	base->res.details = d;
 }
 
+/* Fails with reason, the cause that picks a hint rule (NULL: none) and
+ * a message. */
 static void chat_fail(struct chat_probe *p, enum pf_reason reason,
-		      const char *hint, const char *fmt, ...)
+		      const char *cause, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void chat_fail(struct chat_probe *p, enum pf_reason reason,
-		      const char *hint, const char *fmt, ...)
+		      const char *cause, const char *fmt, ...)
 {
 	char msg[PF_ERROR_MAX];
 	va_list ap;
@@ -123,14 +130,9 @@ static void chat_fail(struct chat_probe *p, enum pf_reason reason,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pf_probe_set(&p->base, reason, "%s", msg);
-	if (hint && !p->base.res.hint[0])
-		pf_strlcpy(p->base.res.hint, hint, sizeof(p->base.res.hint));
-	chat_finish(p, NAN);
-}
-
-static double remaining_ms(const struct chat_probe *p)
-{
-	return (double)p->timeout_ms - pf_probe_elapsed_ms(&p->base);
+	if (cause && !p->base.res.cause[0])
+		pf_result_cause(&p->base.res, "%s", cause);
+	pf_probe_end(&p->base);
 }
 
 static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc);
@@ -138,7 +140,7 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc);
 static int chat_send(struct chat_probe *p, const char *url, const char *method,
 		     const char *body)
 {
-	double left = remaining_ms(p);
+	double left = pf_probe_left_ms(&p->base);
 	struct pf_xfer_req req = {
 		.url = url, .method = method, .body = body,
 		.content_type = body ? "application/json" : NULL,
@@ -189,7 +191,7 @@ static void chat_poll(struct chat_probe *p)
 	p->phase = CHAT_POLL;
 	p->poll_started_ms = pf_probe_elapsed_ms(&p->base);
 	if (chat_send(p, url, "GET", NULL) < 0)
-		chat_finish(p, NAN);
+		pf_probe_end(&p->base);
 }
 
 static void arm_wake(struct chat_probe *p, uint64_t ms)
@@ -213,19 +215,17 @@ static void schedule_poll(struct chat_probe *p)
 		p->poll_delay_ms = p->cfg->poll_ms;
 }
 
-/* libevent: time for the next poll or retry, or a failure found in start(). */
+/* libevent: time for the next poll or 429 retry. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct chat_probe *p = arg;
 
 	(void)fd;
 	(void)what;
-	if (p->phase == CHAT_FAILING)
-		chat_finish(p, NAN);
-	else if (p->phase == CHAT_WAIT)
+	if (p->phase == CHAT_WAIT)
 		chat_poll(p);
 	else if (p->phase == CHAT_RETRY && chat_post(p) < 0)
-		chat_finish(p, NAN);
+		pf_probe_end(&p->base);
 }
 
 /* 429 (rate limited): wait Retry-After (or the body's
@@ -242,11 +242,8 @@ static bool chat_rate_limited(struct chat_probe *p, struct pf_xfer *x,
 		wait = pf_chat_retry_after(x->body);
 	if (wait < 0)
 		wait = (double)p->poll_delay_ms / 1000;
-	if (wait * 1000 >= remaining_ms(p)) {
-		chat_fail(p, PF_REASON_HTTP_STATUS, "the Chat API's rate limit"
-			  " (CHAT_RATE_LIMIT_PER_MINUTE, per client IP) is used up:"
-			  " other clients behind this address share it; raise it,"
-			  " or probe less often",
+	if (wait * 1000 >= pf_probe_left_ms(&p->base)) {
+		chat_fail(p, PF_REASON_HTTP_STATUS, "rate_limited",
 			  "%s answered HTTP 429 (rate limited); waiting the %.0f s"
 			  " it asks would pass the deadline (%u retries so far)",
 			  what, wait, p->retries_429);
@@ -258,19 +255,12 @@ static bool chat_rate_limited(struct chat_probe *p, struct pf_xfer *x,
 	return true;
 }
 
-static const char *auth_hint(const struct chat_probe *p)
+/* Which credential the API refused, for the hint rules. */
+static const char *auth_cause(const struct chat_probe *p)
 {
 	if (p->cfg->auth->jwt)
-		return "the Chat API refused the token preflightd minted: its"
-		       " secret must be the service's JWT_SECRET, and the"
-		       " service treats every token as invalid unless"
-		       " MOBIUS_OS_AUTH_URL is set";
-	if (p->cfg->auth->token.value)
-		return "the Chat API accepts only HS256 JWTs (type access, sub,"
-		       " exp): a static or expired token is refused; configure"
-		       " \"jwt\" with the service's JWT_SECRET instead";
-	return "the Chat API requires a token (CHAT_AUTH_MODE=required):"
-	       " configure \"jwt\" with the service's JWT_SECRET";
+		return "jwt_refused";
+	return p->cfg->auth->token.value ? "token_refused" : "no_token";
 }
 
 /* Fails on 401/403 (auth), a PHI-gate 422 and other non-2xx
@@ -287,15 +277,11 @@ static bool chat_bad_status(struct chat_probe *p, struct pf_xfer *x,
 	snprintf(msg, sizeof(msg), "%s answered HTTP %ld%s%s", what, code,
 		 excerpt[0] ? ": " : "", excerpt);
 	if (code == 401 || code == 403)
-		chat_fail(p, PF_REASON_AUTH, auth_hint(p), "%s%s", msg,
+		chat_fail(p, PF_REASON_AUTH, auth_cause(p), "%s%s", msg,
 			  p->bearer ? " (the token was refused)"
 				    : " (no token configured)");
 	else if (code == 422 && pf_chat_phi_blocked(x->body))
-		chat_fail(p, PF_REASON_HTTP_STATUS, "the Chat API's PHI gate"
-			  " blocked the probe message, or could not reach its"
-			  " classifier (PHI_GATE_URL; it fails closed): check the"
-			  " classifier, and keep the probe message free of"
-			  " identifiers", "%s", msg);
+		chat_fail(p, PF_REASON_HTTP_STATUS, "phi_blocked", "%s", msg);
 	else
 		chat_fail(p, PF_REASON_HTTP_STATUS, NULL, "%s", msg);
 	return true;
@@ -364,8 +350,9 @@ static void chat_on_poll(struct chat_probe *p, struct pf_xfer *x)
 	p->last = st;
 	switch (pf_chat_verdict(st.status, p->cfg->done, p->cfg->failed)) {
 	case PF_CHAT_DONE:
-		p->base.res.gauge[0] = pf_probe_elapsed_ms(&p->base) / 1000.0;
-		chat_finish(p, pf_probe_elapsed_ms(&p->base));
+		p->completion_ms = pf_probe_elapsed_ms(&p->base);
+		p->base.res.gauge[0] = p->completion_ms / 1000.0;
+		pf_probe_end(&p->base);
 		break;
 	case PF_CHAT_FAILED:
 		chat_job_failed(p, &st);
@@ -385,21 +372,20 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 						 : "GET /chat/response/{id}";
 
 	p->x = NULL;	/* ours to free below, after the handlers ran */
+	pf_xfer_note_peer(x, &p->base.res);
 	/* A service may echo the caller's token (in an error's message):
 	 * mask it in the whole answer before any part of it is cut or
 	 * copied. */
 	if (x->body) {
-		pf_mask_secret(x->body, p->bearer);
+		pf_mask_secret(x->body, x->cap, p->bearer);
 		x->len = strlen(x->body);
 	}
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
-		if (r == PF_REASON_TLS)
-			pf_xfer_tls_hint(err, p->cfg->ca_file != NULL,
-					p->base.res.hint,
-					sizeof(p->base.res.hint));
-		chat_fail(p, r, NULL, "%s: %s", what, err);
+		chat_fail(p, r, r == PF_REASON_TLS ?
+			  pf_xfer_tls_cause(err, p->cfg->ca_file != NULL) : NULL,
+			  "%s: %s", what, err);
 	} else if (p->phase == CHAT_POST) {
 		chat_on_post(p, x);
 	} else {
@@ -413,19 +399,9 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 static void chat_job_timeout(struct chat_probe *p, const char *secs)
 {
 	bool processing = strcmp(p->last.status, "processing") == 0;
-	char hint[PF_HINT_MAX];
 
-	if (processing)
-		snprintf(hint, sizeof(hint), "a worker took the job but did not"
-			 " finish within %s: read the worker's log for this"
-			 " correlation id; the service's MOBIUS_TURN_DEADLINE_S"
-			 " should end a stuck turn before preflightd's timeout", secs);
-	else
-		pf_strlcpy(hint, "no worker took the job: is one consuming"
-			   " REDIS_REQUEST_KEY on this Redis with"
-			   " CHAT_QUEUE_TYPE=redis (see the redis check's"
-			   " consumers)?", sizeof(hint));
-	chat_fail(p, PF_REASON_JOB_TIMEOUT, hint,
+	pf_result_var(&p->base.res, "timeout", "%s", secs);
+	chat_fail(p, PF_REASON_JOB_TIMEOUT, processing ? "processing" : "pending",
 		  "job %s still \"%s\" after %s (%u polls): %s%s", p->id,
 		  p->last.status[0] ? p->last.status : "pending", secs, p->polls,
 		  processing ? "a worker took it but did not finish"
@@ -435,15 +411,14 @@ static void chat_job_timeout(struct chat_probe *p, const char *secs)
 		  ? "; the last status request got no answer" : "");
 }
 
-/* libevent: the probe's hard deadline; the phase says what hung. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+/* The deadline: the phase says what hung. */
+static void chat_deadline(struct pf_probe *base)
 {
-	struct chat_probe *p = arg;
+	struct chat_probe *p = (struct chat_probe *)base;
 	char secs[32];
 
-	(void)fd;
-	(void)what;
-	pf_duration_format(p->timeout_ms, secs, sizeof(secs));
+	pf_duration_format(base->timeout_ms, secs, sizeof(secs));
+	pf_xfer_note_peer(p->x, &base->res);
 	if (p->phase == CHAT_POST || p->phase == CHAT_RETRY) {
 		bool up = p->phase == CHAT_RETRY || (p->x && pf_xfer_connected(p->x));
 
@@ -451,32 +426,52 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 			  up ? "POST /chat got no answer within %s"
 			     : "could not connect to the Chat API within %s",
 			  secs);
-	} else if (p->phase == CHAT_FAILING) {
-		chat_finish(p, NAN);
 	} else {
 		chat_job_timeout(p, secs);
 	}
 }
 
-static void chat_release(struct chat_probe *p)
-{
-	chat_teardown(p);
-	if (p->wake)
-		event_free(p->wake);
-	if (p->bearer_owned)
-		explicit_bzero(p->bearer_owned, strlen(p->bearer_owned));
-	free(p->bearer_owned);
-	pf_probe_release(&p->base);
-	free(p);
-}
+/* The hints of the real Chat API's failure modes (SPEC §1a). */
+static const struct pf_hint_rule chat_hints[] = {
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "jwt_refused",
+	  "the Chat API refused the token preflightd minted: its secret must"
+	  " be the service's JWT_SECRET, and the service treats every token"
+	  " as invalid unless MOBIUS_OS_AUTH_URL is set" },
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "token_refused",
+	  "the Chat API accepts only HS256 JWTs (type access, sub, exp): a"
+	  " static or expired token is refused; configure \"jwt\" with the"
+	  " service's JWT_SECRET instead" },
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "no_token",
+	  "the Chat API requires a token (CHAT_AUTH_MODE=required): configure"
+	  " \"jwt\" with the service's JWT_SECRET" },
+	{ PF_REASON_HTTP_STATUS, PF_HINT_ANY_ADDR, "rate_limited",
+	  "the Chat API's rate limit (CHAT_RATE_LIMIT_PER_MINUTE, per client"
+	  " IP) is used up: other clients behind this address share it; raise"
+	  " it, or probe less often" },
+	{ PF_REASON_HTTP_STATUS, PF_HINT_ANY_ADDR, "phi_blocked",
+	  "the Chat API's PHI gate blocked the probe message, or could not"
+	  " reach its classifier (PHI_GATE_URL; it fails closed): check the"
+	  " classifier, and keep the probe message free of identifiers" },
+	{ PF_REASON_JOB_TIMEOUT, PF_HINT_ANY_ADDR, "processing",
+	  "a worker took the job but did not finish within {timeout}: read"
+	  " the worker's log for this correlation id; the service's"
+	  " MOBIUS_TURN_DEADLINE_S should end a stuck turn before"
+	  " preflightd's timeout" },
+	{ PF_REASON_JOB_TIMEOUT, PF_HINT_ANY_ADDR, "pending",
+	  "no worker took the job: is one consuming REDIS_REQUEST_KEY on this"
+	  " Redis with CHAT_QUEUE_TYPE=redis (see the redis check's"
+	  " consumers)?" },
+	{ PF_REASON_NONE, 0, NULL, NULL },
+};
 
-/* libevent: the turn after the report; nothing of ours is on the stack. */
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	chat_release(arg);
-}
+static const struct pf_probe_class chat_class = {
+	.kind = "chat",
+	.size = sizeof(struct chat_probe),
+	.deadline = chat_deadline,
+	.conclude = chat_conclude,
+	.teardown = chat_teardown,
+	.hints = chat_hints,
+};
 
 /* The bearer for this probe: the token (re-read if its file changed) or
  * a freshly minted JWT.  A secret file that cannot be re-read keeps the
@@ -496,43 +491,31 @@ static int chat_credentials(struct chat_probe *p)
 	return oom ? -1 : 0;
 }
 
-static void *chat_start(const void *cfg, const struct pf_env *env,
-			void *memory, uint64_t timeout_ms, pf_done_fn done,
-			void *arg)
+static struct pf_probe *chat_start(const void *cfg, const struct pf_env *env,
+				   void *memory, uint64_t timeout_ms,
+				   pf_done_fn done, void *arg)
 {
-	struct chat_probe *p = calloc(1, sizeof(*p));
+	struct chat_probe *p = pf_probe_new(&chat_class, env, timeout_ms, done, arg);
 
 	(void)memory;
 	if (!p)
 		return NULL;
 	p->cfg = cfg;
 	p->curl = env->curl;
-	p->timeout_ms = timeout_ms;
 	p->post_ms = NAN;
+	p->completion_ms = NAN;
 	p->poll_delay_ms = p->cfg->poll_ms;
-	if (pf_probe_init(&p->base, env, timeout_ms, on_deadline, on_reap, p,
-			  done, arg) < 0) {
-		free(p);
-		return NULL;
-	}
 	if (!(p->wake = evtimer_new(env->base, on_wake, p))) {
-		chat_release(p);
+		pf_probe_cancel(&p->base);
 		return NULL;
 	}
 	if (!p->curl)
 		pf_probe_set(&p->base, PF_REASON_INTERNAL,
 			     "no HTTP client: the curl multi handle was not created");
 	/* start() never reports itself: failures surface on the next turn. */
-	if (!p->curl || chat_credentials(p) < 0 || chat_post(p) < 0) {
-		p->phase = CHAT_FAILING;
-		arm_wake(p, 0);
-	}
-	return p;
-}
-
-static void chat_cancel(void *probe)
-{
-	chat_release(probe);
+	if (!p->curl || chat_credentials(p) < 0 || chat_post(p) < 0)
+		pf_probe_next_turn(&p->base, pf_probe_end);
+	return &p->base;
 }
 
 const struct check_ops pf_check_chat = {
@@ -554,5 +537,4 @@ const struct check_ops pf_check_chat = {
 	.target = pf_chat_cfg_target,
 	.describe = pf_chat_cfg_describe,
 	.start = chat_start,
-	.cancel = chat_cancel,
 };

@@ -15,6 +15,7 @@
 #include "pf_util.h"
 #include "pf_uuid.h"
 #include "pf_xfer.h"
+#include "pf_mask.h"
 
 #define CHAT_DEFAULT_MESSAGE "preflight check: reply OK"
 /* The longest a minted token may live: a probe needs seconds. */
@@ -257,7 +258,7 @@ void pf_chat_cfg_target(const void *cfg, char *buf, size_t len)
 {
 	const struct chat_cfg *c = cfg;
 
-	pf_redact_url(c->base_url, buf, len);
+	pf_mask_url(c->base_url, buf, len);
 }
 
 static cJSON *strv_json(char *const *v)
@@ -291,7 +292,7 @@ cJSON *pf_chat_cfg_describe(const void *cfg)
 	cJSON *o = cJSON_CreateObject();
 	char buf[1024];
 
-	cJSON_AddStringToObject(o, "base_url", pf_redact_url(c->base_url, buf, sizeof(buf)));
+	cJSON_AddStringToObject(o, "base_url", pf_mask_url(c->base_url, buf, sizeof(buf)));
 	cJSON_AddStringToObject(o, "message", c->message);
 	if (c->body)
 		cJSON_AddItemToObject(o, "body", cJSON_Duplicate(c->body, 1));

@@ -5,7 +5,6 @@
  * A 3xx is not followed: it is compared against expect_status as it is.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +14,13 @@
 
 #include "pf_check.h"
 #include "pf_config.h"
+#include "pf_hint.h"
 #include "pf_probe.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
 #include "http_status.h"
 #include "pf_text.h"
+#include "pf_mask.h"
 
 struct http_cfg {
 	char *url;			/* owned; may hold user:pass, shown redacted */
@@ -32,11 +33,10 @@ struct http_cfg {
 };
 
 struct http_probe {
-	struct pf_probe base;		/* deadline, funnel, result */
+	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct http_cfg *cfg;	/* borrowed from the check */
 	struct pf_xfer *x;		/* owned: the request in flight, or NULL */
-	struct event *later;		/* owned: reports a failure found in start() */
-	uint64_t timeout_ms;
+	long code;			/* the answer's status, 0 when none */
 };
 
 static const char *const http_keys[] = {
@@ -130,7 +130,7 @@ static void http_target(const void *cfg, char *buf, size_t len)
 {
 	const struct http_cfg *c = cfg;
 
-	pf_redact_url(c->url, buf, len);
+	pf_mask_url(c->url, buf, len);
 }
 
 static cJSON *http_describe(const void *cfg)
@@ -139,7 +139,7 @@ static cJSON *http_describe(const void *cfg)
 	cJSON *o = cJSON_CreateObject();
 	char buf[1024];
 
-	cJSON_AddStringToObject(o, "url", pf_redact_url(c->url, buf, sizeof(buf)));
+	cJSON_AddStringToObject(o, "url", pf_mask_url(c->url, buf, sizeof(buf)));
 	cJSON_AddStringToObject(o, "method", c->method);
 	cJSON_AddStringToObject(o, "expect_status",
 				pf_http_status_format(&c->expect, buf, sizeof(buf)));
@@ -155,42 +155,55 @@ static cJSON *http_describe(const void *cfg)
 
 /* ---- the probe ---- */
 
-/* The one completion funnel: report once, tear down, release later. */
-static void http_finish(struct http_probe *p, long code)
+/* Last words: the answer's status and the latency. */
+static void http_conclude(struct pf_probe *base)
 {
+	struct http_probe *p = (struct http_probe *)base;
 	cJSON *d = cJSON_CreateObject();
 
 	if (d) {
-		if (code > 0)
-			cJSON_AddNumberToObject(d, "status_code", (double)code);
+		if (p->code > 0)
+			cJSON_AddNumberToObject(d, "status_code", (double)p->code);
 		else
 			cJSON_AddNullToObject(d, "status_code");
 		cJSON_AddNumberToObject(d, "latency_ms",
-					round(pf_probe_elapsed_ms(&p->base) * 10) / 10);
+					round(pf_probe_elapsed_ms(base) * 10) / 10);
 	}
-	cJSON_Delete(p->base.res.details);
-	p->base.res.details = d;
-	pf_probe_finish(&p->base);
+	cJSON_Delete(base->res.details);
+	base->res.details = d;
+}
+
+static void http_teardown(struct pf_probe *base)
+{
+	struct http_probe *p = (struct http_probe *)base;
+
 	pf_xfer_free(p->x);
 	p->x = NULL;
-	pf_probe_reap(&p->base);
 }
 
-static void http_fail(struct http_probe *p, long code, enum pf_reason reason,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void http_fail(struct http_probe *p, long code, enum pf_reason reason,
-		      const char *fmt, ...)
+/* The deadline: connected or not tells which timeout. */
+static void http_deadline(struct pf_probe *base)
 {
-	char msg[PF_ERROR_MAX];
-	va_list ap;
+	struct http_probe *p = (struct http_probe *)base;
+	char secs[32];
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pf_probe_set(&p->base, reason, "%s", msg);
-	http_finish(p, code);
+	pf_duration_format(base->timeout_ms, secs, sizeof(secs));
+	pf_xfer_note_peer(p->x, &base->res);
+	if (p->x && pf_xfer_connected(p->x))
+		pf_probe_set(base, PF_REASON_TIMEOUT, "%s got no complete answer "
+			     "within %s", p->cfg->method, secs);
+	else
+		pf_probe_set(base, PF_REASON_CONNECT_TIMEOUT, "could not connect "
+			     "within %s", secs);
 }
+
+static const struct pf_probe_class http_class = {
+	.kind = "http",
+	.size = sizeof(struct http_probe),
+	.deadline = http_deadline,
+	.conclude = http_conclude,
+	.teardown = http_teardown,
+};
 
 /* Judges a complete answer: status first, then the body. */
 static void http_judge(struct http_probe *p, struct pf_xfer *x)
@@ -199,22 +212,24 @@ static void http_judge(struct http_probe *p, struct pf_xfer *x)
 	long code = pf_xfer_status(x);
 	char excerpt[PF_TEXT_EXCERPT + 8], want[128];
 
+	p->code = code;
 	pf_text_excerpt(x->body, x->len, NULL, excerpt, sizeof(excerpt));
 	if (!pf_http_status_match(&c->expect, code)) {
 		pf_http_status_format(&c->expect, want, sizeof(want));
-		http_fail(p, code, code == 401 || code == 403 ? PF_REASON_AUTH
-							      : PF_REASON_HTTP_STATUS,
-			  "%s answered HTTP %ld, expected %s%s%s", c->method, code,
-			  want, excerpt[0] ? ": " : "", excerpt);
+		pf_probe_fail(&p->base, code == 401 || code == 403 ?
+			      PF_REASON_AUTH : PF_REASON_HTTP_STATUS,
+			      "%s answered HTTP %ld, expected %s%s%s", c->method,
+			      code, want, excerpt[0] ? ": " : "", excerpt);
 		return;
 	}
 	if (c->body_contains && !(x->body && strstr(x->body, c->body_contains))) {
-		http_fail(p, code, PF_REASON_BAD_RESPONSE,
-			  "body (%zu bytes) does not contain \"%.100s\"%s%s",
-			  x->len, c->body_contains, excerpt[0] ? ": " : "", excerpt);
+		pf_probe_fail(&p->base, PF_REASON_BAD_RESPONSE,
+			      "body (%zu bytes) does not contain \"%.100s\"%s%s",
+			      x->len, c->body_contains, excerpt[0] ? ": " : "",
+			      excerpt);
 		return;
 	}
-	http_finish(p, code);
+	pf_probe_end(&p->base);
 }
 
 /* pf_curlm (from a libevent callback, curl unwound): the request ended. */
@@ -224,74 +239,30 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 	char err[PF_ERROR_MAX], url[256];
 
 	p->x = NULL;	/* ours to free below, after judging */
+	pf_xfer_note_peer(x, &p->base.res);
 	if (rc != CURLE_OK) {
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
-		if (r == PF_REASON_TLS)
-			pf_xfer_tls_hint(err, p->cfg->ca_file != NULL,
-					p->base.res.hint,
-					sizeof(p->base.res.hint));
-		http_fail(p, 0, r, "%s %s: %s", p->cfg->method,
-			  pf_redact_url(p->cfg->url, url, sizeof(url)), err);
+		const char *cause = r == PF_REASON_TLS ?
+			pf_xfer_tls_cause(err, p->cfg->ca_file != NULL) : NULL;
+
+		if (cause)
+			pf_result_cause(&p->base.res, "%s", cause);
+		pf_probe_fail(&p->base, r, "%s %s: %s", p->cfg->method,
+			      pf_mask_url(p->cfg->url, url, sizeof(url)), err);
 	} else {
 		http_judge(p, x);
 	}
 	pf_xfer_free(x);
 }
 
-/* libevent: the hard deadline; connected or not tells which timeout. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+static int http_send(struct http_probe *p)
 {
-	struct http_probe *p = arg;
-	char secs[32];
-	bool up = p->x && pf_xfer_connected(p->x);
-
-	(void)fd;
-	(void)what;
-	if (!p->x) {		/* failed in start(), report pending */
-		http_finish(p, 0);
-		return;
-	}
-	pf_duration_format(p->timeout_ms, secs, sizeof(secs));
-	if (up)
-		http_fail(p, 0, PF_REASON_TIMEOUT, "%s got no complete answer "
-			  "within %s", p->cfg->method, secs);
-	else
-		http_fail(p, 0, PF_REASON_CONNECT_TIMEOUT, "could not connect "
-			  "within %s", secs);
-}
-
-/* libevent: reports a failure found in start() on the next loop turn. */
-static void on_later(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	http_finish(arg, 0);
-}
-
-static void http_release(struct http_probe *p)
-{
-	pf_xfer_free(p->x);
-	if (p->later)
-		event_free(p->later);
-	pf_probe_release(&p->base);
-	free(p);
-}
-
-/* libevent: the turn after the report; nothing of ours is on the stack. */
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	http_release(arg);
-}
-
-static int http_send(struct http_probe *p, const struct pf_env *env)
-{
+	const struct pf_env *env = p->base.env;
 	struct pf_xfer_req req = {
 		.url = p->cfg->url, .method = p->cfg->method,
 		.headers = p->cfg->headers, .max_body = p->cfg->max_body,
-		.timeout_ms = p->timeout_ms, .ca_file = p->cfg->ca_file,
+		.timeout_ms = p->base.timeout_ms, .ca_file = p->cfg->ca_file,
 	};
 	char err[PF_ERROR_MAX];
 
@@ -308,35 +279,20 @@ static int http_send(struct http_probe *p, const struct pf_env *env)
 	return 0;
 }
 
-static void *http_start(const void *cfg, const struct pf_env *env,
-			void *memory,
-			uint64_t timeout_ms, pf_done_fn done, void *arg)
+static struct pf_probe *http_start(const void *cfg, const struct pf_env *env,
+				   void *memory, uint64_t timeout_ms,
+				   pf_done_fn done, void *arg)
 {
-	struct http_probe *p = calloc(1, sizeof(*p));
-	struct timeval zero = { 0, 0 };
+	struct http_probe *p = pf_probe_new(&http_class, env, timeout_ms, done, arg);
 
+	(void)memory;
 	if (!p)
 		return NULL;
 	p->cfg = cfg;
-	p->timeout_ms = timeout_ms;
-	if (pf_probe_init(&p->base, env, timeout_ms, on_deadline, on_reap, p,
-			  done, arg) < 0) {
-		free(p);
-		return NULL;
-	}
-	if (!(p->later = evtimer_new(env->base, on_later, p))) {
-		http_release(p);
-		return NULL;
-	}
 	/* start() never reports itself: failures surface on the next turn. */
-	if (http_send(p, env) < 0)
-		evtimer_add(p->later, &zero);
-	return p;
-}
-
-static void http_cancel(void *probe)
-{
-	http_release(probe);
+	if (http_send(p) < 0)
+		pf_probe_next_turn(&p->base, pf_probe_end);
+	return &p->base;
 }
 
 const struct check_ops pf_check_http = {
@@ -348,5 +304,4 @@ const struct check_ops pf_check_http = {
 	.target = http_target,
 	.describe = http_describe,
 	.start = http_start,
-	.cancel = http_cancel,
 };

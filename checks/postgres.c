@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pf_hint.h"
+#include "pf_mask.h"
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
@@ -32,19 +34,16 @@ enum pg_phase {
 };
 
 struct pg_probe {
-	struct pf_probe base;		/* deadline, funnel, reap, result */
+	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct pf_pg_cfg *cfg;	/* borrowed: outlives the probe */
-	const struct pf_env *env;	/* borrowed: outlives the probe */
-	uint64_t timeout_ms;
 	enum pg_phase phase;
-	struct event *io;		/* owned: the kick timer, then socket readiness */
+	struct event *io;		/* owned: libpq's socket readiness */
 	struct pf_resolve *resolve;	/* owned while a lookup is pending */
 	PGconn *conn;			/* owned; PQfinish in teardown */
 	char **hosts;			/* owned: the host list split on ',' */
 	size_t n_hosts, host_i;		/* host_i: the one being resolved */
 	char *hostaddr;			/* owned: resolved addresses joined by ',' */
 	bool resolved_any;		/* hostaddr holds at least one address */
-	bool private_addr;		/* some address is RFC 1918 / ULA / ... */
 	size_t step;			/* 0: catalog query; i: assertion i-1 */
 	struct cJSON *asserts;		/* borrowed from res.details: "assertions" */
 	char sqlstate[6];		/* the server's error code, "" when none */
@@ -64,67 +63,55 @@ static void quiet_notice(void *arg, const PGresult *res)
 	(void)res;
 }
 
-/* Closes everything the probe holds except the io event itself. */
-static void teardown(struct pg_probe *p)
+/* Closes and frees what the probe holds (the skeleton frees the struct). */
+static void pg_teardown(struct pf_probe *base)
 {
-	p->phase = PG_DONE;
-	if (p->resolve) {
-		pf_resolve_cancel(p->resolve);
-		p->resolve = NULL;
-	}
-	if (p->io)
-		event_del(p->io);	/* before PQfinish closes the fd */
-	if (p->conn) {
-		PQfinish(p->conn);
-		p->conn = NULL;
-	}
-}
+	struct pg_probe *p = (struct pg_probe *)base;
 
-static void release(struct pg_probe *p)
-{
-	teardown(p);
+	p->phase = PG_DONE;
+	if (p->resolve)
+		pf_resolve_cancel(p->resolve);
+	p->resolve = NULL;
 	if (p->io)
-		event_free(p->io);
+		event_free(p->io);	/* before PQfinish closes the fd */
+	p->io = NULL;
+	if (p->conn)
+		PQfinish(p->conn);
+	p->conn = NULL;
 	for (size_t i = 0; i < p->n_hosts; i++)
 		free(p->hosts[i]);
 	free(p->hosts);
 	free(p->hostaddr);
-	pf_probe_release(&p->base);
-	free(p);
+	p->hosts = NULL;
+	p->hostaddr = NULL;
+	p->n_hosts = 0;
 }
 
-/* The completion funnel: every path ends here exactly once. */
-static void finish(struct pg_probe *p)
+/* Last words: the facts for the hint rules, the trust warning, no
+ * password in error. */
+static void pg_conclude(struct pf_probe *base)
 {
-	if (p->base.done)
-		return;
-	if (p->base.res.reason != PF_REASON_NONE && p->base.res.hint[0] == '\0')
-		pf_pg_hint(p->cfg, p->base.res.reason, p->private_addr,
-			   p->sqlstate[0] ? p->sqlstate : NULL,
-			   p->base.res.error, p->base.res.hint,
-			   sizeof p->base.res.hint);
-	if (p->base.res.reason == PF_REASON_NONE && p->no_password_asked) {
+	struct pg_probe *p = (struct pg_probe *)base;
+
+	if (base->res.reason != PF_REASON_NONE)
+		pf_pg_hint_facts(p->cfg, p->sqlstate[0] ? p->sqlstate : NULL,
+				 &base->res);
+	if (base->res.reason == PF_REASON_NONE && p->no_password_asked) {
 		/* SPEC §3: a server that never asked for the configured
 		 * password lets anyone in: not a pass. */
-		p->base.res.warn = true;
-		pf_probe_set(&p->base, PF_REASON_NONE, "the server let this role"
+		base->res.warn = true;
+		pf_probe_set(base, PF_REASON_NONE, "the server let this role"
 			     " in without asking for the configured password"
 			     " (trust or peer authentication in pg_hba.conf):"
 			     " anyone who reaches it can connect; require"
 			     " scram-sha-256 there");
 	}
-	pf_pg_scrub(p->base.res.error, sizeof p->base.res.error,
-		    p->cfg->password);
-	if (pf_probe_finish(&p->base)) {
-		teardown(p);
-		pf_probe_reap(&p->base);
-	}
+	pf_mask_secret(base->res.error, sizeof base->res.error, p->cfg->password);
 }
 
 static void fail(struct pg_probe *p, enum pf_reason reason, const char *msg)
 {
-	pf_probe_set(&p->base, reason, "%s", msg);
-	finish(p);
+	pf_probe_fail(&p->base, reason, "%s", msg);
 }
 
 /* Fails with libpq's words, classified from the server's SQLSTATE (the
@@ -152,7 +139,7 @@ static void wait_io(struct pg_probe *p, enum pg_phase phase, short what)
 	}
 	p->phase = phase;
 	event_del(p->io);
-	if (event_assign(p->io, p->env->base, fd, what, on_io, p) != 0 ||
+	if (event_assign(p->io, p->base.env->base, fd, what, on_io, p) != 0 ||
 	    event_add(p->io, NULL) != 0)
 		fail(p, PF_REASON_INTERNAL, "cannot watch the libpq socket");
 }
@@ -177,8 +164,9 @@ static void on_resolved(void *arg, const struct sockaddr *sa, socklen_t salen,
 	pf_addr_str(sa, addr, sizeof addr);
 	pf_strlcat(p->hostaddr, addr, p->n_hosts * PG_ADDR_MAX);
 	p->resolved_any = true;
-	if (pf_addr_class(sa) == PF_ADDR_PRIVATE)
-		p->private_addr = true;
+	/* one private address of the list makes the peer private */
+	if (pf_addr_class(sa) == PF_ADDR_PRIVATE || !p->base.res.aclass)
+		p->base.res.aclass = (int)pf_addr_class(sa);
 	if (p->n_hosts == 1 && p->base.res.details) {
 		cJSON_AddStringToObject(p->base.res.details, "address", addr);
 		cJSON_AddStringToObject(p->base.res.details, "address_class",
@@ -200,7 +188,7 @@ static void start_connect(struct pg_probe *p)
 		if (h[0] == '/' || h[0] == '\0')
 			continue;
 		p->phase = PG_RESOLVING;
-		p->resolve = pf_resolve_start(p->env, h, 0, on_resolved, p);
+		p->resolve = pf_resolve_start(p->base.env, h, 0, on_resolved, p);
 		if (p->resolve == NULL)
 			fail(p, PF_REASON_INTERNAL, "out of memory resolving");
 		return;
@@ -217,7 +205,7 @@ static void start_libpq(struct pg_probe *p)
 	char *opts = malloc(olen);
 
 	if (opts == NULL ||
-	    pf_pg_session_options(c->user_options, p->timeout_ms, opts, olen)) {
+	    pf_pg_session_options(c->user_options, p->base.timeout_ms, opts, olen)) {
 		free(opts);
 		fail(p, PF_REASON_INTERNAL, "out of memory building options");
 		return;
@@ -383,10 +371,13 @@ static void catalog_result(struct pg_probe *p, const PGresult *res)
 	else if (r != PF_REASON_NONE)
 		pf_probe_set(&p->base, r, "%s", err);
 	if (p->base.res.reason == PF_REASON_MISSING_TABLE ||
-	    p->base.res.reason == PF_REASON_MISSING_COLUMN)
-		pf_pg_migration_hint(pf_pg_cfg_dbname(c), d,
-				     c->model ? pf_schema_last_file(c->model) : NULL,
-				     p->base.res.hint, sizeof p->base.res.hint);
+	    p->base.res.reason == PF_REASON_MISSING_COLUMN) {
+		char span[PF_HINT_MAX];
+
+		pf_pg_migration_span(d, c->model ? pf_schema_last_file(c->model)
+					     : NULL, span, sizeof span);
+		pf_result_var(&p->base.res, "span", "%s", span);
+	}
 }
 
 /* An assertion's answer; the first failing one names the probe's error. */
@@ -468,7 +459,7 @@ static void step_done(struct pg_probe *p)
 	/* Assertions run only on a schema that passed: on a missing table
 	 * they would just repeat the same failure in other words. */
 	if (p->step == 0 && p->base.res.reason != PF_REASON_NONE) {
-		finish(p);
+		pf_probe_end(&p->base);
 		return;
 	}
 	if (p->step == 0 && c->n_assertions > 0)
@@ -479,7 +470,7 @@ static void step_done(struct pg_probe *p)
 		send_step(p);
 		return;
 	}
-	finish(p);
+	pf_probe_end(&p->base);
 }
 
 static void read_results(struct pg_probe *p)
@@ -509,9 +500,6 @@ static void on_io(int fd, short what, void *arg)
 	(void)fd;
 
 	switch (p->phase) {
-	case PG_KICK:
-		start_connect(p);
-		break;
 	case PG_CONNECTING:
 		poll_connect(p);
 		break;
@@ -530,15 +518,13 @@ static void on_io(int fd, short what, void *arg)
 	}
 }
 
-/* libevent: the probe's one hard deadline. */
-static void on_deadline(int fd, short what, void *arg)
+/* The deadline: the phase names what hung. */
+static void pg_deadline(struct pf_probe *base)
 {
-	struct pg_probe *p = arg;
+	struct pg_probe *p = (struct pg_probe *)base;
 	char w[256], msg[PF_ERROR_MAX];
 	enum pf_reason r = PF_REASON_TIMEOUT;
-	unsigned long long ms = (unsigned long long)p->timeout_ms;
-	(void)fd;
-	(void)what;
+	unsigned long long ms = (unsigned long long)base->timeout_ms;
 
 	pf_pg_where(p->cfg, w, sizeof w);
 	if (p->phase == PG_RESOLVING) {
@@ -557,16 +543,17 @@ static void on_deadline(int fd, short what, void *arg)
 		snprintf(msg, sizeof msg, "no answer to the %s within %llums",
 			 p->step ? "assertion" : "catalog query", ms);
 	}
-	fail(p, r, msg);
+	pf_probe_set(base, r, "%s", msg);
 }
 
-/* libevent: a loop turn after the report; release everything. */
-static void on_reap(int fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	release(arg);
-}
+static const struct pf_probe_class pg_class = {
+	.kind = "postgres",
+	.size = sizeof(struct pg_probe),
+	.deadline = pg_deadline,
+	.conclude = pg_conclude,
+	.teardown = pg_teardown,
+	.hints = pf_pg_hints,
+};
 
 /* Splits the host list on ','; a missing host is one default entry. */
 static int split_hosts(struct pg_probe *p)
@@ -591,28 +578,27 @@ static int split_hosts(struct pg_probe *p)
 	return 0;
 }
 
-static void *pg_start(const void *cfg, const struct pf_env *env,
-			void *memory,
-		      uint64_t timeout_ms, pf_done_fn done, void *arg)
+/* The first step, on the loop turn after start(). */
+static void pg_kick(struct pf_probe *base)
 {
-	struct pg_probe *p = calloc(1, sizeof *p);
-	struct timeval zero = { 0, 0 };
+	start_connect((struct pg_probe *)base);
+}
 
+static struct pf_probe *pg_start(const void *cfg, const struct pf_env *env,
+				 void *memory, uint64_t timeout_ms,
+				 pf_done_fn done, void *arg)
+{
+	struct pg_probe *p = pf_probe_new(&pg_class, env, timeout_ms, done, arg);
+
+	(void)memory;
 	if (p == NULL)
 		return NULL;
 	p->cfg = cfg;
-	p->env = env;
-	p->timeout_ms = timeout_ms;
-	if (pf_probe_init(&p->base, env, timeout_ms, on_deadline, on_reap, p,
-			  done, arg) != 0) {
-		free(p);
-		return NULL;
-	}
 	p->base.res.details = cJSON_CreateObject();
 	p->io = event_new(env->base, -1, 0, on_io, p);
 	if (p->io == NULL || p->base.res.details == NULL ||
 	    split_hosts(p) != 0) {
-		release(p);
+		pf_probe_cancel(&p->base);
 		return NULL;
 	}
 	/* hostaddr given: libpq will not resolve, so neither do we. */
@@ -620,13 +606,8 @@ static void *pg_start(const void *cfg, const struct pf_env *env,
 		p->host_i = p->n_hosts;
 	/* Connect on the next loop turn: start() never reports by itself. */
 	p->phase = PG_KICK;
-	event_add(p->io, &zero);
-	return p;
-}
-
-static void pg_cancel(void *probe)
-{
-	release(probe);
+	pf_probe_next_turn(&p->base, pg_kick);
+	return &p->base;
 }
 
 static const char *const pg_keys[] = {
@@ -645,5 +626,4 @@ const struct check_ops pf_check_postgres = {
 	.target = pf_pg_cfg_target,
 	.describe = pf_pg_cfg_describe,
 	.start = pg_start,
-	.cancel = pg_cancel,
 };

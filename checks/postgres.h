@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pf_hint.h"
 #include "postgres_query.h"
 
 struct pf_schema;
@@ -63,19 +64,18 @@ struct pf_pg_cfg {
 /* The database named in hints: `database`, else dbname, else "?". */
 const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c);
 
+/* postgres_hint.c: the kind's hint rules (pf_hint.h). */
+extern const struct pf_hint_rule pf_pg_hints[];
 /* "host:port" or "socket directory D" for messages; never a secret. */
 const char *pf_pg_where(const struct pf_pg_cfg *c, char *buf, size_t len);
-/* The kind's own hint for reason into h ("" keeps the built-in hint);
- * private_addr: the host resolved to a private address; sqlstate: the
- * server's SQLSTATE or NULL; error: the failure's message (may be NULL),
- * which tells libpq's TLS failures apart. */
-void pf_pg_hint(const struct pf_pg_cfg *c, enum pf_reason reason,
-		bool private_addr, const char *sqlstate, const char *error,
-		char *h, size_t n);
-/* The hint for a TLS failure of server `where` ("host:port"), or for a
- * plain connection a hostssl-only server refused, chosen from libpq's
- * message msg; h is left "" for a message it does not know. */
-void pf_pg_tls_hint(const char *msg, const char *where, char *h, size_t n);
+/* The cause of a TLS (or hostssl-only) failure from libpq's message:
+ * "pg_tls:no_ssl", "pg_tls:name", "pg_tls:rootcert", "pg_tls:untrusted",
+ * "pg_tls:version", "pg_hba:no_encryption"; NULL for others. */
+const char *pf_pg_tls_cause(const char *msg);
+/* Sets the cause and vars of a finished result for the hint rules;
+ * sqlstate: the server's SQLSTATE or NULL. */
+void pf_pg_hint_facts(const struct pf_pg_cfg *c, const char *sqlstate,
+		      struct pf_result *res);
 
 /* postgres_schema.c: loads c->schema_dir (schema c->schema) into c->model
  * and merges its tables and columns (and views, with require_views or

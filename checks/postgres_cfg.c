@@ -15,6 +15,7 @@
 #include "pf_schema.h"
 #include "pf_util.h"
 #include "postgres.h"
+#include "pf_mask.h"
 
 /* NAMEDATALEN - 1: longer identifiers are silently truncated by the server
  * and would never match. */
@@ -141,7 +142,7 @@ static int parse_url(struct pf_pg_cfg *c, const char *path, char *err,
 					n = sizeof secret - 1;
 				memcpy(secret, colon + 1, n);
 				secret[n] = '\0';
-				pf_pg_scrub(msg, sizeof msg, secret);
+				pf_mask_secret(msg, sizeof msg, secret);
 			}
 		}
 		snprintf(err, errlen, "%s.url: not a valid libpq URL or DSN: %s",
@@ -428,7 +429,7 @@ int pf_pg_cfg_parse(const cJSON *obj, const cJSON *raw,
 	size_t rlen = strlen(c->url) + 16;
 	if ((c->redacted = malloc(rlen)) == NULL)
 		goto oom;
-	pf_redact_url(c->url, c->redacted, rlen);
+	pf_mask_url(c->url, c->redacted, rlen);
 	if (parse_url(c, path, err, errlen) ||
 	    add_password(c, obj, path, err, errlen) ||
 	    parse_tables(c, obj, path, err, errlen) ||

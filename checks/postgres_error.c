@@ -4,7 +4,7 @@
  * connection's error verbosity is VERBOSE ("FATAL:  28P01: ..."), never
  * by their text, which a localized server translates.  libpq's own
  * messages (refused, timed out, TLS) are always English: the daemon never
- * calls setlocale().  Also the cleaning and scrubbing of messages.
+ * calls setlocale().  Also the cleaning of messages.
  */
 #include "postgres_query.h"
 
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pf_mask.h"
+#include "pf_text.h"
 #include "pf_util.h"
 
 static bool is_state_char(char c)
@@ -40,41 +42,25 @@ bool pf_pg_message_sqlstate(const char *msg, char state[6])
 	return false;
 }
 
-/* SQLSTATEs with their reason and, where the reason's built-in hint
- * would not tell the operator enough, a hint of their own.  A class
- * ("08") matches every code of it. */
+/* SQLSTATEs and their reason (the hints are postgres_hint.c's rules).
+ * A class ("08") matches every code of it. */
 static const struct {
 	const char *state;
 	enum pf_reason reason;
-	const char *hint;
 } states[] = {
-	{ "28P01", PF_REASON_AUTH, NULL },
-	{ "28000", PF_REASON_AUTH,
-	  "no pg_hba.conf line admits this role, database and address (or the"
-	  " role does not exist): if the server takes clients only over TLS"
-	  " (hostssl), set sslmode=verify-full with sslrootcert; else add a"
-	  " pg_hba entry, or create the role" },
-	{ "42501", PF_REASON_AUTH,
-	  "the role may not connect to this database: GRANT CONNECT ON"
-	  " DATABASE to it (and USAGE on its schemas)" },
-	{ "3D000", PF_REASON_WRONG_DATABASE, NULL },
-	{ "57P03", PF_REASON_CONNECT_REFUSED,
-	  "the server is starting up, shutting down or recovering and does"
-	  " not accept connections yet: wait for it, or look at its log if"
-	  " this lasts" },
-	{ "53300", PF_REASON_CONNECT_REFUSED,
-	  "no free connection slots: the server's max_connections, or the"
-	  " role's or database's CONNECTION LIMIT, is reached; stop idle"
-	  " clients or pool them, or raise the limit" },
-	{ "55000", PF_REASON_CONNECT_REFUSED,
-	  "the server refused this connection in its current state (e.g. the"
-	  " database does not allow connections: ALLOW_CONNECTIONS false)" },
-	{ "57P01", PF_REASON_CONNECT_REFUSED, NULL },
-	{ "57P02", PF_REASON_CONNECT_REFUSED, NULL },
-	{ "57014", PF_REASON_TIMEOUT, NULL },
-	{ "08P01", PF_REASON_PROTOCOL, NULL },
-	{ "0A000", PF_REASON_PROTOCOL, NULL },
-	{ "08", PF_REASON_CONNECT_REFUSED, NULL },
+	{ "28P01", PF_REASON_AUTH },
+	{ "28000", PF_REASON_AUTH },
+	{ "42501", PF_REASON_AUTH },
+	{ "3D000", PF_REASON_WRONG_DATABASE },
+	{ "57P03", PF_REASON_CONNECT_REFUSED },
+	{ "53300", PF_REASON_CONNECT_REFUSED },
+	{ "55000", PF_REASON_CONNECT_REFUSED },
+	{ "57P01", PF_REASON_CONNECT_REFUSED },
+	{ "57P02", PF_REASON_CONNECT_REFUSED },
+	{ "57014", PF_REASON_TIMEOUT },
+	{ "08P01", PF_REASON_PROTOCOL },
+	{ "0A000", PF_REASON_PROTOCOL },
+	{ "08", PF_REASON_CONNECT_REFUSED },
 };
 
 static int find_state(const char *state)
@@ -93,13 +79,6 @@ enum pf_reason pf_pg_classify_sqlstate(const char *state,
 	int i = find_state(state);
 
 	return i < 0 ? fallback : states[i].reason;
-}
-
-const char *pf_pg_sqlstate_hint(const char *state)
-{
-	int i = find_state(state);
-
-	return i < 0 ? NULL : states[i].hint;
 }
 
 static bool has(const char *msg, const char *needle)
@@ -149,54 +128,6 @@ enum pf_reason pf_pg_classify_connect(const char *msg)
 	return classify_libpq(msg);
 }
 
-/* A text cut at the buffer's end may end in the first bytes of the
- * secret: drop them. */
-static void cut_secret_prefix(char *s, size_t len, const char *secret)
-{
-	size_t sl = strlen(secret);
-	for (size_t k = sl - 1; k > 0 && strlen(s) + 1 >= len; k--) {
-		size_t cur = strlen(s);
-		if (cur >= k && strncmp(s + cur - k, secret, k) == 0) {
-			s[cur - k] = '\0';
-			break;
-		}
-	}
-}
-
-void pf_pg_scrub(char *s, size_t len, const char *secret)
-{
-	/* Shorter secrets cannot be told from ordinary text ("p" would mask
-	 * every letter p); libpq does not echo passwords anyway: this is the
-	 * second line of defence. */
-	if (secret == NULL || strlen(secret) < PF_PG_SCRUB_MIN || len == 0)
-		return;
-	if (strstr(s, secret) == NULL) {
-		cut_secret_prefix(s, len, secret);
-		return;
-	}
-	char *tmp = malloc(len);
-	if (tmp == NULL) {
-		/* Cannot rewrite: drop the text rather than leak the secret. */
-		pf_strlcpy(s, "(message withheld: it contained a secret)", len);
-		return;
-	}
-	tmp[0] = '\0';
-	size_t sl = strlen(secret);
-	const char *r = s;
-	for (const char *hit; (hit = strstr(r, secret)) != NULL; r = hit + sl) {
-		size_t used = strlen(tmp), n = (size_t)(hit - r);
-		if (used + n >= len)
-			n = len - used - 1;
-		memcpy(tmp + used, r, n);
-		tmp[used + n] = '\0';
-		pf_strlcat(tmp, "***", len);
-	}
-	pf_strlcat(tmp, r, len);
-	pf_strlcpy(s, tmp, len);
-	free(tmp);
-	cut_secret_prefix(s, len, secret);
-}
-
 /* A verbose message's "LOCATION:  auth_failed, auth.c:326" line says
  * where in the server's source the error was raised: noise here. */
 static const char *skip_location(const char *r)
@@ -207,31 +138,40 @@ static const char *skip_location(const char *r)
 	return nl ? nl : r + strlen(r);
 }
 
-void pf_pg_clean_message(char *dst, size_t len, const char *msg,
-			 const char *secret)
+/* Joins the message's lines with "; ", without LOCATION lines. */
+static size_t join_lines(const char *msg, char *out, size_t cap)
 {
 	size_t w = 0;
-	if (len == 0)
-		return;
-	for (const char *r = msg ? skip_location(msg) : ""; *r && w + 1 < len; r++) {
+
+	for (const char *r = skip_location(msg); *r && w + 3 < cap; r++) {
 		if (*r == '\n' || *r == '\r') {
 			const char *next = skip_location(r + 1);
-			if (w > 0 && *next != '\0' && *next != '\n' && w + 3 < len) {
-				dst[w++] = ';';
-				dst[w++] = ' ';
+
+			if (w > 0 && *next != '\0' && *next != '\n') {
+				out[w++] = ';';
+				out[w++] = ' ';
 			}
 			r = next - 1;
 			continue;
 		}
-		char c = *r == '\t' ? ' ' : *r;
-
-		/* "FATAL:  x" -> "FATAL: x"; "; \tIs the server" -> "; Is" */
-		if (c == ' ' && w > 0 && dst[w - 1] == ' ')
-			continue;
-		dst[w++] = c;
+		out[w++] = *r;
 	}
-	while (w > 0 && (dst[w - 1] == ' ' || dst[w - 1] == ';'))
+	while (w > 0 && (out[w - 1] == ' ' || out[w - 1] == ';'))
 		w--;
-	dst[w] = '\0';
-	pf_pg_scrub(dst, len, secret);
+	out[w] = '\0';
+	return w;
+}
+
+void pf_pg_clean_message(char *dst, size_t len, const char *msg,
+			 const char *secret)
+{
+	char joined[2 * PF_ERROR_MAX];
+	size_t n;
+
+	if (len == 0)
+		return;
+	n = join_lines(msg ? msg : "", joined, sizeof joined);
+	/* "FATAL:  x" -> "FATAL: x", one line, valid UTF-8, bounded */
+	pf_text_clean(joined, n, 0, dst, len);
+	pf_mask_secret(dst, len, secret);
 }

@@ -91,12 +91,12 @@ enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
 				 size_t nrows, struct cJSON *details, char *err,
 				 size_t errlen, unsigned *missing);
 
-/* The hint for missing objects of database db: run the migrations,
- * naming the files of details' "introduced_by" when there are some (the
- * span "from F through L" where L is the folder's last file, last may be
- * NULL) .  details may be NULL. */
-void pf_pg_migration_hint(const char *db, const struct cJSON *details,
-			  const char *last, char *h, size_t n);
+/* The span of migration files to run for a missing_* verdict, as the
+ * hint rule's {span}: "" when details name no files, " from F" when the
+ * folder's last file (last; NULL: unknown) is F, else " from F through
+ * LAST (the folder's last file; the missing objects come from F[ to G])". */
+void pf_pg_migration_span(const struct cJSON *details, const char *last,
+			  char *h, size_t n);
 
 /* Judges one assertion's answer (ntuples x nfields, val NULL for SQL NULL)
  * and appends {name, value, expect, pass} to the array `out`.  Returns 0 on
@@ -121,22 +121,11 @@ enum pf_reason pf_pg_classify_connect(const char *msg);
 /* Reason for an error result, from its SQLSTATE; fallback when unknown. */
 enum pf_reason pf_pg_classify_sqlstate(const char *state,
 				       enum pf_reason fallback);
-/* A remediation for a SQLSTATE that says more than its reason's hint
- * (57P03 the server is starting, 53300 too many connections, 42501 no
- * CONNECT privilege), or NULL. */
-const char *pf_pg_sqlstate_hint(const char *state);
 
 /* Copies a libpq message into dst on one line ("FATAL: x\nDETAIL: y\n" ->
  * "FATAL: x; DETAIL: y"), without verbose LOCATION lines, and masks every
  * occurrence of secret with ***. */
 void pf_pg_clean_message(char *dst, size_t len, const char *msg,
 			 const char *secret);
-
-#define PF_PG_SCRUB_MIN 4
-
-/* Masks every occurrence of secret (PF_PG_SCRUB_MIN bytes or longer) in s
- * with "***"; a text that fills the buffer also loses a trailing prefix of
- * the secret. */
-void pf_pg_scrub(char *s, size_t len, const char *secret);
 
 #endif

@@ -334,8 +334,8 @@ enum pf_reason pf_pg_schema_eval(const struct pf_pg_table *t, size_t nt,
 	return e.n_cols > 0 ? PF_REASON_MISSING_COLUMN : PF_REASON_NONE;
 }
 
-void pf_pg_migration_hint(const char *db, const struct cJSON *details,
-			  const char *last, char *h, size_t n)
+void pf_pg_migration_span(const struct cJSON *details, const char *last,
+			  char *h, size_t n)
 {
 	const cJSON *ib = details ?
 		cJSON_GetObjectItemCaseSensitive(details, "introduced_by") : NULL;
@@ -354,19 +354,13 @@ void pf_pg_migration_hint(const char *db, const struct cJSON *details,
 			hi = f->valuestring;
 	}
 	if (lo == NULL)
-		snprintf(h, n, "run the migrations for database %s before"
-			 " starting its workers", db);
+		h[0] = '\0';
 	else if (!last || strcmp(last, lo) == 0)
-		snprintf(h, n, "run the migrations for database %s from %s before"
-			 " starting its workers", db, lo);
+		snprintf(h, n, " from %s", lo);
 	else if (strcmp(lo, hi) == 0)
-		snprintf(h, n, "run the migrations for database %s from %s"
-			 " through %s (the folder's last file; the missing"
-			 " objects come from %s) before starting its workers",
-			 db, lo, last, lo);
+		snprintf(h, n, " from %s through %s (the folder's last file; the"
+			 " missing objects come from %s)", lo, last, lo);
 	else
-		snprintf(h, n, "run the migrations for database %s from %s"
-			 " through %s (the folder's last file; the missing"
-			 " objects come from %s to %s) before starting its"
-			 " workers", db, lo, last, lo, hi);
+		snprintf(h, n, " from %s through %s (the folder's last file; the"
+			 " missing objects come from %s to %s)", lo, last, lo, hi);
 }

@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pf_check.h"
+#include "pf_hint.h"
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
@@ -29,17 +30,22 @@
 #include "redis_cfg.h"
 #include "redis_probe.h"
 #include "redis_reply.h"
+#include "pf_mask.h"
+#include "pf_text.h"
 
 static const char *const redis_keys[] = { "url", "queue", "allow_replica", NULL };
 
 /* ---- probe: reporting ------------------------------------------------- */
 
-/* Details for every outcome that got as far as an address. */
-static void redis_details(struct redis_probe *p)
+/* Last words: details for every outcome that got as far as an address. */
+static void redis_conclude(struct pf_probe *base)
 {
+	struct redis_probe *p = (struct redis_probe *)base;
 	cJSON *d;
 
-	if (p->base.done || p->base.res.details || !p->ip[0])
+	if (p->target[0])
+		pf_result_var(&base->res, "target", "%s", p->target);
+	if (p->base.res.details || !p->ip[0])
 		return;
 	if (!(d = cJSON_CreateObject()))
 		return;
@@ -60,70 +66,27 @@ static void redis_details(struct redis_probe *p)
 	p->base.res.details = d;
 }
 
-/* Sets a kind-specific hint (printf format) unless already reported. */
-void pf_redis_probe_hint(struct redis_probe *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->base.done)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(p->base.res.hint, sizeof(p->base.res.hint), fmt, ap);
-	va_end(ap);
-}
-
-/* Reports once with details attached; reason NONE means pass. */
-static void redis_report(struct redis_probe *p)
-{
-	redis_details(p);
-	pf_probe_finish(&p->base);
-}
-
 /* ---- probe: teardown -------------------------------------------------- */
 
-/* Frees what the probe holds but the pf_probe events.  Never called from
- * inside a hiredis callback with p->ac set (see redis_stop). */
-static void redis_teardown(struct redis_probe *p)
+/* Frees what the probe holds.  Inside a hiredis callback redisAsyncFree()
+ * only flags the context; hiredis frees it when the callback returns and
+ * hands any further replies to their callbacks as NULL (which
+ * pf_redis_reply_probe ignores: p->ac no longer matches).
+ * (redisAsyncDisconnect would keep reading, and an unsolicited extra reply
+ * from a non-Redis peer trips an assert in 0.14.)  Where hiredis frees the
+ * context itself (a failed connect, a lost connection) the callback drops
+ * p->ac before ending the probe. */
+static void redis_teardown(struct pf_probe *base)
 {
+	struct redis_probe *p = (struct redis_probe *)base;
 	redisAsyncContext *ac = p->ac;
 
-	if (p->resolve) {
+	if (p->resolve)
 		pf_resolve_cancel(p->resolve);
-		p->resolve = NULL;
-	}
+	p->resolve = NULL;
 	p->ac = NULL;	/* on_disconnect sees NULL: we own this teardown */
 	if (ac)
-		redisAsyncFree(ac);	/* outside callbacks: synchronous */
-}
-
-static void redis_destroy(struct redis_probe *p)
-{
-	redis_teardown(p);
-	pf_probe_release(&p->base);
-	free(p);
-}
-
-/* Reap event: the loop turn after the report, hiredis off the stack. */
-static void redis_on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	redis_destroy(arg);
-}
-
-/* Ends the probe from inside a reply callback.  redisAsyncFree() there only
- * flags the context; hiredis frees it when the callback returns and skips
- * any further replies.  (redisAsyncDisconnect would keep reading, and an
- * unsolicited extra reply from a non-Redis peer trips an assert in 0.14.) */
-void pf_redis_probe_stop(struct redis_probe *p)
-{
-	redisAsyncContext *ac = p->ac;
-
-	redis_report(p);
-	p->ac = NULL;
-	if (ac)
 		redisAsyncFree(ac);
-	pf_probe_reap(&p->base);
 }
 
 /* ---- probe: connection ------------------------------------------------ */
@@ -144,9 +107,7 @@ static void redis_connect_failed(struct redis_probe *p, const char *errstr)
 	enum pf_reason r = connect_reason(errstr);
 
 	pf_probe_set(&p->base, r, "connect to %s: %s", p->target, errstr);
-	if (r == PF_REASON_CONNECT_TIMEOUT && p->aclass == PF_ADDR_PRIVATE)
-		pf_redis_probe_hint(p, REDIS_VPC_HINT, p->ip);
-	redis_report(p);
+	pf_probe_end(&p->base);
 }
 
 /* hiredis: the connect finished.  On failure hiredis frees the context
@@ -158,9 +119,8 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 	if (!p || p->ac != ac)
 		return;
 	if (status != REDIS_OK) {
-		p->ac = NULL;
+		p->ac = NULL;	/* hiredis frees it */
 		redis_connect_failed(p, ac->c.errstr);
-		pf_probe_reap(&p->base);
 		return;
 	}
 	p->phase = PH_CONNECTED;
@@ -195,15 +155,11 @@ static void redis_on_over_budget(void *arg)
 {
 	struct redis_probe *p = arg;
 
-	if (!p->ac || p->base.done)
+	if (!p->ac || p->base.ended)
 		return;
 	redis_over_budget_error(p);
-	pf_redis_probe_hint(p, "the peer at %s does not answer like Redis: check the "
-		   "URL's host and port (a proxy or another service may be "
-		   "listening there)", p->target);
-	redis_report(p);
-	redis_teardown(p);
-	pf_probe_reap(&p->base);
+	pf_result_cause(&p->base.res, "not_redis");
+	pf_probe_end(&p->base);
 }
 
 /* hiredis: the connection is gone.  With p->ac NULL we started the
@@ -217,10 +173,10 @@ static void redis_on_disconnect(const redisAsyncContext *ac, int status)
 	(void)status;
 	if (!p || p->ac != ac)
 		return;
-	p->ac = NULL;
-	pf_redis_peer_text(ac->errstr ? ac->errstr : "",
-			   ac->errstr ? strlen(ac->errstr) : 0, p->cfg->u.password,
-			   peer, sizeof(peer));
+	p->ac = NULL;	/* hiredis frees it */
+	pf_text_clean(ac->errstr, ac->errstr ? strlen(ac->errstr) : 0, 200,
+		      peer, sizeof(peer));
+	pf_mask_secret(peer, sizeof(peer), p->cfg->u.password);
 	if (p->budget.exceeded)
 		redis_over_budget_error(p);
 	else if (ac->err == REDIS_ERR_EOF)
@@ -230,40 +186,80 @@ static void redis_on_disconnect(const redisAsyncContext *ac, int status)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: %s (waiting for the "
 			     "reply to %s): is this a Redis server?", p->target,
 			     peer[0] ? peer : "connection lost", p->awaiting);
-	pf_redis_probe_hint(p, "the peer at %s does not answer like Redis: check the "
-		   "URL's host and port (maxclients reached, a proxy or another "
-		   "service may be listening there)", p->target);
-	redis_report(p);
-	pf_probe_reap(&p->base);
+	pf_result_cause(&p->base.res, "not_redis");
+	pf_probe_end(&p->base);
 }
 
-/* Deadline timer: the phase we are in names the reason. */
-static void redis_on_deadline(evutil_socket_t fd, short what, void *arg)
+/* The deadline: the phase we are in names the reason. */
+static void redis_deadline(struct pf_probe *base)
 {
-	struct redis_probe *p = arg;
-	double ms = pf_probe_elapsed_ms(&p->base);
+	struct redis_probe *p = (struct redis_probe *)base;
+	double ms = pf_probe_elapsed_ms(base);
 
-	(void)fd;
-	(void)what;
 	if (p->phase == PH_RESOLVE) {
 		pf_probe_set(&p->base, PF_REASON_DNS, "resolving %s did not finish "
 			     "within %.0f ms", p->cfg->u.host, ms);
 	} else if (p->phase == PH_CONNECT) {
 		pf_probe_set(&p->base, PF_REASON_CONNECT_TIMEOUT, "connect to %s "
 			     "timed out after %.0f ms (no answer to SYN)", p->target, ms);
-		if (p->aclass == PF_ADDR_PRIVATE)
-			pf_redis_probe_hint(p, REDIS_VPC_HINT, p->ip);
 	} else {
 		pf_probe_set(&p->base, PF_REASON_TIMEOUT, "connected to %s but no "
 			     "reply to %s within %.0f ms", p->target, p->awaiting, ms);
-		pf_redis_probe_hint(p, "%s", "Redis accepted the connection but does not "
-			   "answer: is it overloaded, paused or blocked (SLOWLOG, "
-			   "CLIENT PAUSE, a long script)?");
 	}
-	redis_report(p);
-	redis_teardown(p);
-	pf_probe_reap(&p->base);
 }
+
+/* The hints of what a Redis (or a peer posing as one) can answer. */
+static const struct pf_hint_rule redis_hints[] = {
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "noauth",
+	  "the server requires a password: put it in the URL"
+	  " (redis://:PASSWORD@host, or redis://USER:PASSWORD@host for an ACL"
+	  " user)" },
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "wrongpass",
+	  "the password (or ACL user) in the URL is not accepted by this"
+	  " server: check the secret the service is deployed with" },
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "no_password_set",
+	  "the URL carries a password but this server has none (requirepass"
+	  " unset): is this the Redis you expect? Set requirepass, or drop the"
+	  " password from the URL" },
+	{ PF_REASON_AUTH, PF_HINT_ANY_ADDR, "noperm",
+	  "the ACL user may not run this command: grant it (ACL SETUSER)" },
+	{ PF_REASON_PROTOCOL, PF_HINT_ANY_ADDR, "loading",
+	  "Redis is loading its dataset into memory and answers once loading"
+	  " completes" },
+	{ PF_REASON_WRONG_DATABASE, PF_HINT_ANY_ADDR, "select_range",
+	  "the server has fewer databases than the URL's /DB: fix the database"
+	  " number in the URL (or `databases` in redis.conf)" },
+	{ PF_REASON_PROTOCOL, PF_HINT_ANY_ADDR, "wrongtype",
+	  "queue.key holds something other than a list: is it the right key?" },
+	{ PF_REASON_PROTOCOL, PF_HINT_ANY_ADDR, "not_redis",
+	  "the peer at {target} does not answer like Redis: check the URL's"
+	  " host and port (maxclients reached, a proxy or another service may"
+	  " be listening there)" },
+	{ PF_REASON_READ_ONLY, PF_HINT_ANY_ADDR, NULL,
+	  "point REDIS_URL at the primary (on Memorystore: the primary"
+	  " endpoint, not the read endpoint), or set \"allow_replica\": true"
+	  " if a replica is intended" },
+	{ PF_REASON_TIMEOUT, PF_HINT_ANY_ADDR, NULL,
+	  "Redis accepted the connection but does not answer: is it"
+	  " overloaded, paused or blocked (SLOWLOG, CLIENT PAUSE, a long"
+	  " script)?" },
+	{ PF_REASON_QUEUE_STALLED, PF_HINT_ANY_ADDR, NULL,
+	  "no worker takes jobs from {key}: is the Chat worker running, on"
+	  " this Redis, with CHAT_QUEUE_TYPE=redis?" },
+	{ PF_REASON_QUEUE_BACKLOG, PF_HINT_ANY_ADDR, NULL,
+	  "the workers do not keep up with {key}: is the Chat worker running"
+	  " (enough instances), and on the same Redis (host and /DB)?" },
+	{ PF_REASON_NONE, 0, NULL, NULL },
+};
+
+static const struct pf_probe_class redis_class = {
+	.kind = "redis",
+	.size = sizeof(struct redis_probe),
+	.deadline = redis_deadline,
+	.conclude = redis_conclude,
+	.teardown = redis_teardown,
+	.hints = redis_hints,
+};
 
 static int redis_cmd(struct redis_probe *p, redisCallbackFn *fn, int argc,
 		     const char **argv)
@@ -321,11 +317,11 @@ static void redis_connect(struct redis_probe *p, unsigned port)
 	redisAsyncContext *ac = redisAsyncConnect(p->ip, (int)port);
 
 	if (!ac) {
-		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
-		redis_report(p);
+		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "out of memory");
 		return;
 	}
 	if (ac->err) {
+		/* never ours: p->ac is not set, teardown leaves it alone */
 		redis_connect_failed(p, ac->errstr);
 		redisAsyncFree(ac);
 		return;
@@ -336,14 +332,12 @@ static void redis_connect(struct redis_probe *p, unsigned port)
 	p->budget.cap = REDIS_REPLY_CAP;
 	p->budget.on_exceeded = redis_on_over_budget;
 	p->budget.arg = p;
-	if (pf_redis_attach(ac, p->env->base, &p->budget) != REDIS_OK ||
+	if (pf_redis_attach(ac, p->base.env->base, &p->budget) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, redis_on_connect) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, redis_on_disconnect) != REDIS_OK ||
 	    redis_queue_commands(p) < 0) {
-		pf_probe_set(&p->base, PF_REASON_INTERNAL, "cannot set up the "
-			     "hiredis connection to %s", p->target);
-		redis_report(p);
-		redis_teardown(p);
+		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "cannot set up the "
+			      "hiredis connection to %s", p->target);
 	}
 }
 
@@ -356,56 +350,39 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 	(void)salen;
 	p->resolve = NULL;	/* it frees itself after this call */
 	if (!sa) {
-		pf_probe_set(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
-		redis_report(p);
-		pf_probe_reap(&p->base);
+		pf_probe_fail(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
 		return;
 	}
 	pf_addr_str(sa, p->ip, sizeof(p->ip));
 	p->aclass = pf_addr_class(sa);
+	p->base.res.aclass = (int)p->aclass;
 	snprintf(p->target, sizeof(p->target), sa->sa_family == AF_INET6 ?
 		 "[%s]:%u" : "%s:%u", p->ip, p->cfg->u.port);
 	redis_connect(p, p->cfg->u.port);
-	if (p->base.done)
-		pf_probe_reap(&p->base);
 }
 
-static void *redis_start(const void *cfg, const struct pf_env *env,
-			void *memory,
-			 uint64_t timeout_ms, pf_done_fn done, void *arg)
+static struct pf_probe *redis_start(const void *cfg, const struct pf_env *env,
+				    void *memory, uint64_t timeout_ms,
+				    pf_done_fn done, void *arg)
 {
 	const struct pf_redis_cfg *c = cfg;
-	struct redis_probe *p = calloc(1, sizeof(*p));
+	struct redis_probe *p = pf_probe_new(&redis_class, env, timeout_ms, done, arg);
 
 	if (!p)
 		return NULL;
 	p->cfg = c;
-	p->env = env;
 	p->latency_ms = NAN;
 	p->depth = -1;
 	p->oldest_age_ms = NAN;
 	p->consumers = -1;
 	p->mem = memory;
 	p->awaiting = "PING";
-	if (pf_probe_init(&p->base, env, timeout_ms, redis_on_deadline,
-			  redis_on_reap, p, done, arg) < 0) {
-		free(p);
-		return NULL;
-	}
 	p->resolve = pf_resolve_start(env, c->u.host, c->u.port, redis_on_resolved, p);
 	if (!p->resolve) {
-		pf_probe_release(&p->base);
-		free(p);
+		pf_probe_cancel(&p->base);
 		return NULL;
 	}
-	return p;
-}
-
-/* Before done(): release everything now; done() will never be called. */
-static void redis_cancel(void *probe)
-{
-	if (probe)
-		redis_destroy(probe);
+	return &p->base;
 }
 
 const struct check_ops pf_check_redis = {
@@ -426,5 +403,4 @@ const struct check_ops pf_check_redis = {
 	.target = pf_redis_cfg_target,
 	.describe = pf_redis_cfg_describe,
 	.start = redis_start,
-	.cancel = redis_cancel,
 };

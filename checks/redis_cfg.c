@@ -12,6 +12,7 @@
 #include "pf_config.h"
 #include "pf_util.h"
 #include "redis_cfg.h"
+#include "pf_mask.h"
 
 void pf_redis_cfg_free(void *cfg)
 {
@@ -124,7 +125,7 @@ void pf_redis_cfg_target(const void *cfg, char *buf, size_t len)
 {
 	const struct pf_redis_cfg *c = cfg;
 
-	pf_redact_url(c->url, buf, len);
+	pf_mask_url(c->url, buf, len);
 }
 
 cJSON *pf_redis_cfg_describe(const void *cfg)
@@ -133,7 +134,7 @@ cJSON *pf_redis_cfg_describe(const void *cfg)
 	cJSON *o = cJSON_CreateObject(), *q;
 	char url[1024];
 
-	if (!o || !cJSON_AddStringToObject(o, "url", pf_redact_url(c->url, url, sizeof(url))))
+	if (!o || !cJSON_AddStringToObject(o, "url", pf_mask_url(c->url, url, sizeof(url))))
 		goto fail;
 	if (c->queue_key) {
 		q = cJSON_AddObjectToObject(o, "queue");

@@ -21,9 +21,8 @@
 enum redis_phase { PH_RESOLVE, PH_CONNECT, PH_CONNECTED };
 
 struct redis_probe {
-	struct pf_probe base;		/* deadline, funnel, result */
+	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct pf_redis_cfg *cfg;	/* borrowed: outlives the probe */
-	const struct pf_env *env;	/* borrowed from the daemon */
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	/* Owned while non-NULL.  Set to NULL by whoever starts its teardown
 	 * (us, or hiredis on a failed connect / lost connection), so exactly
@@ -54,16 +53,6 @@ struct redis_probe {
  * answering our commands. */
 #define REDIS_REPLY_CAP (4 * 1024 * 1024)
 #define REDIS_REPLY_CAP_TEXT "4 MiB"
-
-#define REDIS_VPC_HINT "no route to private IP %s: deploy with Direct VPC " \
-	"egress (--network, --subnet, --vpc-egress=private-ranges-only) or a " \
-	"Serverless VPC Access connector"
-
-/* Sets a kind-specific hint (printf format) unless already reported. */
-void pf_redis_probe_hint(struct redis_probe *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Ends the probe from inside a reply callback (see redis.c). */
-void pf_redis_probe_stop(struct redis_probe *p);
 
 /* redis_replies.c: the probe a reply is for, or NULL when it is to be
  * ignored (teardown in progress); a reply check that reports and stops

@@ -121,8 +121,7 @@ double pf_redis_oldest_age(struct pf_redis_memory *m, const char *item,
 enum pf_reason pf_redis_queue_verdict(const char *key, long long depth,
 				      long max_depth, double age_ms,
 				      uint64_t stall_after_ms, long consumers,
-				      char *err, size_t errlen, char *hint,
-				      size_t hintlen)
+				      char *err, size_t errlen)
 {
 	char age[32], stall[32], who[64];
 
@@ -138,17 +137,11 @@ enum pf_reason pf_redis_queue_verdict(const char *key, long long depth,
 			 pf_duration_format((uint64_t)age_ms / 1000 * 1000, age,
 					    sizeof age),
 			 pf_duration_format(stall_after_ms, stall, sizeof stall), who);
-		snprintf(hint, hintlen, "no worker takes jobs from %s: is the Chat"
-			 " worker running, on this Redis, with"
-			 " CHAT_QUEUE_TYPE=redis?", key);
 		return PF_REASON_QUEUE_STALLED;
 	}
 	if (max_depth >= 0 && depth > max_depth) {
 		snprintf(err, errlen, "queue %s holds %lld items, above max_depth %ld"
 			 " (%s)", key, depth, max_depth, who);
-		snprintf(hint, hintlen, "the workers do not keep up with %s: is the"
-			 " Chat worker running (enough instances), and on the same"
-			 " Redis (host and /DB)?", key);
 		return PF_REASON_QUEUE_BACKLOG;
 	}
 	return PF_REASON_NONE;

@@ -40,12 +40,11 @@ double pf_redis_oldest_age(struct pf_redis_memory *m, const char *item,
 
 /* The queue verdict: queue_stalled when the list is not empty and its
  * oldest item has not moved for stall_after_ms (0: no stall rule); else
- * queue_backlog above max_depth (-1: no limit); else none.  err and hint
- * say what and why; consumers < 0 when unknown. */
+ * queue_backlog above max_depth (-1: no limit); else none.  err says
+ * what; consumers < 0 when unknown. */
 enum pf_reason pf_redis_queue_verdict(const char *key, long long depth,
 				      long max_depth, double age_ms,
 				      uint64_t stall_after_ms, long consumers,
-				      char *err, size_t errlen, char *hint,
-				      size_t hintlen);
+				      char *err, size_t errlen);
 
 #endif

@@ -9,22 +9,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pf_hint.h"
 #include "pf_util.h"
 #include "redis_probe.h"
 #include "redis_reply.h"
+#include "pf_mask.h"
+#include "pf_text.h"
 
 /* ---- probe: replies --------------------------------------------------- */
 
-/* Reason and hint for an error reply to `cmd`. */
+/* Reason and cause for an error reply to `cmd`. */
 static void redis_error_reply(struct redis_probe *p, const char *cmd,
 			      const char *text)
 {
-	const char *hint;
-	enum pf_reason r = pf_redis_error_reason(cmd, text, &hint);
+	const char *cause;
+	enum pf_reason r = pf_redis_error_reason(cmd, text, &cause);
 
 	pf_probe_set(&p->base, r, "%s: %s", cmd, text);
-	if (hint)
-		pf_redis_probe_hint(p, "%s", hint);
+	if (cause)
+		pf_result_cause(&p->base.res, "%s", cause);
 }
 
 /* The probe to act on for a reply, or NULL when the reply is to be
@@ -34,7 +37,7 @@ struct redis_probe *pf_redis_reply_probe(const redisAsyncContext *ac, void *r,
 {
 	struct redis_probe *p = priv;
 
-	if (!r || !p || p->ac != ac || p->base.done)
+	if (!r || !p || p->ac != ac || p->base.ended)
 		return NULL;
 	return p;
 }
@@ -50,15 +53,15 @@ bool pf_redis_expect(struct redis_probe *p, const redisReply *r,
 	if (r->type == want && (!text || (r->str && strcmp(r->str, text) == 0)))
 		return true;
 	/* Masks the password: a non-Redis peer may echo AUTH's arguments. */
-	pf_redis_peer_text(r->str ? r->str : "", r->str ? r->len : 0,
-			   p->cfg->u.password, peer, sizeof(peer));
+	pf_text_clean(r->str, r->str ? r->len : 0, 200, peer, sizeof(peer));
+	pf_mask_secret(peer, sizeof(peer), p->cfg->u.password);
 	if (r->type == REDIS_REPLY_ERROR)
 		redis_error_reply(p, cmd, peer);
 	else
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: unexpected reply "
 			     "(type %d) \"%s\": is this a Redis server?", cmd,
 			     r->type, peer);
-	pf_redis_probe_stop(p);
+	pf_probe_end(&p->base);
 	return false;
 }
 
@@ -101,15 +104,12 @@ void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv)
 		pf_probe_set(&p->base, PF_REASON_READ_ONLY, "%s is a replica (ROLE"
 			     " answers slave): the Chat API's LPUSH would fail with"
 			     " READONLY", p->target);
-		pf_redis_probe_hint(p, "point REDIS_URL at the primary (on Memorystore: the"
-			   " primary endpoint, not the read endpoint), or set"
-			   " \"allow_replica\": true if a replica is intended");
-		pf_redis_probe_stop(p);
+		pf_probe_end(&p->base);
 		return;
 	}
 	p->awaiting = "LLEN";
 	if (!p->cfg->queue_key)
-		pf_redis_probe_stop(p);
+		pf_probe_end(&p->base);
 }
 
 /* hiredis: reply to LLEN queue.key. */
@@ -145,18 +145,18 @@ void pf_redis_on_lindex(redisAsyncContext *ac, void *reply, void *priv)
 /* Decides on the queue once the consumers are known (or unknowable). */
 static void redis_queue_done(struct redis_probe *p)
 {
-	char err[PF_ERROR_MAX], hint[PF_HINT_MAX];
+	char err[PF_ERROR_MAX];
 	enum pf_reason r;
 
 	p->base.res.gauge[1] = p->consumers >= 0 ? (double)p->consumers : NAN;
 	r = pf_redis_queue_verdict(p->cfg->queue_key, p->depth, p->cfg->max_depth,
 				   p->oldest_age_ms, p->cfg->stall_after_ms,
-				   p->consumers, err, sizeof(err), hint, sizeof(hint));
+				   p->consumers, err, sizeof(err));
 	if (r != PF_REASON_NONE) {
 		pf_probe_set(&p->base, r, "%s", err);
-		pf_redis_probe_hint(p, "%s", hint);
+		pf_result_var(&p->base.res, "key", "%s", p->cfg->queue_key);
 	}
-	pf_redis_probe_stop(p);
+	pf_probe_end(&p->base);
 }
 
 /* hiredis: reply to INFO clients, the fallback where CLIENT is refused. */

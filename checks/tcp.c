@@ -26,8 +26,7 @@ struct tcp_cfg {
 };
 
 struct tcp_probe {
-	struct pf_probe base;		/* deadline, funnel, result */
-	const struct pf_env *env;	/* borrowed from the daemon */
+	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	struct event *io;		/* owned: write-readiness of the connect */
 	int fd;				/* owned socket, -1 when closed */
@@ -93,63 +92,43 @@ static cJSON *tcp_describe(const void *cfg)
 	return o;
 }
 
-/* Closes everything the probe holds except its pf_probe events. */
-static void tcp_teardown(struct tcp_probe *p)
+/* Closes what the probe holds (the skeleton frees the struct). */
+static void tcp_teardown(struct pf_probe *base)
 {
-	if (p->resolve) {
-		pf_resolve_cancel(p->resolve);
-		p->resolve = NULL;
-	}
-	if (p->io) {
-		event_free(p->io);	/* event_free deletes a pending event first */
-		p->io = NULL;
-	}
-	if (p->fd >= 0) {
-		close(p->fd);
-		p->fd = -1;
-	}
-}
+	struct tcp_probe *p = (struct tcp_probe *)base;
 
-static void tcp_destroy(struct tcp_probe *p)
-{
-	tcp_teardown(p);
-	pf_probe_release(&p->base);
-	free(p);
-}
-
-/* Every outcome ends here: report once, close now, free on a later turn. */
-static void tcp_end(struct tcp_probe *p)
-{
-	pf_probe_finish(&p->base);
-	tcp_teardown(p);
-	pf_probe_reap(&p->base);
-}
-
-/* Reap event: the loop turn after the report. */
-static void tcp_on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	tcp_destroy(arg);
-}
-
-/* Deadline timer: the phase we are in names the reason. */
-static void tcp_on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct tcp_probe *p = arg;
-	double ms = pf_probe_elapsed_ms(&p->base);
-
-	(void)fd;
-	(void)what;
 	if (p->resolve)
-		pf_probe_set(&p->base, PF_REASON_DNS,
+		pf_resolve_cancel(p->resolve);
+	if (p->io)
+		event_free(p->io);	/* event_free deletes a pending event first */
+	if (p->fd >= 0)
+		close(p->fd);
+	p->resolve = NULL;
+	p->io = NULL;
+	p->fd = -1;
+}
+
+/* The deadline: the phase we are in names the reason. */
+static void tcp_deadline(struct pf_probe *base)
+{
+	struct tcp_probe *p = (struct tcp_probe *)base;
+	double ms = pf_probe_elapsed_ms(base);
+
+	if (p->resolve)
+		pf_probe_set(base, PF_REASON_DNS,
 			     "resolving the host timed out after %.0f ms", ms);
 	else
-		pf_probe_set(&p->base, PF_REASON_CONNECT_TIMEOUT,
+		pf_probe_set(base, PF_REASON_CONNECT_TIMEOUT,
 			     "connect to %s timed out after %.0f ms (no answer to SYN)",
 			     p->target, ms);
-	tcp_end(p);
 }
+
+static const struct pf_probe_class tcp_class = {
+	.kind = "tcp",
+	.size = sizeof(struct tcp_probe),
+	.deadline = tcp_deadline,
+	.teardown = tcp_teardown,
+};
 
 static enum pf_reason tcp_classify(int e)
 {
@@ -176,13 +155,14 @@ static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
 	if (soerr != 0)
 		pf_probe_set(&p->base, tcp_classify(soerr), "connect to %s: %s",
 			     p->target, strerror(soerr));
-	tcp_end(p);
+	pf_probe_end(&p->base);
 }
 
 static void tcp_add_details(struct tcp_probe *p, const struct sockaddr *sa)
 {
 	cJSON *d = cJSON_CreateObject();
 
+	p->base.res.aclass = (int)pf_addr_class(sa);
 	if (!d)
 		return;
 	cJSON_AddStringToObject(d, "address", p->ip);
@@ -208,7 +188,7 @@ static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		return -1;
 	}
 	/* Even an immediate success is reported from the event callback. */
-	p->io = event_new(p->env->base, p->fd, EV_WRITE, tcp_on_connect, p);
+	p->io = event_new(p->base.env->base, p->fd, EV_WRITE, tcp_on_connect, p);
 	if (!p->io || event_add(p->io, NULL) < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
 		return -1;
@@ -224,8 +204,7 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 
 	p->resolve = NULL;	/* it frees itself after this call */
 	if (!sa) {
-		pf_probe_set(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
-		tcp_end(p);
+		pf_probe_fail(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
 		return;
 	}
 	pf_addr_str(sa, p->ip, sizeof(p->ip));
@@ -233,40 +212,27 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 		 "[%s]:%u" : "%s:%u", p->ip, pf_addr_port(sa));
 	tcp_add_details(p, sa);
 	if (tcp_connect(p, sa, salen) < 0)
-		tcp_end(p);
+		pf_probe_end(&p->base);
 }
 
-static void *tcp_start(const void *cfg, const struct pf_env *env,
-			void *memory,
-		       uint64_t timeout_ms, pf_done_fn done, void *arg)
+static struct pf_probe *tcp_start(const void *cfg, const struct pf_env *env,
+				  void *memory, uint64_t timeout_ms,
+				  pf_done_fn done, void *arg)
 {
 	const struct tcp_cfg *c = cfg;
-	struct tcp_probe *p = calloc(1, sizeof(*p));
+	struct tcp_probe *p = pf_probe_new(&tcp_class, env, timeout_ms, done, arg);
 
+	(void)memory;
 	if (!p)
 		return NULL;
-	p->env = env;
 	p->fd = -1;
 	snprintf(p->target, sizeof(p->target), "%s", c->address);
-	if (pf_probe_init(&p->base, env, timeout_ms, tcp_on_deadline,
-			  tcp_on_reap, p, done, arg) < 0) {
-		free(p);
-		return NULL;
-	}
 	p->resolve = pf_resolve_start(env, c->host, c->port, tcp_on_resolved, p);
 	if (!p->resolve) {
-		pf_probe_release(&p->base);
-		free(p);
+		pf_probe_cancel(&p->base);
 		return NULL;
 	}
-	return p;
-}
-
-/* Before done(): release everything now; done() will never be called. */
-static void tcp_cancel(void *probe)
-{
-	if (probe)
-		tcp_destroy(probe);
+	return &p->base;
 }
 
 const struct check_ops pf_check_tcp = {
@@ -277,5 +243,4 @@ const struct check_ops pf_check_tcp = {
 	.target = tcp_target,
 	.describe = tcp_describe,
 	.start = tcp_start,
-	.cancel = tcp_cancel,
 };

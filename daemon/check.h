@@ -17,6 +17,7 @@
 
 struct event;
 struct pf_daemon;
+struct pf_probe;
 
 struct check_state {
 	enum pf_status status;		/* what /status shows */
@@ -69,8 +70,6 @@ enum pf_status pf_state_status(const struct check_state *st,
 const char *pf_state_hint(const struct check_state *st,
 			  const struct pf_check_cfg *cfg);
 
-/* Built-in remediation for a reason (daemon/hints.c). */
-const char *pf_hint_builtin(enum pf_reason r);
 
 struct check {
 	struct pf_check_cfg *cfg;	/* borrowed from the daemon's config */
@@ -79,7 +78,7 @@ struct check {
 	/* owned: the kind's memory across probes (ops->memory_size bytes,
 	 * NULL when 0); moves with the state across a reload */
 	void *memory;
-	void *probe;			/* in-flight probe handle, or NULL */
+	struct pf_probe *probe;		/* in-flight probe, or NULL */
 	double probe_started_mono_ms;	/* 0: never started */
 	struct event *tick;		/* fires the next probe */
 	double tick_due_mono_ms;	/* when tick fires; 0 when not armed */

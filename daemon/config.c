@@ -12,6 +12,7 @@
 
 #include "config_priv.h"
 #include "config_text.h"
+#include "pf_mask.h"
 #include "pf_file.h"
 #include "interp.h"
 #include "pf_config.h"
@@ -312,25 +313,6 @@ static int load_doc(const cJSON *doc, const cJSON *raw,
 	return 0;
 }
 
-/* Overwrites with '*' each copy of secret in err, and each run of 12+ of
- * its first bytes (messages quote values cut to %.64s).  Same length, so
- * err stays within its buffer.  Values under 4 bytes cannot be told from
- * ordinary text and are left alone. */
-static void mask_secret(char *err, const char *secret)
-{
-	size_t sl = strlen(secret);
-
-	for (char *p = err; sl >= 4 && *p; p++) {
-		size_t m = 0;
-		while (m < sl && p[m] == secret[m])
-			m++;
-		if (m == sl || m >= 12) {
-			memset(p, '*', m);
-			p += m - 1;
-		}
-	}
-}
-
 /* Masks in err the expanded value of every string that used ${file:}:
  * a kind's or getter's message may quote a value ("x" is not a duration)
  * and file contents are secrets.  raw is the document before expansion;
@@ -339,7 +321,7 @@ static void mask_file_values(const cJSON *raw, const cJSON *exp, char *err)
 {
 	if (cJSON_IsString(raw) && cJSON_IsString(exp)) {
 		if (strstr(raw->valuestring, "${file:"))
-			mask_secret(err, exp->valuestring);
+			pf_mask_secret(err, 0, exp->valuestring);
 		return;
 	}
 	for (raw = raw->child, exp = exp->child; raw && exp;

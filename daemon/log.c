@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pf_text.h"
 #include "pf_util.h"
 
 #define PF_LOG_INLINE_MAX 1024
@@ -64,66 +65,6 @@ int pf_log_parse_level(const char *s, enum pf_severity *out)
 	return -1;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 when it is invalid
- * (bad lead byte, truncated, overlong, surrogate or above U+10FFFF). */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-char *pf_utf8_sanitize(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t bad = 0, len = 0, n;
-	char *out, *o;
-
-	if (!s)
-		return NULL;
-	for (; p[len]; len += n ? n : 1)
-		if (!(n = utf8_len(p + len)))
-			bad++;
-	if (!bad)
-		return NULL;
-	/* each bad byte (1) becomes U+FFFD (3) */
-	if (!(out = malloc(len + 2 * bad + 1)))
-		return NULL;
-	o = out;
-	for (size_t i = 0; p[i]; i += n ? n : 1) {
-		n = utf8_len(p + i);
-		if (n) {
-			memcpy(o, p + i, n);
-			o += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static void json_escape_byte(FILE *f, unsigned char c)
 {
 	switch (c) {
@@ -148,8 +89,10 @@ void pf_json_write_string(FILE *f, const char *s)
 	size_t n;
 
 	fputc('"', f);
+	size_t len = strlen((const char *)p);
+
 	for (size_t i = 0; p[i]; i += n ? n : 1) {
-		n = utf8_len(p + i);
+		n = pf_text_utf8_len((const char *)p + i, len - i);
 		if (n == 1)
 			json_escape_byte(f, p[i]);
 		else if (n)

@@ -55,8 +55,5 @@ int pf_log_parse_level(const char *s, enum pf_severity *out);
  * backslashes and control characters; invalid UTF-8 becomes U+FFFD. */
 void pf_json_write_string(FILE *f, const char *s);
 
-/* A copy of s with invalid UTF-8 sequences replaced by U+FFFD, or NULL
- * when s is already valid (or out of memory).  The caller frees it. */
-char *pf_utf8_sanitize(const char *s);
 
 #endif

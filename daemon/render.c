@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pf_util.h"
 #include "render_int.h"
+#include "pf_text.h"
 
 #define PF_TARGET_MAX 1024
 
@@ -22,7 +23,7 @@ static void add_text(cJSON *obj, const char *key, const char *s)
 		cJSON_AddNullToObject(obj, key);
 		return;
 	}
-	fixed = pf_utf8_sanitize(s);
+	fixed = pf_text_utf8_fix(s);
 	cJSON_AddStringToObject(obj, key, fixed ? fixed : s);
 	free(fixed);
 }

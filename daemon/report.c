@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "render_int.h"
+#include "pf_text.h"
 
 #define PF_TARGET_MAX 1024
 
@@ -26,7 +27,7 @@ static const char *mark(enum pf_status s)
 /* Prints text on one line: a peer's multi-line error stays indented. */
 static void put_line_text(FILE *f, const char *s)
 {
-	char *fixed = pf_utf8_sanitize(s);
+	char *fixed = pf_text_utf8_fix(s);
 
 	for (const unsigned char *p = (const unsigned char *)(fixed ? fixed : s);
 	     *p; p++) {

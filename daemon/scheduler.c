@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "pf_probe.h"
 #include "pf_util.h"
 #include "scheduler.h"
 
@@ -156,7 +157,7 @@ static void on_backstop(evutil_socket_t fd, short what, void *arg)
 		return;
 	pf_result_reset(&res);
 	res.reason = PF_REASON_INTERNAL;
-	c->cfg->ops->cancel(c->probe);
+	pf_probe_cancel(c->probe);
 	c->probe = NULL;
 	snprintf(res.error, sizeof(res.error),
 		 "the %s probe did not report within its timeout of %llu ms; cancelled",
@@ -265,7 +266,7 @@ enum pf_run pf_sched_run_now(struct check *c)
 void pf_sched_halt(struct check *c)
 {
 	if (c->probe) {
-		c->cfg->ops->cancel(c->probe);
+		pf_probe_cancel(c->probe);
 		c->probe = NULL;
 	}
 	c->run_queued = false;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "pf_hint.h"
 
 static bool is_failing(enum pf_status s)
 {

@@ -8,21 +8,22 @@
  *    check owns it and releases it with free_cfg().  The daemon has already
  *    rejected keys that are neither common nor listed in ops->keys, and has
  *    expanded ${VAR} / ${file:...} in every string.
- *  - start() begins one probe and returns its handle (NULL only when out of
- *    memory).  The probe owns every resource it opens.  start() never calls
- *    done() itself: even an immediate failure is reported on a later turn
- *    of the loop, so the scheduler is never re-entered.
- *  - The probe calls done() exactly once.  done() takes res->details (sets
- *    it to NULL).  After done() returns the probe releases itself (on a
- *    later loop turn if a library callback is still on the stack) and the
- *    daemon never touches the handle again.
- *  - cancel() may be called any time before done(): it releases everything
- *    synchronously and done() is never called.  Used on shutdown, reload
- *    and by the daemon's backstop timer.
- *  - Each probe enforces its own hard deadline of timeout_ms (it knows which
- *    phase it is in, so it can say connect_timeout vs timeout vs
- *    job_timeout).  The daemon keeps a backstop a little later that cancels
- *    a probe that failed to report, and records reason "internal".
+ *  - start() begins one probe on the skeleton of pf_probe.h and returns
+ *    it (NULL only when out of memory).  The probe owns every resource it
+ *    opens.  start() never reports itself: even an immediate failure is
+ *    reported on a later turn of the loop (pf_probe_next_turn), so the
+ *    scheduler is never re-entered.
+ *  - The probe reports exactly once (pf_probe_end); done() takes
+ *    res->details (sets it to NULL).  The daemon never touches the probe
+ *    after done().
+ *  - pf_probe_cancel() may be called any time before done(): it releases
+ *    everything synchronously and done() is never called.  Used on
+ *    shutdown, reload and by the daemon's backstop timer.
+ *  - Each probe enforces its own hard deadline of timeout_ms (its
+ *    class's deadline hook knows which phase it is in, so it can say
+ *    connect_timeout vs timeout vs job_timeout).  The daemon keeps a
+ *    backstop a little later that cancels a probe that failed to report,
+ *    and records reason "internal".
  */
 #ifndef PF_CHECK_H
 #define PF_CHECK_H
@@ -35,6 +36,7 @@ struct cJSON;
 struct event_base;
 struct evdns_base;
 struct pf_curlm;
+struct pf_probe;
 
 /* Probe failure reasons: SPEC §4, fixed set.  Order is the wire order. */
 enum pf_reason {
@@ -81,6 +83,15 @@ const char *pf_status_name(enum pf_status s);
 /* Metric families a kind may feed from its results (ops->gauges). */
 #define PF_GAUGE_MAX 3
 
+#define PF_CAUSE_MAX 48
+#define PF_HINT_VARS 5
+
+/* A value a hint rule's text may name as {name} (pf_hint.h). */
+struct pf_hint_var {
+	char name[16];
+	char value[256];
+};
+
 /* The outcome of one probe, filled by the kind. */
 struct pf_result {
 	enum pf_reason reason;		/* PF_REASON_NONE: passed */
@@ -88,7 +99,14 @@ struct pf_result {
 	 * what): the check shows `warn`, which never blocks readiness. */
 	bool warn;
 	char error[PF_ERROR_MAX];	/* what happened, in the peer's words when it gave some; no secrets */
-	char hint[PF_HINT_MAX];		/* kind-specific remediation; "" = built-in hint for reason */
+	/* What to do: chosen by the hint policy (pf_hint.h) when the probe
+	 * ends, never written by a kind. */
+	char hint[PF_HINT_MAX];
+	/* What the peer said beyond the reason, for the kind's hint rules
+	 * ("sqlstate:28P01", "tls:untrusted"); "" when nothing. */
+	char cause[PF_CAUSE_MAX];
+	int aclass;			/* enum pf_addr_class of the peer; 0: unknown */
+	struct pf_hint_var vars[PF_HINT_VARS];	/* name "" = unused */
 	struct cJSON *details;		/* object of kind details; ownership passes to the daemon in done() */
 	/* values for ops->gauges[i]; NAN when not measured */
 	double gauge[PF_GAUGE_MAX];
@@ -150,9 +168,9 @@ struct check_ops {
 
 	/* memory: the check's ops->memory_size bytes (NULL when 0); only one
 	 * probe of a check runs at a time, so the probe may write it. */
-	void *(*start)(const void *cfg, const struct pf_env *env, void *memory,
-		       uint64_t timeout_ms, pf_done_fn done, void *arg);
-	void (*cancel)(void *probe);
+	struct pf_probe *(*start)(const void *cfg, const struct pf_env *env,
+				  void *memory, uint64_t timeout_ms,
+				  pf_done_fn done, void *arg);
 };
 
 #endif

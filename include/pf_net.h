@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 enum pf_addr_class {
+	PF_ADDR_UNKNOWN = 0,	/* not resolved (yet) */
 	PF_ADDR_LOOPBACK,
 	PF_ADDR_PRIVATE,	/* RFC 1918, CGNAT 100.64/10, link-local, IPv6 ULA fc00::/7 and fe80::/10 */
 	PF_ADDR_PUBLIC

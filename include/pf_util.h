@@ -1,4 +1,4 @@
-/* Pure helpers: durations, redaction, time formatting, bounded strings. */
+/* Pure helpers: durations, time formatting, bounded strings. */
 #ifndef PF_UTIL_H
 #define PF_UTIL_H
 
@@ -20,14 +20,6 @@ size_t pf_strlcpy(char *dst, const char *src, size_t len);
 /* Appends like strlcat; returns the length it tried to create. */
 size_t pf_strlcat(char *dst, const char *src, size_t len);
 
-/* Redacts secrets in a connection string for display:
- *   scheme://user:pass@host/...   -> scheme://user:***@host/...
- *   scheme://:pass@host           -> scheme://:***@host
- *   key=value DSN password=...    -> password=***
- *   ?password=... / &password=... in a URL query -> password=***
- * Never fails: output is truncated to len. */
-const char *pf_redact_url(const char *in, char *out, size_t len);
-
 /* RFC 3339 UTC with milliseconds: "2026-11-29T03:55:11.123Z". */
 const char *pf_time_rfc3339(const struct timespec *ts, char *buf, size_t len);
 
@@ -39,11 +31,4 @@ void pf_instance_name(char *buf, size_t len);
 double pf_mono_ms(void);
 double pf_ms_between(const struct timespec *a, const struct timespec *b);
 
-/* Replaces every occurrence of secret in s by "***" (or by as many '*'
- * when the secret is shorter, so the text never grows).  secret NULL or
- * "": nothing. */
-void pf_mask_secret(char *s, const char *secret);
-/* True for headers whose values are secrets: Authorization, Cookie,
- * Proxy-Authorization and names containing token/key/secret/password/auth. */
-bool pf_mask_header_is_secret(const char *name);
 #endif

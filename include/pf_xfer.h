@@ -48,6 +48,11 @@ struct pf_xfer {
 	size_t len, cap, max_body;
 	bool over_cap;			/* the peer sent more than max_body */
 	char errbuf[CURL_ERROR_SIZE];
+	/* the address curl last opened a socket for ("" before), and its
+	 * class (enum pf_addr_class; 0 unknown): curl reports no address
+	 * for a connect that timed out, the hint policy needs it */
+	char ip[64];
+	int aclass;
 	struct pf_curlm *m;		/* borrowed; NULL once finished */
 	pf_xfer_done_fn done;
 	void *arg;
@@ -66,6 +71,9 @@ long pf_xfer_status(const struct pf_xfer *x);
 double pf_xfer_retry_after(const struct pf_xfer *x);
 /* True once the TCP (and TLS) connection was established. */
 bool pf_xfer_connected(const struct pf_xfer *x);
+/* The peer's address and its class into res (hint var "address",
+ * res->aclass), once curl opened a socket; x may be NULL. */
+void pf_xfer_note_peer(const struct pf_xfer *x, struct pf_result *res);
 /* Maps a failed transfer to a reason and a message for the user. */
 enum pf_reason pf_xfer_classify(const struct pf_xfer *x, CURLcode rc,
 				char *err, size_t errlen);
@@ -91,7 +99,7 @@ struct cJSON *pf_xfer_headers_describe(const struct cJSON *headers);
 int pf_xfer_cfg_max_body(const struct cJSON *obj, const char *path, size_t *out,
 		    char *err, size_t errlen);
 
-/* ---- TLS trust (web_tls.c) ---- */
+/* ---- TLS trust (xfer_cfg.c, xfer.c) ---- */
 
 /* Config key "ca_file" (optional): a PEM CA bundle trusted instead of the
  * system store; verification stays on.  At load it must be a readable
@@ -99,10 +107,10 @@ int pf_xfer_cfg_max_body(const struct cJSON *obj, const char *path, size_t *out,
  * path.ca_file.  *out is malloc'd (caller owns), untouched when absent. */
 int pf_xfer_cfg_ca_file(const struct cJSON *obj, const char *path, char **out,
 		   char *err, size_t errlen);
-/* The hint for a `tls` failure, chosen from curl's message err (untrusted
- * chain, name mismatch, expiry, plain HTTP on the port); has_ca_file says
- * whether ca_file was configured.  h is "" for a message it does not know
- * (the built-in hint then applies). */
-void pf_xfer_tls_hint(const char *err, bool has_ca_file, char *h, size_t n);
+/* The cause of a `tls` failure (pf_hint.h) from curl's message err:
+ * "tls:untrusted" (or "tls:untrusted_ca_file" when ca_file is set),
+ * "tls:name", "tls:expired", "tls:plain"; NULL for a message it does
+ * not know. */
+const char *pf_xfer_tls_cause(const char *err, bool has_ca_file);
 
 #endif

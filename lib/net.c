@@ -58,6 +58,8 @@ const char *pf_addr_class_name(enum pf_addr_class c)
 		return "loopback";
 	case PF_ADDR_PRIVATE:
 		return "private";
+	case PF_ADDR_UNKNOWN:
+		return "unknown";
 	case PF_ADDR_PUBLIC:
 		break;
 	}

@@ -1,46 +1,20 @@
 /*
- * Shared probe plumbing (see pf_probe.h): the deadline timer, the
- * idempotent completion funnel and the deferred-release event.
+ * The probe skeleton (pf_probe.h): allocation, deadline, the one end,
+ * next-turn steps, cancel and the deferred release.  Owns the two events
+ * and, until the report, the result's details.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
+#include "pf_hint.h"
 #include "pf_probe.h"
 #include "pf_util.h"
-
-int pf_probe_init(struct pf_probe *p, const struct pf_env *env,
-		  uint64_t timeout_ms,
-		  void (*on_deadline)(int, short, void *),
-		  void (*on_reap)(int, short, void *), void *self,
-		  pf_done_fn done, void *arg)
-{
-	struct timeval tv = {
-		.tv_sec = (time_t)(timeout_ms / 1000),
-		.tv_usec = (suseconds_t)((timeout_ms % 1000) * 1000),
-	};
-
-	p->deadline = evtimer_new(env->base, on_deadline, self);
-	p->reap = evtimer_new(env->base, on_reap, self);
-	if (!p->deadline || !p->reap || evtimer_add(p->deadline, &tv) < 0) {
-		if (p->deadline)
-			event_free(p->deadline);
-		if (p->reap)
-			event_free(p->reap);
-		p->deadline = p->reap = NULL;
-		return -1;
-	}
-	p->done_cb = done;
-	p->done_arg = arg;
-	p->done = false;
-	clock_gettime(CLOCK_MONOTONIC, &p->started);
-	pf_result_reset(&p->res);
-	return 0;
-}
 
 void pf_result_reset(struct pf_result *r)
 {
@@ -51,6 +25,72 @@ void pf_result_reset(struct pf_result *r)
 	r->details = NULL;
 	for (int i = 0; i < PF_GAUGE_MAX; i++)
 		r->gauge[i] = NAN;
+}
+
+/* Frees what the skeleton owns and the probe itself. */
+static void release(struct pf_probe *p)
+{
+	if (p->deadline)
+		event_free(p->deadline);
+	if (p->turn)
+		event_free(p->turn);
+	cJSON_Delete(p->res.details);
+	free(p);
+}
+
+/* libevent: the zero-delay event; the step or the release. */
+static void on_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_probe *p = arg;
+	void (*fn)(struct pf_probe *) = p->turn_fn;
+
+	(void)fd;
+	(void)what;
+	p->turn_fn = NULL;
+	if (p->ended)
+		release(p);
+	else if (fn)
+		fn(p);
+}
+
+/* libevent: the hard deadline; the kind names the phase, then the end. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_probe *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->ended)
+		return;
+	p->cls->deadline(p);
+	pf_probe_end(p);
+}
+
+void *pf_probe_new(const struct pf_probe_class *cls, const struct pf_env *env,
+		   uint64_t timeout_ms, pf_done_fn done, void *arg)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)(timeout_ms / 1000),
+		.tv_usec = (suseconds_t)((timeout_ms % 1000) * 1000),
+	};
+	struct pf_probe *p = calloc(1, cls->size);
+
+	if (!p)
+		return NULL;
+	p->cls = cls;
+	p->env = env;
+	p->timeout_ms = timeout_ms;
+	p->done_cb = done;
+	p->done_arg = arg;
+	pf_result_reset(&p->res);
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	p->deadline = evtimer_new(env->base, on_deadline, p);
+	p->turn = evtimer_new(env->base, on_turn, p);
+	if (!p->deadline || !p->turn || evtimer_add(p->deadline, &tv) < 0) {
+		release(p);
+		return NULL;
+	}
+	return p;
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -66,56 +106,65 @@ void pf_probe_set(struct pf_probe *p, enum pf_reason reason,
 {
 	va_list ap;
 
-	if (p->done)
+	if (p->ended)
 		return;
 	va_start(ap, fmt);
 	probe_vset(p, reason, fmt, ap);
 	va_end(ap);
 }
 
-bool pf_probe_finish(struct pf_probe *p)
+/* A zero timeout runs on the next loop turn, after the library that
+ * called us has unwound its stack. */
+static void arm_turn(struct pf_probe *p)
 {
-	if (p->done)
-		return false;
-	p->done = true;
-	if (p->deadline)
-		evtimer_del(p->deadline);
-	p->done_cb(p->done_arg, &p->res);
-	return true;
+	struct timeval zero = { 0, 0 };
+
+	evtimer_add(p->turn, &zero);
 }
 
-bool pf_probe_fail(struct pf_probe *p, enum pf_reason reason,
+void pf_probe_end(struct pf_probe *p)
+{
+	if (p->ended)
+		return;
+	if (p->cls->conclude)
+		p->cls->conclude(p);
+	pf_hint_choose(p->cls->hints, &p->res);
+	p->ended = true;
+	evtimer_del(p->deadline);
+	p->done_cb(p->done_arg, &p->res);
+	p->cls->teardown(p);
+	p->turn_fn = NULL;
+	arm_turn(p);
+}
+
+void pf_probe_fail(struct pf_probe *p, enum pf_reason reason,
 		   const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->done)
-		return false;
+	if (p->ended)
+		return;
 	va_start(ap, fmt);
 	probe_vset(p, reason, fmt, ap);
 	va_end(ap);
-	return pf_probe_finish(p);
+	pf_probe_end(p);
 }
 
-void pf_probe_reap(struct pf_probe *p)
+void pf_probe_next_turn(struct pf_probe *p, void (*fn)(struct pf_probe *p))
 {
-	/* A zero timeout runs on the next loop turn, after the library that
-	 * called us has unwound its stack. */
-	struct timeval zero = { 0, 0 };
-
-	if (p->reap)
-		evtimer_add(p->reap, &zero);
+	if (p->ended)
+		return;
+	p->turn_fn = fn;
+	arm_turn(p);
 }
 
-void pf_probe_release(struct pf_probe *p)
+void pf_probe_cancel(struct pf_probe *p)
 {
-	if (p->deadline)
-		event_free(p->deadline);
-	if (p->reap)
-		event_free(p->reap);
-	p->deadline = p->reap = NULL;
-	cJSON_Delete(p->res.details);
-	p->res.details = NULL;
+	if (!p || p->ended)
+		return;
+	p->ended = true;
+	p->cls->teardown(p);
+	release(p);
 }
 
 double pf_probe_elapsed_ms(const struct pf_probe *p)
@@ -124,4 +173,11 @@ double pf_probe_elapsed_ms(const struct pf_probe *p)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return pf_ms_between(&p->started, &now);
+}
+
+double pf_probe_left_ms(const struct pf_probe *p)
+{
+	double left = (double)p->timeout_ms - pf_probe_elapsed_ms(p);
+
+	return left > 0 ? left : 0;
 }

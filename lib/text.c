@@ -2,13 +2,12 @@
  * Text from peers made fit to show: one line, valid UTF-8, bounded.  Pure.
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "pf_mask.h"
 #include "pf_text.h"
-#include "pf_util.h"
 
-/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when the
- * bytes there are not one (overlong forms and surrogates included). */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
 	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
@@ -28,51 +27,105 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-const char *pf_text_excerpt(const char *body, size_t len, const char *secret,
-			   char *out, size_t outlen)
+/* Appends the character at in[i] (one byte of ASCII, a whole valid
+ * UTF-8 sequence, or U+FFFD for an invalid byte) if it fits in limit;
+ * returns the input bytes taken, 0 when it does not fit. */
+static size_t put_char(const unsigned char *in, size_t n, size_t i, char *out,
+		       size_t *o, size_t limit)
 {
-	size_t o = 0, limit = outlen > 4 ? outlen - 4 : 0;
+	size_t seq = in[i] < 0x80 ? 1 : utf8_seq(in + i, n - i);
+	const unsigned char *src = seq ? in + i : (const unsigned char *)"\xef\xbf\xbd";
+	size_t w = seq ? seq : 3;
+
+	if (*o + w > limit)
+		return 0;
+	memcpy(out + *o, src, w);
+	*o += w;
+	return seq ? seq : 1;
+}
+
+const char *pf_text_clean(const char *in, size_t n, size_t limit, char *out,
+			  size_t cap)
+{
+	const unsigned char *u = (const unsigned char *)in;
+	size_t o = 0, i = 0;
 	bool space = false;
 
-	if (limit > PF_TEXT_EXCERPT)
-		limit = PF_TEXT_EXCERPT;
-	for (size_t i = 0; body && i < len && o < limit; i++) {
-		unsigned char c = (unsigned char)body[i];
-		size_t n;
+	if (cap < 4)
+		return cap ? (out[0] = '\0', out) : out;
+	/* room for "..." and the NUL */
+	if (limit == 0 || limit > cap - 4)
+		limit = cap - 4;
+	while (in && i < n) {
+		size_t took;
 
-		/* One line for logs and JSON: fold whitespace. */
-		if (c < 0x20 || c == 0x7f || c == ' ') {
-			if (!space && o > 0)
+		/* One line for logs and JSON: fold whitespace and controls. */
+		if (u[i] < 0x20 || u[i] == 0x7f || u[i] == ' ') {
+			if (!space && o > 0 && o < limit)
 				out[o++] = ' ';
 			space = true;
+			i++;
 			continue;
 		}
+		if (!(took = put_char(u, n, i, out, &o, limit)))
+			break;
 		space = false;
-		if (c < 0x80) {
-			out[o++] = (char)c;
-			continue;
-		}
-		/* Valid UTF-8 is kept whole; an invalid byte becomes U+FFFD,
-		 * so the excerpt is always valid UTF-8 (JSON, logs). */
-		n = utf8_seq((const unsigned char *)body + i, len - i);
-		if (n && o + n > limit)
-			break;
-		if (n) {
-			memcpy(out + o, body + i, n);
-			o += n;
-			i += n - 1;
-		} else if (o + 3 <= limit) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-		} else {
-			break;
-		}
+		i += took;
 	}
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
-	if (body && o >= limit && limit < len)
-		pf_strlcat(out, "...", outlen);
-	pf_mask_secret(out, secret);
+	if (in && i < n)
+		memcpy(out + o, "...", 4);
+	return out;
+}
+
+const char *pf_text_excerpt(const char *body, size_t len, const char *secret,
+			    char *out, size_t outlen)
+{
+	pf_text_clean(body, len, PF_TEXT_EXCERPT, out, outlen);
+	pf_mask_secret(out, outlen, secret);
+	return out;
+}
+
+size_t pf_text_utf8_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n == 0)
+		return 0;
+	return u[0] < 0x80 ? 1 : utf8_seq(u, n);
+}
+
+char *pf_text_utf8_fix(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t bad = 0, len, n;
+	char *out, *o;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	for (size_t i = 0; i < len; i += n)
+		if (!(n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i)))
+			bad++, n = 1;
+	if (!bad)
+		return NULL;
+	/* each bad byte (1) becomes U+FFFD (3) */
+	if (!(out = malloc(len + 2 * bad + 1)))
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < len; i += n) {
+		n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+		if (n) {
+			memcpy(o, p + i, n);
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		}
+	}
+	*o = '\0';
 	return out;
 }

@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 
+#include "pf_hint.h"
+#include "pf_net.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
 
@@ -110,6 +113,21 @@ static void set_method(struct pf_xfer *x, const struct pf_xfer_req *req)
 	}
 }
 
+/* curl (inside socket_action): open the socket for a connection to a;
+ * notes the address first, which curl does not report for a connect that
+ * timed out. */
+static curl_socket_t on_open(void *arg, curlsocktype purpose,
+			     struct curl_sockaddr *a)
+{
+	struct pf_xfer *x = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		pf_addr_str(&a->addr, x->ip, sizeof x->ip);
+		x->aclass = (int)pf_addr_class(&a->addr);
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* Options every request gets.  Why: NOSIGNAL because we are one thread
  * with a loop; FORBID_REUSE and FRESH_CONNECT so every probe proves the
  * peer is reachable now and no idle sockets are kept between probes;
@@ -140,6 +158,8 @@ static void set_common(struct pf_xfer *x, const struct pf_xfer_req *req)
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 }
 
@@ -278,30 +298,29 @@ enum pf_reason pf_xfer_classify(const struct pf_xfer *x, CURLcode rc,
 	return PF_REASON_PROTOCOL;
 }
 
-void pf_xfer_tls_hint(const char *err, bool has_ca_file, char *h, size_t n)
+void pf_xfer_note_peer(const struct pf_xfer *x, struct pf_result *res)
 {
-	h[0] = '\0';
-	if (!err)
+	if (!x || !x->ip[0])
 		return;
-	/* The words are OpenSSL's, as curl 7.88 passes them on. */
+	res->aclass = x->aclass;
+	pf_result_var(res, "address", "%s", x->ip);
+}
+
+const char *pf_xfer_tls_cause(const char *err, bool has_ca_file)
+{
+	if (!err)
+		return NULL;
+	/* The words are OpenSSL's, as curl 7.88 passes them on; the hint
+	 * rules for these causes are lib/hint.c's. */
 	if (strstr(err, "local issuer") || strstr(err, "self-signed") ||
 	    strstr(err, "self signed") || strstr(err, "unknown ca"))
-		snprintf(h, n, has_ca_file ?
-			 "the server's certificate does not chain to the CA in"
-			 " ca_file: point ca_file at the PEM bundle of the CA"
-			 " that issued it" :
-			 "the server's certificate does not chain to a CA of"
-			 " the system store: for a private CA, set ca_file to"
-			 " that CA's PEM bundle (verification stays on)");
-	else if (strstr(err, "subject name") || strstr(err, "does not match"))
-		snprintf(h, n, "the certificate does not name the host in the"
-			 " URL: use a host name its subjectAltName lists, or"
-			 " reissue the certificate for this name");
-	else if (strstr(err, "expired") || strstr(err, "not yet valid"))
-		snprintf(h, n, "the server's certificate is outside its validity"
-			 " period: renew it (and check the clocks)");
-	else if (strstr(err, "wrong version number") ||
-		 strstr(err, "packet length too long"))
-		snprintf(h, n, "the port answered without TLS: use http:// for"
-			 " a plain HTTP endpoint, or the service's TLS port");
+		return has_ca_file ? "tls:untrusted_ca_file" : "tls:untrusted";
+	if (strstr(err, "subject name") || strstr(err, "does not match"))
+		return "tls:name";
+	if (strstr(err, "expired") || strstr(err, "not yet valid"))
+		return "tls:expired";
+	if (strstr(err, "wrong version number") ||
+	    strstr(err, "packet length too long"))
+		return "tls:plain";
+	return NULL;
 }

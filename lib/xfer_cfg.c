@@ -19,6 +19,7 @@
 #include "pf_config.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
+#include "pf_mask.h"
 
 /* Enough to reach the first certificate past the comment header that
  * bundles such as Mozilla's carry. */
@@ -153,7 +154,7 @@ cJSON *pf_xfer_headers_describe(const cJSON *headers)
 	const cJSON *h;
 
 	cJSON_ArrayForEach(h, headers) {
-		const char *v = pf_mask_header_is_secret(h->string) ? "***"
+		const char *v = pf_mask_name_is_secret(h->string) ? "***"
 								: h->valuestring;
 		cJSON_AddStringToObject(o, h->string, v);
 	}

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """The code-shape rules of this project, checked in CI (scripts/test.sh):
-C files in daemon/, checks/ and include/ stay under 650 lines, functions
-under 60 lines, no identifiers starting with `__` are defined, no
-unfinished markers (TODO, FIXME, XXX), no trailing whitespace, tabs for
-indentation.  Prints each violation as FILE:LINE: message; exit 1 if any."""
+C files in lib/, schema/, checks/, daemon/ and include/ stay under 650
+lines, functions under 60 lines, no identifiers starting with `__` are
+defined, no unfinished markers (TODO, FIXME, XXX), no trailing
+whitespace, tabs for indentation; and the layers (docs/architecture.md):
+each folder includes only include/ and its own headers, and no include
+circle exists.  Prints each violation as FILE:LINE: message; exit 1 if
+any."""
 import glob
 import os
 import re
@@ -55,11 +58,63 @@ def check(path):
     return bad
 
 
+DIRS = ("lib", "schema", "checks", "daemon", "include")
+INCLUDE = re.compile(r'^#include "([^"]+)"')
+
+
+def where_header(name):
+    """The folder of a project header, or None for a system one."""
+    for d in DIRS:
+        if os.path.exists(os.path.join(ROOT, d, name)):
+            return d
+    return None
+
+
+def layers(paths):
+    """Each folder includes only include/ and itself; no include circle."""
+    bad, graph = [], {}
+    for path in paths:
+        rel = os.path.relpath(path, ROOT)
+        own = rel.split(os.sep)[0]
+        graph[rel] = set()
+        for n, line in enumerate(open(path, encoding="utf-8"), 1):
+            m = INCLUDE.match(line)
+            if not m:
+                continue
+            d = where_header(m.group(1))
+            if d is None:
+                continue
+            if d not in ("include", own):
+                bad.append(f"{rel}:{n}: {own}/ may not include {d}/{m.group(1)}")
+            graph[rel].add(os.path.join(d, m.group(1)))
+    bad += [f"{c[0]}:1: include circle: {' -> '.join(c + [c[0]])}"
+            for c in circles(graph)]
+    return bad
+
+
+def circles(graph):
+    """One member list per include cycle (depth-first, small graphs)."""
+    found, seen = [], set()
+    def walk(node, stack):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in stack:
+                cyc = stack[stack.index(nxt):]
+                key = frozenset(cyc)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(cyc)
+            elif len(stack) < 40:
+                walk(nxt, stack + [nxt])
+    for n in sorted(graph):
+        walk(n, [n])
+    return found
+
+
 def main():
     paths = []
-    for d in ("daemon", "checks", "include"):
+    for d in DIRS:
         paths += sorted(glob.glob(os.path.join(ROOT, d, "*.[ch]")))
-    problems = [p for path in paths for p in check(path)]
+    problems = [p for path in paths for p in check(path)] + layers(paths)
     for p in problems:
         print(p)
     print(f"lint: {len(paths)} files, {len(problems)} problems")

@@ -25,6 +25,7 @@
 #include "pf_config.h"
 #include "pf_util.h"
 #include "registry.h"
+#include "pf_mask.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -130,7 +131,7 @@ static void fake_target(const void *p, char *buf, size_t len)
 {
 	const struct fake_cfg *c = p;
 
-	pf_redact_url(c->target, buf, len);
+	pf_mask_url(c->target, buf, len);
 }
 
 static cJSON *fake_describe(const void *p)

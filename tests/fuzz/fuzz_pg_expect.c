@@ -1,11 +1,12 @@
 /*
  * libFuzzer target for the text parsers of the postgres kind
- * (checks/postgres_query.c): `expect` and number parsing, the libpq message
- * cleaner and the secret scrubber, the assertion verdict and the connect
- * classifier.  Input: a selector byte (output size), then "text\0secret".
- * Invariants: no overrun, one NUL-terminated line, and a secret of
- * PF_PG_SCRUB_MIN+ bytes never survives in the cleaned text.  Secrets
- * containing '*' are exempt: the mask itself may then rebuild them.
+ * (checks/postgres_query.c, postgres_error.c): `expect` and number parsing,
+ * the libpq message cleaner, the one masking function (lib/mask.c), the
+ * assertion verdict and the connect classifier.  Input: a selector byte
+ * (output size), then "text\0secret".  Invariants: no overrun, one
+ * NUL-terminated line, and a secret of any length never survives in the
+ * cleaned or masked text.  Secrets containing '*' are exempt: the mask
+ * itself may then rebuild them.
  */
 #include <math.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pf_mask.h"
 #include "postgres_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,15 +50,15 @@ static void check_clean(const char *msg, const char *secret, size_t len)
 	if (len) {
 		if (!memchr(dst, '\0', len) || strpbrk(dst, "\r\n"))
 			abort();
-		if (strlen(secret) >= PF_PG_SCRUB_MIN && !strchr(secret, '*') &&
+		if (secret[0] && !strchr(secret, '*') &&
 		    !strpbrk(secret, "\r\n") && strstr(dst, secret))
 			abort();
 	}
 	free(dst);
 }
 
-/* The scrubber alone, on a copy that fills its buffer exactly. */
-static void check_scrub(const char *text, const char *secret)
+/* The masking function alone, on a copy that fills its buffer exactly. */
+static void check_mask(const char *text, const char *secret)
 {
 	size_t len = strlen(text) + 1;
 	char *s = malloc(len);
@@ -64,11 +66,10 @@ static void check_scrub(const char *text, const char *secret)
 	if (!s)
 		return;
 	memcpy(s, text, len);
-	pf_pg_scrub(s, len, secret);
+	pf_mask_secret(s, len, secret);
 	if (!memchr(s, '\0', len))
 		abort();
-	if (strlen(secret) >= PF_PG_SCRUB_MIN && !strchr(secret, '*') &&
-	    strstr(s, secret))
+	if (secret[0] && !strchr(secret, '*') && strstr(s, secret))
 		abort();
 	free(s);
 }
@@ -90,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		secret = buf + size;
 	check_expect(text);
 	check_clean(text, secret, data[0]);
-	check_scrub(text, secret);
+	check_mask(text, secret);
 	(void)pf_pg_classify_connect(text);
 	(void)pf_pg_classify_sqlstate(text, PF_REASON_PROTOCOL);
 	free(buf);

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the small text helpers every check leans on:
- * pf_redact_url (any output size: NUL-terminated, never past the buffer, a
+ * pf_mask_url (any output size: NUL-terminated, never past the buffer, a
  * short buffer gets a prefix of the full answer), pf_split_hostport and
  * pf_duration_parse / pf_duration_format (a formatted duration parses back
  * to itself).  The first input byte picks the output size; the rest is text.
@@ -11,6 +11,7 @@
 
 #include "pf_net.h"
 #include "pf_util.h"
+#include "pf_mask.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +23,7 @@ static char *redact(const char *in, size_t len)
 	if (!out)
 		return NULL;
 	memset(out, 'X', len ? len : 1);
-	if (pf_redact_url(in, out, len) != out)
+	if (pf_mask_url(in, out, len) != out)
 		abort();
 	if (len && !memchr(out, '\0', len))
 		abort();

@@ -1,27 +1,19 @@
 /*
- * Unit tests of the HTTP kinds' pure helpers (checks/chat_json.c, checks/http_status.c, lib/url.c, lib/text.c)
- * and of the curl multi on a real loop (curlm.c) against loopback sockets
- * opened here: completion delivery, cancel, and free with work pending.
+ * Unit tests of the chat and http kinds' pure helpers: the Chat API's
+ * answers (checks/chat_json.c) and expect_status (checks/http_status.c).
  */
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <event2/event.h>
 
 #include "chat.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
 #include "harness.h"
-#include "pf_curl.h"
 #include "http_status.h"
-#include "pf_text.h"
 
 static void test_post_body(void)
 {
@@ -110,25 +102,6 @@ static void test_verdict(void)
 	PF_EXPECT(pf_chat_verdict("Completed", done, failed) == PF_CHAT_PENDING);
 }
 
-static void test_join_and_urls(void)
-{
-	char out[64], err[128];
-
-	PF_EXPECT(pf_url_join("http://h:1//", "/chat/response/", "a b/c", out,
-			      sizeof(out)) == 0);
-	PF_EXPECT_STR(out, "http://h:1/chat/response/a%20b%2Fc");
-	PF_EXPECT(pf_url_join("http://h", "/chat", NULL, out, sizeof(out)) == 0);
-	PF_EXPECT_STR(out, "http://h/chat");
-	PF_EXPECT(pf_url_join("http://h", "/chat/response/", "xxxxxxxxxxxxxxxxxxxx"
-			      "xxxxxxxxxxxxxxxxxxxxxxxxxxx", out, sizeof(out)) < 0);
-	PF_EXPECT(pf_url_check("https://api.example/v1", err, sizeof(err)) == 0);
-	PF_EXPECT(pf_url_check("HTTP://h", err, sizeof(err)) == 0);
-	PF_EXPECT(pf_url_check("file:///etc/passwd", err, sizeof(err)) < 0);
-	PF_EXPECT(pf_url_check("http://", err, sizeof(err)) < 0);
-	PF_EXPECT(pf_url_check("http://h/a b", err, sizeof(err)) < 0);
-}
-
-/* The two failure shapes of the real service, 429 and PHI bodies. */
 static void test_real_shapes(void)
 {
 	struct pf_chat_status st;
@@ -158,40 +131,6 @@ static void test_real_shapes(void)
 		      "\"message\":\"m\",\"thread_id\":\"00000000-0000-4000-8000-000000000001\"}");
 	free(b);
 	cJSON_Delete(extra);
-}
-
-static void test_excerpt(void)
-{
-	char out[PF_TEXT_EXCERPT + 8], big[1000];
-	const char *body = "  line1\r\n\tline2 \x01\xc3\xa9 tok-123 end  ";
-
-	pf_text_excerpt(body, strlen(body), "tok-123", out, sizeof(out));
-	PF_EXPECT_STR(out, "line1 line2 \xc3\xa9 *** end");
-	/* invalid UTF-8 (a lone continuation byte, an overlong '/', a
-	 * surrogate) becomes U+FFFD: the excerpt is valid JSON text */
-	pf_text_excerpt("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d", 11, NULL, out, sizeof(out));
-	PF_EXPECT_STR(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
-		      "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d");
-	memset(big, 'a', sizeof(big));
-	pf_text_excerpt(big, sizeof(big), NULL, out, sizeof(out));
-	PF_EXPECT(strlen(out) == PF_TEXT_EXCERPT + 3);
-	PF_EXPECT(strcmp(out + PF_TEXT_EXCERPT, "...") == 0);
-	pf_text_excerpt("ab", 2, "b", out, sizeof(out));
-	PF_EXPECT_STR(out, "a*");
-	pf_text_excerpt("x***y", 5, "***", out, sizeof(out));
-	PF_EXPECT_STR(out, "x***y");
-	pf_text_excerpt(NULL, 0, NULL, out, sizeof(out));
-	PF_EXPECT_STR(out, "");
-}
-
-static void test_header_secret(void)
-{
-	PF_EXPECT(pf_mask_header_is_secret("Authorization"));
-	PF_EXPECT(pf_mask_header_is_secret("cookie"));
-	PF_EXPECT(pf_mask_header_is_secret("X-Api-Key"));
-	PF_EXPECT(pf_mask_header_is_secret("X-Access-Token"));
-	PF_EXPECT(!pf_mask_header_is_secret("Accept"));
-	PF_EXPECT(!pf_mask_header_is_secret("X-Request-Id"));
 }
 
 static int parse_status(const char *json, struct pf_http_status_set *s)
@@ -229,86 +168,6 @@ static void test_status_set(void)
 	PF_EXPECT(parse_status("[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]", &s) < 0);
 }
 
-/* ---- curlm on a real loop ---- */
-
-struct got {
-	int calls;
-	CURLcode rc;
-};
-
-static void on_done(void *arg, CURL *easy, CURLcode rc)
-{
-	struct got *g = arg;
-
-	(void)easy;
-	g->calls++;
-	g->rc = rc;
-}
-
-/* A listening socket on 127.0.0.1 (never accepted), or a refused port. */
-static int loopback_port(bool keep_listening, int *fd_out)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0 ||
-	    (keep_listening && listen(fd, 8) < 0))
-		return -1;
-	if (keep_listening)
-		*fd_out = fd;
-	else
-		close(fd);
-	return ntohs(a.sin_port);
-}
-
-static CURL *easy_for(int port)
-{
-	char url[64];
-	CURL *e = curl_easy_init();
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-	return e;
-}
-
-static void test_curlm_refused_and_cancel(void)
-{
-	struct event_base *base = event_base_new();
-	char err[256];
-	struct pf_curlm *m = pf_curlm_new(base, err, sizeof(err));
-	struct got g1 = { 0 }, g2 = { 0 };
-	int lfd = -1, refused = loopback_port(false, NULL);
-	int silent = loopback_port(true, &lfd);
-	CURL *e1 = easy_for(refused), *e2 = easy_for(silent);
-
-	PF_EXPECT(m != NULL);
-	PF_EXPECT(pf_curlm_add(m, e1, on_done, &g1) == 0);
-	PF_EXPECT(pf_curlm_add(m, e2, on_done, &g2) == 0);
-	PF_EXPECT(g1.calls == 0 && pf_curlm_running(m) == 2);
-	for (int i = 0; i < 200 && g1.calls == 0; i++)
-		event_base_loop(base, EVLOOP_ONCE);
-	PF_EXPECT(g1.calls == 1 && g1.rc == CURLE_COULDNT_CONNECT);
-	PF_EXPECT(pf_curlm_running(m) == 1);
-	pf_curlm_cancel(m, e2);
-	pf_curlm_cancel(m, e2);		/* twice: ignored */
-	pf_curlm_cancel(m, e1);		/* finished: ignored */
-	PF_EXPECT(pf_curlm_running(m) == 0 && g2.calls == 0);
-	/* Free with a transfer still running: removed, no callback. */
-	PF_EXPECT(pf_curlm_add(m, e2, on_done, &g2) == 0);
-	event_base_loop(base, EVLOOP_NONBLOCK);
-	pf_curlm_free(m);
-	PF_EXPECT(g2.calls == 0);
-	curl_easy_cleanup(e1);
-	curl_easy_cleanup(e2);
-	close(lfd);
-	event_base_free(base);
-}
-
 int main(void)
 {
 	pf_test("post_body", test_post_body);
@@ -316,11 +175,7 @@ int main(void)
 	pf_test("parse_id: a number too long for the buffer", test_parse_id_number_too_long);
 	pf_test("parse_status", test_parse_status);
 	pf_test("verdict", test_verdict);
-	pf_test("join_and_urls", test_join_and_urls);
-	pf_test("excerpt", test_excerpt);
 	pf_test("the real service's answers", test_real_shapes);
-	pf_test("header_secret", test_header_secret);
 	pf_test("status_set", test_status_set);
-	pf_test("curlm_refused_and_cancel", test_curlm_refused_and_cancel);
 	return pf_test_summary();
 }

@@ -12,6 +12,9 @@
 
 #include "postgres.h"
 #include "harness.h"
+#include "pf_util.h"
+#include "pf_net.h"
+#include "pf_hint.h"
 
 static void test_expect(void)
 {
@@ -183,11 +186,10 @@ static void test_schema_eval_files(void)
 		      "\"chat_turns.latency_ms\":\"011_thread.sql\","
 		      "\"chat_state\":\"005_state.sql\"}}");
 	free(js);
-	pf_pg_migration_hint("mobius_chat", d, "020_last.sql", hint, sizeof hint);
-	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
-		      " 005_state.sql through 020_last.sql (the folder's last"
-		      " file; the missing objects come from 005_state.sql to"
-		      " 011_thread.sql) before starting its workers");
+	pf_pg_migration_span(d, "020_last.sql", hint, sizeof hint);
+	PF_EXPECT_STR(hint, " from 005_state.sql through 020_last.sql (the"
+		      " folder's last file; the missing objects come from"
+		      " 005_state.sql to 011_thread.sql)");
 	cJSON_Delete(d);
 
 	/* only 011 missing: one file named */
@@ -200,20 +202,17 @@ static void test_schema_eval_files(void)
 				    &missing) == PF_REASON_MISSING_COLUMN);
 	PF_EXPECT_STR(err, "missing columns: chat_turns.thread_id"
 		      " (011_thread.sql), chat_turns.latency_ms (011_thread.sql)");
-	pf_pg_migration_hint("mobius_chat", d, "020_last.sql", hint, sizeof hint);
-	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
-		      " 011_thread.sql through 020_last.sql (the folder's last"
-		      " file; the missing objects come from 011_thread.sql)"
-		      " before starting its workers");
-	pf_pg_migration_hint("mobius_chat", d, "011_thread.sql", hint, sizeof hint);
-	PF_EXPECT_STR(hint, "run the migrations for database mobius_chat from"
-		      " 011_thread.sql before starting its workers");
+	pf_pg_migration_span(d, "020_last.sql", hint, sizeof hint);
+	PF_EXPECT_STR(hint, " from 011_thread.sql through 020_last.sql (the"
+		      " folder's last file; the missing objects come from"
+		      " 011_thread.sql)");
+	pf_pg_migration_span(d, "011_thread.sql", hint, sizeof hint);
+	PF_EXPECT_STR(hint, " from 011_thread.sql");
 	cJSON_Delete(d);
 
-	/* no files at all: the plain hint */
-	pf_pg_migration_hint("mobius_rag", NULL, NULL, hint, sizeof hint);
-	PF_EXPECT_STR(hint, "run the migrations for database mobius_rag before"
-		      " starting its workers");
+	/* no files at all: no span */
+	pf_pg_migration_span(NULL, NULL, hint, sizeof hint);
+	PF_EXPECT_STR(hint, "");
 }
 
 /* A table must be a table, a view a view (or a materialized view). */
@@ -329,8 +328,6 @@ static void test_classify(void)
 	PF_EXPECT(!pf_pg_message_sqlstate("FATAL: 28P01: one space", st));
 	PF_EXPECT(!pf_pg_message_sqlstate("Connection refused", st));
 	PF_EXPECT(!pf_pg_message_sqlstate(NULL, st));
-	PF_EXPECT(pf_pg_sqlstate_hint("57P03") != NULL);
-	PF_EXPECT(pf_pg_sqlstate_hint("28P01") == NULL);
 	PF_EXPECT(pf_pg_classify_connect("connection to server at \"127.0.0.1\","
 		" port 5 failed: Connection refused\n\tIs the server running")
 		  == PF_REASON_CONNECT_REFUSED);
@@ -380,41 +377,66 @@ static void test_classify_tls(void)
 		  == PF_REASON_AUTH);
 }
 
-static void test_tls_hint(void)
+/* The hint the policy chooses for a postgres result (postgres_hint.c's
+ * rules) against db.internal:5432, database mobius_chat. */
+static const char *pg_hint(enum pf_reason reason, int aclass,
+			   const char *sqlstate, const char *error,
+			   const char *span)
 {
-	char h[512];
-	const char *w = "db.internal:5432";
+	static struct pf_result res;
+	struct pf_pg_cfg c = { .host = "db.internal", .port = "5432",
+			       .database = (char *)"mobius_chat" };
 
-	pf_pg_tls_hint("SSL error: certificate verify failed", w, h, sizeof h);
-	PF_EXPECT(strstr(h, "sslrootcert") && strstr(h, w) &&
-		  strstr(h, "expired"));
-	pf_pg_tls_hint("server certificate for \"a\" does not match host"
-		       " name \"b\"", w, h, sizeof h);
+	memset(&res, 0, sizeof res);
+	pf_result_reset(&res);
+	res.reason = reason;
+	res.aclass = aclass;
+	pf_strlcpy(res.error, error ? error : "", sizeof res.error);
+	if (span)
+		pf_result_var(&res, "span", "%s", span);
+	pf_pg_hint_facts(&c, sqlstate, &res);
+	pf_hint_choose(pf_pg_hints, &res);
+	return res.hint;
+}
+
+static void test_hints(void)
+{
+	const char *w = "db.internal:5432", *h;
+
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "SSL error: certificate verify failed", NULL);
+	PF_EXPECT(strstr(h, "sslrootcert") && strstr(h, w) && strstr(h, "expired"));
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "server certificate for \"a\" does not"
+		    " match host name \"b\"", NULL);
 	PF_EXPECT(strstr(h, "subjectAltName") != NULL);
-	pf_pg_tls_hint("root certificate file \"/x\" does not exist", w, h,
-		       sizeof h);
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "root certificate file \"/x\" does not exist", NULL);
 	PF_EXPECT(strstr(h, "sslrootcert names no readable file") != NULL);
-	pf_pg_tls_hint("server does not support SSL, but SSL was required", w,
-		       h, sizeof h);
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "server does not support SSL, but SSL was"
+		    " required", NULL);
 	PF_EXPECT(strstr(h, "turn ssl on") && strstr(h, w));
-	pf_pg_tls_hint("FATAL: no pg_hba.conf entry for host \"h\", user"
-		       " \"u\", database \"d\", no encryption", w, h, sizeof h);
+	h = pg_hint(PF_REASON_AUTH, 0, NULL, "FATAL: no pg_hba.conf entry for host \"h\","
+		    " user \"u\", database \"d\", no encryption", NULL);
 	PF_EXPECT(strstr(h, "hostssl") && strstr(h, "sslmode=verify-full"));
-	pf_pg_tls_hint("SSL error: tlsv1 alert protocol version", w, h,
-		       sizeof h);
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "SSL error: tlsv1 alert protocol version", NULL);
 	PF_EXPECT(strstr(h, "ssl_max_protocol_version") != NULL);
-	/* Unknown words (and a wrong password) keep the generic hint. */
-	pf_pg_tls_hint("SSL error: something new", w, h, sizeof h);
-	PF_EXPECT(h[0] == '\0');
-	pf_pg_tls_hint("password authentication failed", w, h, sizeof h);
-	PF_EXPECT(h[0] == '\0');
-	pf_pg_tls_hint(NULL, w, h, sizeof h);
-	PF_EXPECT(h[0] == '\0');
-	/* A small buffer truncates, never overflows. */
-	char tiny[8];
-	pf_pg_tls_hint("SSL error: certificate verify failed", w, tiny,
-		       sizeof tiny);
-	PF_EXPECT(strlen(tiny) == sizeof tiny - 1);
+	/* unknown words: the built-in hint of the reason */
+	h = pg_hint(PF_REASON_TLS, 0, NULL, "SSL error: something new", NULL);
+	PF_EXPECT_STR(h, pf_hint_builtin(PF_REASON_TLS));
+	/* a wrong password: the kind's auth hint, naming the database */
+	h = pg_hint(PF_REASON_AUTH, 0, "28P01", "password authentication failed", NULL);
+	PF_EXPECT(strstr(h, "rejected the credentials for database mobius_chat") != NULL);
+	/* a SQLSTATE with its own hint wins, whatever the words */
+	h = pg_hint(PF_REASON_CONNECT_REFUSED, 0, "57P03", "das Datenbanksystem startet", NULL);
+	PF_EXPECT(strstr(h, "starting up") != NULL);
+	h = pg_hint(PF_REASON_CONNECT_REFUSED, 0, "XX000", "x", NULL);
+	PF_EXPECT(strstr(h, "db.internal:5432 refused the connection with SQLSTATE XX000") != NULL);
+	/* the migration span; a private address that times out needs VPC egress */
+	h = pg_hint(PF_REASON_MISSING_TABLE, 0, NULL, "missing", " from 011_x.sql");
+	PF_EXPECT_STR(h, "run the migrations for database mobius_chat from"
+		      " 011_x.sql before starting its workers");
+	h = pg_hint(PF_REASON_CONNECT_TIMEOUT, PF_ADDR_PRIVATE, NULL, "timed out", NULL);
+	PF_EXPECT(strstr(h, "VPC egress") != NULL);
+	h = pg_hint(PF_REASON_CONNECT_TIMEOUT, PF_ADDR_PUBLIC, NULL, "timed out", NULL);
+	PF_EXPECT(strstr(h, "nothing accepted the TCP connection to db.internal:5432"));
 }
 
 static void test_classify_sqlstate(void)
@@ -445,24 +467,9 @@ static void test_clean_scrub(void)
 	PF_EXPECT_STR(buf, "FATAL: 28P01: no; HINT: h");
 	pf_pg_clean_message(buf, sizeof buf, "LOCATION:  x.c:1\n", NULL);
 	PF_EXPECT_STR(buf, "");
-	strcpy(buf, "a pw12 b pw12");
-	pf_pg_scrub(buf, sizeof buf, "pw12");
-	PF_EXPECT_STR(buf, "a *** b ***");
-	/* too short to tell from text: "p" must not mask every letter p */
-	strcpy(buf, "not provided");
-	pf_pg_scrub(buf, sizeof buf, "p");
-	PF_EXPECT_STR(buf, "not provided");
-	strcpy(buf, "nothing here");
-	pf_pg_scrub(buf, sizeof buf, "");
-	PF_EXPECT_STR(buf, "nothing here");
-	/* truncated output must not end in a prefix of the secret */
-	char small[12];
-	strcpy(small, "xxxxx hunt");
-	pf_pg_scrub(small, sizeof small, "hunter2");
-	PF_EXPECT_STR(small, "xxxxx hunt");	/* no match, untouched */
-	strcpy(small, "0123 hunter");
-	pf_pg_scrub(small, sizeof small, "hunter2");
-	PF_EXPECT(strstr(small, "hunter") == NULL);
+	/* the password is masked by the one masking function (test_mask.c) */
+	pf_pg_clean_message(buf, sizeof buf, "FATAL:  x pw\xff\n", "pw");
+	PF_EXPECT_STR(buf, "FATAL: x **\xef\xbf\xbd");
 }
 
 /* Parses a check object; returns the cfg or NULL with err filled. */
@@ -687,7 +694,7 @@ int main(void)
 	pf_test("assert_eval", test_assert_eval);
 	pf_test("classify", test_classify);
 	pf_test("classify_tls", test_classify_tls);
-	pf_test("tls_hint", test_tls_hint);
+	pf_test("hints: rules, causes and vars", test_hints);
 	pf_test("classify_sqlstate", test_classify_sqlstate);
 	pf_test("clean_scrub", test_clean_scrub);
 	pf_test("cfg", test_cfg);

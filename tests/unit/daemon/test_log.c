@@ -171,18 +171,6 @@ static void test_long_and_invalid_utf8(void)
 	free(out);
 }
 
-static void test_utf8_sanitize(void)
-{
-	char *s;
-
-	PF_EXPECT(pf_utf8_sanitize("plain ascii \xe2\x9c\x93") == NULL);
-	PF_EXPECT(pf_utf8_sanitize(NULL) == NULL);
-	s = pf_utf8_sanitize("a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82");
-	PF_EXPECT_STR(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
-		      "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd");
-	free(s);
-}
-
 static void test_parsers(void)
 {
 	enum pf_log_format f = PF_LOG_JSON;
@@ -209,7 +197,6 @@ int main(void)
 	pf_test("levels", test_levels);
 	pf_test("text format", test_text_format);
 	pf_test("long message, invalid utf-8", test_long_and_invalid_utf8);
-	pf_test("utf-8 sanitize", test_utf8_sanitize);
 	pf_test("cli parsers", test_parsers);
 	return pf_test_summary();
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "pf_hint.h"
 #include "view_fixture.h"
 
 static const char *const names3[] = { "chat-db", "redis", "chat-roundtrip" };

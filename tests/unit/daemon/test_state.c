@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "harness.h"
+#include "pf_hint.h"
 
 static struct pf_check_cfg make_cfg(unsigned fail_th, unsigned ok_th,
 				    bool critical)
@@ -204,29 +205,6 @@ static void test_hint_precedence(void)
 	pf_state_clear(&st);
 }
 
-static void test_builtin_hints_cover_every_reason(void)
-{
-	PF_EXPECT(pf_hint_builtin(PF_REASON_NONE) == NULL);
-	PF_EXPECT(pf_hint_builtin(PF_REASON_COUNT) == NULL);
-	for (int r = PF_REASON_NONE + 1; r < PF_REASON_COUNT; r++) {
-		const char *h = pf_hint_builtin((enum pf_reason)r);
-
-		if (!PF_EXPECT(h && strlen(h) > 20))
-			fprintf(stderr, "    reason %s has no hint\n",
-				pf_reason_name((enum pf_reason)r));
-	}
-	PF_EXPECT(strstr(pf_hint_builtin(PF_REASON_CONNECT_TIMEOUT),
-			 "--vpc-egress=private-ranges-only") != NULL);
-	PF_EXPECT(strstr(pf_hint_builtin(PF_REASON_CONNECT_TIMEOUT),
-			 "Serverless VPC Access connector") != NULL);
-	PF_EXPECT(strstr(pf_hint_builtin(PF_REASON_MISSING_TABLE),
-			 "run the migrations") != NULL);
-	PF_EXPECT(strstr(pf_hint_builtin(PF_REASON_JOB_TIMEOUT),
-			 "no worker completed it") != NULL);
-	PF_EXPECT(strstr(pf_hint_builtin(PF_REASON_QUEUE_BACKLOG),
-			 "worker") != NULL);
-}
-
 static void test_details_ownership(void)
 {
 	struct pf_check_cfg cfg = make_cfg(1, 1, true);
@@ -276,7 +254,6 @@ int main(void)
 	pf_test("counters per reason", test_counters);
 	pf_test("freshness boundary", test_freshness_boundary);
 	pf_test("hint precedence", test_hint_precedence);
-	pf_test("built-in hints cover every reason", test_builtin_hints_cover_every_reason);
 	pf_test("details ownership", test_details_ownership);
 	pf_test("out-of-range reason", test_out_of_range_reason);
 	return pf_test_summary();

@@ -1,4 +1,4 @@
-/* Unit tests for the pure helpers: durations, redaction, host:port, reasons. */
+/* Unit tests for the pure helpers: durations, host:port, reasons. */
 #include <string.h>
 
 #include "harness.h"
@@ -38,41 +38,6 @@ static void test_duration_format(void)
 	PF_EXPECT_STR(pf_duration_format(0, buf, sizeof(buf)), "0ms");
 }
 
-static void test_redact(void)
-{
-	char out[256];
-
-	PF_EXPECT_STR(pf_redact_url("postgresql://mobius_app:s3cret@10.0.0.5:5432/mobius_chat", out, sizeof(out)),
-		      "postgresql://mobius_app:***@10.0.0.5:5432/mobius_chat");
-	PF_EXPECT_STR(pf_redact_url("redis://:pw@127.0.0.1:6379/0", out, sizeof(out)),
-		      "redis://:***@127.0.0.1:6379/0");
-	PF_EXPECT_STR(pf_redact_url("redis://127.0.0.1", out, sizeof(out)), "redis://127.0.0.1");
-	PF_EXPECT_STR(pf_redact_url("postgresql://u@/db?host=/cloudsql/p:r:i&password=x", out, sizeof(out)),
-		      "postgresql://u@/db?host=/cloudsql/p:r:i&password=***");
-	PF_EXPECT_STR(pf_redact_url("host=db user=u password=secret dbname=x", out, sizeof(out)),
-		      "host=db user=u password=*** dbname=x");
-	PF_EXPECT_STR(pf_redact_url("host=db password = 'a b\\' c' dbname=x", out, sizeof(out)),
-		      "host=db password = *** dbname=x");
-	PF_EXPECT_STR(pf_redact_url("postgresql://u:p%40ss@h/db", out, sizeof(out)),
-		      "postgresql://u:***@h/db");
-	pf_redact_url("postgresql://u:secretsecret@h/db", out, 16);
-	PF_EXPECT(strstr(out, "secret") == NULL && strlen(out) == 15);
-}
-
-/* Found by fuzz_redact: a DSN ending in whitespace ("...dbname=x\n" from an
- * env file) made the scanner step past its NUL and go on reading. */
-static void test_redact_trailing_space(void)
-{
-	static const char in[] = "host=db dbname=x \n\0password=after-the-end";
-	char out[128];
-
-	/* the overrun copied the NUL and went on writing behind it */
-	memset(out, 'X', sizeof(out));
-	PF_EXPECT_STR(pf_redact_url(in, out, sizeof(out)), "host=db dbname=x \n");
-	PF_EXPECT(out[strlen(out) + 1] == 'X');
-	PF_EXPECT_STR(pf_redact_url(" ", out, sizeof(out)), " ");
-}
-
 static void test_hostport(void)
 {
 	char host[64];
@@ -105,8 +70,6 @@ int main(void)
 {
 	pf_test("duration_parse", test_duration_parse);
 	pf_test("duration_format", test_duration_format);
-	pf_test("redact", test_redact);
-	pf_test("redact: trailing whitespace in a DSN", test_redact_trailing_space);
 	pf_test("hostport", test_hostport);
 	pf_test("reasons", test_reasons);
 	return pf_test_summary();

@@ -1,12 +1,14 @@
 /*
- * Redaction of connection strings for display: the password part of a URL's
- * userinfo, `password=` in a key=value DSN or a URL query.  Works on a copy;
- * never fails (truncates to the output size).
+ * Masking (pf_mask.h), the one place that decides what of a secret may
+ * show: known secrets wherever they reappear (pf_mask_secret), the secret
+ * parts of connection strings shown as targets (pf_mask_url), and which
+ * header names carry secrets.  Works in place or on a copy; never fails.
  */
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "pf_mask.h"
 #include "pf_util.h"
 
 #define MASK "***"
@@ -124,7 +126,7 @@ static void redact_uri(const char *in, const char *rest, char *out, size_t len,
 	redact_pairs(q + 1, strlen(q + 1), "&#", out, len, off);
 }
 
-const char *pf_redact_url(const char *in, char *out, size_t len)
+const char *pf_mask_url(const char *in, char *out, size_t len)
 {
 	const char *scheme_end;
 	size_t off = 0;
@@ -142,26 +144,61 @@ const char *pf_redact_url(const char *in, char *out, size_t len)
 	return out;
 }
 
-void pf_mask_secret(char *s, const char *secret)
+/* Length of the longest prefix of secret (at least PF_MASK_PREFIX
+ * bytes, or all of a shorter secret) that starts at t, or 0. */
+static size_t prefix_run(const char *t, const char *secret, size_t sl)
 {
-	size_t sl = secret ? strlen(secret) : 0;
-	char *at = s, *hit;
+	size_t m = 0;
 
-	if (sl == 0)
+	while (m < sl && t[m] == secret[m])
+		m++;
+	return m == sl || m >= PF_MASK_PREFIX ? m : 0;
+}
+
+/* A text that filled its buffer may end in the first bytes of the
+ * secret, cut short: drop them. */
+static void cut_tail_prefix(char *s, size_t cap, const char *secret, size_t sl)
+{
+	size_t cur = strlen(s);
+
+	if (cap == 0 || cur + 1 < cap)
 		return;
-	while ((hit = strstr(at, secret))) {
-		if (sl >= 3) {
-			memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
-			memcpy(hit, "***", 3);
-			at = hit + 3;
-		} else {
-			memset(hit, '*', sl);
-			at = hit + sl;
+	for (size_t k = sl - 1; k > 0; k--) {
+		if (cur >= k && strncmp(s + cur - k, secret, k) == 0) {
+			s[cur - k] = '\0';
+			return;
 		}
 	}
 }
 
-bool pf_mask_header_is_secret(const char *name)
+void pf_mask_secret(char *s, size_t cap, const char *secret)
+{
+	size_t sl = secret ? strlen(secret) : 0;
+
+	if (sl == 0 || !s)
+		return;
+	for (char *p = s; *p; p++) {
+		size_t m = prefix_run(p, secret, sl);
+		/* "***" never makes the text longer; a secret of one or two
+		 * bytes becomes as many '*' */
+		size_t put = m < 3 ? m : 3;
+
+		if (m == 0)
+			continue;
+		memset(p, '*', put);
+		memmove(p + put, p + m, strlen(p + m) + 1);
+		p += put - 1;
+	}
+	cut_tail_prefix(s, cap, secret, sl);
+}
+
+void pf_mask_secrets(char *s, size_t cap, const char *const *secrets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pf_mask_secret(s, cap, secrets[i]);
+}
+
+bool pf_mask_name_is_secret(const char *name)
 {
 	static const char *const exact[] = {
 		"authorization", "proxy-authorization", "cookie", "set-cookie", NULL
