@@ -55,11 +55,6 @@ struct chat_probe {
 	struct pf_chat_status last;	/* the last status the API reported */
 };
 
-static const char *const chat_keys[] = {
-	"base_url", "message", "body", "thread_id", "token", "jwt", "headers",
-	"poll_interval", "id_field", "done", "failed", "max_body", "ca_file", NULL
-};
-
 /* ---- the probe ---- */
 
 static void chat_teardown(struct pf_probe *base)
@@ -144,10 +139,8 @@ static int chat_send(struct chat_probe *p, const char *url, const char *method,
 	struct pf_xfer_req req = {
 		.url = url, .method = method, .body = body,
 		.content_type = body ? "application/json" : NULL,
-		.bearer = p->bearer, .headers = p->cfg->headers,
-		.max_body = p->cfg->max_body,
+		.bearer = p->bearer, .opts = &p->cfg->xfer,
 		.timeout_ms = left < 1 ? 1 : (uint64_t)left,
-		.ca_file = p->cfg->ca_file,
 	};
 	char err[PF_ERROR_MAX];
 
@@ -258,9 +251,9 @@ static bool chat_rate_limited(struct chat_probe *p, struct pf_xfer *x,
 /* Which credential the API refused, for the hint rules. */
 static const char *auth_cause(const struct chat_probe *p)
 {
-	if (p->cfg->auth->jwt)
+	if (p->cfg->jwt)
 		return "jwt_refused";
-	return p->cfg->auth->token.value ? "token_refused" : "no_token";
+	return p->cfg->token ? "token_refused" : "no_token";
 }
 
 /* Fails on 401/403 (auth), a PHI-gate 422 and other non-2xx
@@ -348,7 +341,7 @@ static void chat_on_poll(struct chat_probe *p, struct pf_xfer *x)
 		return;
 	}
 	p->last = st;
-	switch (pf_chat_verdict(st.status, p->cfg->done, p->cfg->failed)) {
+	switch (pf_chat_verdict(st.status, p->cfg->done.v, p->cfg->failed.v)) {
 	case PF_CHAT_DONE:
 		p->completion_ms = pf_probe_elapsed_ms(&p->base);
 		p->base.res.gauge[0] = p->completion_ms / 1000.0;
@@ -384,7 +377,7 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
 		chat_fail(p, r, r == PF_REASON_TLS ?
-			  pf_xfer_tls_cause(err, p->cfg->ca_file != NULL) : NULL,
+			  pf_xfer_tls_cause(err, p->cfg->xfer.ca_file != NULL) : NULL,
 			  "%s: %s", what, err);
 	} else if (p->phase == CHAT_POST) {
 		chat_on_post(p, x);
@@ -465,12 +458,9 @@ static const struct pf_hint_rule chat_hints[] = {
 };
 
 static const struct pf_probe_class chat_class = {
-	.kind = "chat",
-	.size = sizeof(struct chat_probe),
-	.deadline = chat_deadline,
-	.conclude = chat_conclude,
-	.teardown = chat_teardown,
-	.hints = chat_hints,
+	.kind = "chat", .size = sizeof(struct chat_probe),
+	.deadline = chat_deadline, .conclude = chat_conclude,
+	.teardown = chat_teardown, .hints = chat_hints,
 };
 
 /* The bearer for this probe: the token (re-read if its file changed) or
@@ -481,9 +471,9 @@ static int chat_credentials(struct chat_probe *p)
 	char err[PF_ERROR_MAX];
 	bool oom;
 
-	/* the config's auth is this check's, and only one of its probes
+	/* the config's secrets are this check's, and only one of its probes
 	 * runs at a time (pf_check.h) */
-	p->bearer = pf_chat_bearer(p->cfg->auth, &p->bearer_owned, &oom, err,
+	p->bearer = pf_chat_bearer(p->cfg, &p->bearer_owned, &oom, err,
 				   sizeof(err));
 	if (oom)
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory minting"
@@ -491,21 +481,18 @@ static int chat_credentials(struct chat_probe *p)
 	return oom ? -1 : 0;
 }
 
-static struct pf_probe *chat_start(const void *cfg, const struct pf_env *env,
-				   void *memory, uint64_t timeout_ms,
-				   pf_done_fn done, void *arg)
+static struct pf_probe *chat_start(const struct pf_start *s)
 {
-	struct chat_probe *p = pf_probe_new(&chat_class, env, timeout_ms, done, arg);
+	struct chat_probe *p = pf_probe_new(&chat_class, s);
 
-	(void)memory;
 	if (!p)
 		return NULL;
-	p->cfg = cfg;
-	p->curl = env->curl;
+	p->cfg = s->cfg;
+	p->curl = s->env->curl;
 	p->post_ms = NAN;
 	p->completion_ms = NAN;
 	p->poll_delay_ms = p->cfg->poll_ms;
-	if (!(p->wake = evtimer_new(env->base, on_wake, p))) {
+	if (!(p->wake = evtimer_new(s->env->base, on_wake, p))) {
 		pf_probe_cancel(&p->base);
 		return NULL;
 	}
@@ -519,8 +506,8 @@ static struct pf_probe *chat_start(const void *cfg, const struct pf_env *env,
 }
 
 const struct check_ops pf_check_chat = {
-	.kind = "chat",
-	.keys = chat_keys,
+	.kind = "chat", .config = &pf_chat_keys, .needs_curl = true,
+	.start = chat_start,
 	/* a real, paid LLM turn per probe: on demand, and longer than the
 	 * service's own 300 s turn deadline, so that its
 	 * turn_deadline_exceeded reports a slow worker */
@@ -528,13 +515,7 @@ const struct check_ops pf_check_chat = {
 	.default_interval_ms = 60000,
 	.default_timeout_ms = 330000,
 	.timeout_may_exceed_interval = true,
-	.needs_curl = true,
 	.gauges = { { "preflight_chat_completion_seconds",
 		      "Seconds from POST /chat to a completed response in the "
 		      "last chat round trip." } },
-	.parse = pf_chat_cfg_parse,
-	.free_cfg = pf_chat_cfg_free,
-	.target = pf_chat_cfg_target,
-	.describe = pf_chat_cfg_describe,
-	.start = chat_start,
 };

@@ -11,44 +11,36 @@
 #include <time.h>
 
 #include "pf_config.h"
+#include "pf_keys.h"
+#include "pf_xfer.h"
 
 struct cJSON;
 
 /* jwt: the probe mints an HS256 token per request (SPEC §3 chat). */
 struct chat_jwt {
-	struct pf_secret secret;	/* owned; re-read when its file changes */
+	struct pf_secret *secret;	/* owned; re-read when its file changes */
 	struct cJSON *claims;		/* owned object: sub, type, ... */
 	uint64_t ttl_ms;		/* exp = now + ttl */
 };
 
-/* Mutable parts of the config that probes update (the secrets re-read
- * from their files).  One probe of a check runs at a time, so the probe
- * may write them; owned by the config. */
-struct chat_auth {
-	struct pf_secret token;		/* static bearer; value NULL when absent */
-	struct chat_jwt *jwt;		/* owned, or NULL */
-};
-
+/* Filled by pf_chat_keys (chat_cfg.c); owns everything under it.  The
+ * secrets sit behind pointers: a probe refreshes them in place from the
+ * const config (one probe of a check runs at a time). */
 struct chat_cfg {
-	char *base_url;		/* owned; may hold user:pass, shown redacted */
-	char *message;		/* owned */
-	char *thread_id;	/* owned, or NULL; a UUID */
-	struct cJSON *body;	/* owned: fields merged into the POST, or NULL */
-	struct chat_auth *auth;	/* owned, never NULL after parse */
-	char *id_field;		/* owned */
-	char *ca_file;		/* owned path, or NULL: system CA store */
-	struct cJSON *headers;		/* owned copy, or NULL */
-	char **done, **failed;	/* owned NULL-terminated status lists */
-	size_t n_done, n_failed;
+	char *base_url;		/* may hold user:pass, shown masked */
+	char *message;
+	char *thread_id;	/* or NULL; a UUID */
+	struct cJSON *body;	/* fields merged into the POST, or NULL */
+	struct pf_secret *token;	/* static bearer, or NULL */
+	struct chat_jwt *jwt;	/* or NULL */
+	char *id_field;
+	struct pf_strv done, failed;	/* terminal statuses */
 	uint64_t poll_ms;
-	size_t max_body;
+	struct pf_xfer_opts xfer;	/* headers, max_body, ca_file */
 };
 
-/* check_ops hooks (see pf_check.h). */
-int pf_chat_cfg_parse(const struct cJSON *obj, const struct cJSON *raw,
-		const char *path, void **out,
-		      char *err, size_t errlen);
-void pf_chat_cfg_free(void *cfg);
+/* The kind's key table (chat_cfg.c). */
+extern const struct pf_keys pf_chat_keys;
 
 /* chat_jwt.c: an HS256 JWT of claims plus iat = now and exp = now + ttl
  * (seconds), signed with secret; malloc'd, NULL when out of memory. */
@@ -59,10 +51,8 @@ char *pf_chat_jwt_mint(const char *secret, const struct cJSON *claims,
  * minted token is written into *owned (the caller frees it). *err gets a
  * message when a secret file could not be re-read (the old value is
  * used).  NULL with *owned NULL and oom set when out of memory. */
-const char *pf_chat_bearer(struct chat_auth *a, char **owned, bool *oom,
+const char *pf_chat_bearer(const struct chat_cfg *c, char **owned, bool *oom,
 			   char *err, size_t errlen);
-void pf_chat_cfg_target(const void *cfg, char *buf, size_t len);
-struct cJSON *pf_chat_cfg_describe(const void *cfg);
 
 /* ---- Chat API answers (chat_json.c) ---- */
 

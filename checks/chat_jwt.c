@@ -97,21 +97,21 @@ char *pf_chat_jwt_mint(const char *secret, const cJSON *claims,
 	return tok;
 }
 
-const char *pf_chat_bearer(struct chat_auth *a, char **owned, bool *oom,
+const char *pf_chat_bearer(const struct chat_cfg *c, char **owned, bool *oom,
 			   char *err, size_t errlen)
 {
 	*owned = NULL;
 	*oom = false;
 	err[0] = '\0';
-	if (a->token.value) {
-		pf_secret_refresh(&a->token, err, errlen);
-		return a->token.value;
+	if (c->token) {
+		pf_secret_refresh(c->token, err, errlen);
+		return c->token->value;
 	}
-	if (!a->jwt)
+	if (!c->jwt)
 		return NULL;
-	pf_secret_refresh(&a->jwt->secret, err, errlen);
-	*owned = pf_chat_jwt_mint(a->jwt->secret.value, a->jwt->claims,
-				  a->jwt->ttl_ms, time(NULL));
+	pf_secret_refresh(c->jwt->secret, err, errlen);
+	*owned = pf_chat_jwt_mint(c->jwt->secret->value, c->jwt->claims,
+				  c->jwt->ttl_ms, time(NULL));
 	*oom = *owned == NULL;
 	return *owned;
 }

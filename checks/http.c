@@ -5,6 +5,7 @@
  * A 3xx is not followed: it is compared against expect_status as it is.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include <event2/event.h>
 
 #include "pf_check.h"
-#include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_hint.h"
 #include "pf_probe.h"
 #include "pf_util.h"
@@ -22,14 +23,13 @@
 #include "pf_text.h"
 #include "pf_mask.h"
 
+/* Filled by http_keys; owns its strings. */
 struct http_cfg {
-	char *url;			/* owned; may hold user:pass, shown redacted */
-	char *method;			/* owned: GET, HEAD or POST */
-	char *body_contains;		/* owned, or NULL */
-	char *ca_file;			/* owned path, or NULL: system CA store */
-	cJSON *headers;			/* owned copy, or NULL */
+	char *url;			/* may hold user:pass, shown masked */
+	char *method;			/* GET, HEAD or POST */
+	char *body_contains;		/* or NULL */
 	struct pf_http_status_set expect;
-	size_t max_body;
+	struct pf_xfer_opts xfer;	/* headers, max_body, ca_file */
 };
 
 struct http_probe {
@@ -39,119 +39,45 @@ struct http_probe {
 	long code;			/* the answer's status, 0 when none */
 };
 
-static const char *const http_keys[] = {
-	"url", "method", "expect_status", "body_contains", "headers",
-	"max_body", "ca_file", NULL
-};
-
-static void http_free_cfg(void *p)
-{
-	struct http_cfg *c = p;
-
-	if (!c)
-		return;
-	free(c->url);
-	free(c->method);
-	free(c->body_contains);
-	free(c->ca_file);
-	cJSON_Delete(c->headers);
-	free(c);
-}
-
-static int http_parse_expect(const cJSON *obj, const char *path,
-			     struct http_cfg *c, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "expect_status");
-	char why[256];
-
-	c->expect.n = 1;
-	c->expect.lo[0] = 200;
-	c->expect.hi[0] = 299;
-	if (v && pf_http_status_parse(v, &c->expect, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s.expect_status: %s", path, why);
-		return -1;
-	}
-	return 0;
-}
-
-static int http_check_fields(const char *path, struct http_cfg *c,
-			     char *err, size_t errlen)
-{
-	char why[128];
-
-	if (pf_url_check(c->url, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s.url: %s", path, why);
-		return -1;
-	}
-	if (!c->method && !(c->method = strdup("GET"))) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (strcmp(c->method, "GET") && strcmp(c->method, "HEAD") &&
-	    strcmp(c->method, "POST")) {
-		snprintf(err, errlen, "%s.method: \"%.32s\" is not GET, HEAD or POST",
-			 path, c->method);
-		return -1;
-	}
-	if (c->body_contains && strcmp(c->method, "HEAD") == 0) {
-		snprintf(err, errlen, "%s.body_contains: a HEAD answer has no body", path);
-		return -1;
-	}
-	return 0;
-}
-
-static int http_parse(const cJSON *obj, const cJSON *raw,
-		const char *path, void **out,
+/* A HEAD answer has no body to look into. */
+static int http_check(void *cfg, const cJSON *obj, const char *path,
 		      char *err, size_t errlen)
 {
-	struct http_cfg *c = calloc(1, sizeof(*c));
+	const struct http_cfg *c = cfg;
 
-	if (!c) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (pf_cfg_str(obj, path, "url", true, &c->url, err, errlen) < 0 ||
-	    pf_cfg_str(obj, path, "method", false, &c->method, err, errlen) < 0 ||
-	    pf_cfg_str(obj, path, "body_contains", false, &c->body_contains,
-		       err, errlen) < 0 ||
-	    pf_xfer_cfg_headers(obj, path, &c->headers, err, errlen) < 0 ||
-	    pf_xfer_cfg_max_body(obj, path, &c->max_body, err, errlen) < 0 ||
-	    pf_xfer_cfg_ca_file(obj, path, &c->ca_file, err, errlen) < 0 ||
-	    http_parse_expect(obj, path, c, err, errlen) < 0 ||
-	    http_check_fields(path, c, err, errlen) < 0) {
-		http_free_cfg(c);
-		return -1;
-	}
-	*out = c;
+	(void)obj;
+	if (c->body_contains && strcmp(c->method, "HEAD") == 0)
+		return pf_keys_fail(err, errlen, path, "body_contains",
+				    "a HEAD answer has no body");
 	return 0;
 }
 
-static void http_target(const void *cfg, char *buf, size_t len)
-{
-	const struct http_cfg *c = cfg;
+static const char *const http_methods[] = { "GET", "HEAD", "POST", NULL };
 
-	pf_mask_url(c->url, buf, len);
-}
+static const struct pf_key http_key_list[] = {
+	{ .name = "url", .type = PF_KEY_URL, .required = true,
+	  .valid = pf_url_check, .offset = offsetof(struct http_cfg, url),
+	  .doc = "http:// or https:// URL; a 3xx is not followed" },
+	{ .name = "method", .type = PF_KEY_ENUM, .def = "\"GET\"",
+	  .choices = http_methods, .offset = offsetof(struct http_cfg, method),
+	  .doc = "the request's method" },
+	{ .name = "expect_status", .type = PF_KEY_CUSTOM, .def = "\"200-299\"",
+	  .custom = &pf_http_status_key, .offset = offsetof(struct http_cfg, expect),
+	  .doc = "statuses that pass; 401 and 403 outside it are auth" },
+	{ .name = "body_contains", .type = PF_KEY_STRING,
+	  .offset = offsetof(struct http_cfg, body_contains),
+	  .doc = "text the body must contain (not with HEAD)" },
+	{ .name = "http", .type = PF_KEY_INLINE, .sub = &pf_xfer_keys,
+	  .offset = offsetof(struct http_cfg, xfer) },
+	{ 0 }
+};
 
-static cJSON *http_describe(const void *cfg)
-{
-	const struct http_cfg *c = cfg;
-	cJSON *o = cJSON_CreateObject();
-	char buf[1024];
-
-	cJSON_AddStringToObject(o, "url", pf_mask_url(c->url, buf, sizeof(buf)));
-	cJSON_AddStringToObject(o, "method", c->method);
-	cJSON_AddStringToObject(o, "expect_status",
-				pf_http_status_format(&c->expect, buf, sizeof(buf)));
-	if (c->body_contains)
-		cJSON_AddStringToObject(o, "body_contains", c->body_contains);
-	if (c->headers)
-		cJSON_AddItemToObject(o, "headers", pf_xfer_headers_describe(c->headers));
-	cJSON_AddNumberToObject(o, "max_body", (double)c->max_body);
-	if (c->ca_file)
-		cJSON_AddStringToObject(o, "ca_file", c->ca_file);
-	return o;
-}
+static const struct pf_keys http_keys = {
+	.name = "http", .keys = http_key_list, .size = sizeof(struct http_cfg),
+	.check = http_check, .target = "url",
+	.doc = "One request; passes when the status is in expect_status and"
+	       " the body holds body_contains.",
+};
 
 /* ---- the probe ---- */
 
@@ -198,10 +124,8 @@ static void http_deadline(struct pf_probe *base)
 }
 
 static const struct pf_probe_class http_class = {
-	.kind = "http",
-	.size = sizeof(struct http_probe),
-	.deadline = http_deadline,
-	.conclude = http_conclude,
+	.kind = "http", .size = sizeof(struct http_probe),
+	.deadline = http_deadline, .conclude = http_conclude,
 	.teardown = http_teardown,
 };
 
@@ -244,7 +168,7 @@ static void on_xfer(void *arg, struct pf_xfer *x, CURLcode rc)
 		enum pf_reason r = pf_xfer_classify(x, rc, err, sizeof(err));
 
 		const char *cause = r == PF_REASON_TLS ?
-			pf_xfer_tls_cause(err, p->cfg->ca_file != NULL) : NULL;
+			pf_xfer_tls_cause(err, p->cfg->xfer.ca_file != NULL) : NULL;
 
 		if (cause)
 			pf_result_cause(&p->base.res, "%s", cause);
@@ -261,8 +185,7 @@ static int http_send(struct http_probe *p)
 	const struct pf_env *env = p->base.env;
 	struct pf_xfer_req req = {
 		.url = p->cfg->url, .method = p->cfg->method,
-		.headers = p->cfg->headers, .max_body = p->cfg->max_body,
-		.timeout_ms = p->base.timeout_ms, .ca_file = p->cfg->ca_file,
+		.opts = &p->cfg->xfer, .timeout_ms = p->base.timeout_ms,
 	};
 	char err[PF_ERROR_MAX];
 
@@ -279,16 +202,13 @@ static int http_send(struct http_probe *p)
 	return 0;
 }
 
-static struct pf_probe *http_start(const void *cfg, const struct pf_env *env,
-				   void *memory, uint64_t timeout_ms,
-				   pf_done_fn done, void *arg)
+static struct pf_probe *http_start(const struct pf_start *s)
 {
-	struct http_probe *p = pf_probe_new(&http_class, env, timeout_ms, done, arg);
+	struct http_probe *p = pf_probe_new(&http_class, s);
 
-	(void)memory;
 	if (!p)
 		return NULL;
-	p->cfg = cfg;
+	p->cfg = s->cfg;
 	/* start() never reports itself: failures surface on the next turn. */
 	if (http_send(p) < 0)
 		pf_probe_next_turn(&p->base, pf_probe_end);
@@ -296,12 +216,6 @@ static struct pf_probe *http_start(const void *cfg, const struct pf_env *env,
 }
 
 const struct check_ops pf_check_http = {
-	.kind = "http",
-	.keys = http_keys,
-	.needs_curl = true,
-	.parse = http_parse,
-	.free_cfg = http_free_cfg,
-	.target = http_target,
-	.describe = http_describe,
+	.kind = "http", .config = &http_keys, .needs_curl = true,
 	.start = http_start,
 };

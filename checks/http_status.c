@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "http_status.h"
+#include "pf_keys.h"
 #include "pf_util.h"
 
 /* One element of expect_status: 204, "204", "2xx" or "200-299". */
@@ -108,3 +109,33 @@ const char *pf_http_status_format(const struct pf_http_status_set *s,
 	}
 	return out;
 }
+
+static int status_key_parse(const cJSON *v, const char *kpath, void *field,
+			    char *err, size_t errlen)
+{
+	char why[256];
+
+	if (pf_http_status_parse(v, field, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", kpath, why);
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *status_key_describe(const void *field)
+{
+	char buf[256];
+
+	return cJSON_CreateString(pf_http_status_format(field, buf, sizeof buf));
+}
+
+const struct pf_key_custom pf_http_status_key = {
+	.parse = status_key_parse,
+	.describe = status_key_describe,
+	.type_doc = "status (`204`), class (`\"2xx\"`), range (`\"200-299\"`)"
+		    " or an array of up to 16 of those",
+	.schema = "{\"oneOf\":[{\"type\":\"integer\",\"minimum\":100,"
+		  "\"maximum\":599},{\"type\":\"string\"},{\"type\":\"array\","
+		  "\"items\":{\"type\":[\"integer\",\"string\"]},\"minItems\":1,"
+		  "\"maxItems\":16}]}",
+};

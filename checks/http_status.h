@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "pf_keys.h"
+
 struct cJSON;
 
 /* expect_status: up to 16 inclusive ranges.  Accepts 204, "204", "2xx",
@@ -22,5 +24,8 @@ bool pf_http_status_match(const struct pf_http_status_set *s, long code);
 /* "200-299", "204, 301" ... for messages and describe(). */
 const char *pf_http_status_format(const struct pf_http_status_set *s,
 				 char *out, size_t len);
+
+/* expect_status as a config key type (pf_keys.h). */
+extern const struct pf_key_custom pf_http_status_key;
 
 #endif

@@ -298,7 +298,7 @@ static void send_step(struct pg_probe *p)
 				       params, NULL, NULL, 0);
 	} else {
 		/* Extended protocol: the server refuses several statements. */
-		ok = PQsendQueryParams(p->conn, c->assertions[p->step - 1].sql,
+		ok = PQsendQueryParams(p->conn, pf_pg_assertion_at(c, p->step - 1)->sql,
 				       0, NULL, NULL, NULL, NULL, 0);
 	}
 	if (!ok) {
@@ -333,7 +333,7 @@ static enum pf_reason schema_verdict(struct pg_probe *p, const PGresult *res,
 		rows[i].att = value_or_null(res, i, 5);
 		rows[i].kind = PQgetisnull(res, i, 6) ? '\0' : PQgetvalue(res, i, 6)[0];
 	}
-	r = pf_pg_schema_eval(c->tables, c->n_tables, c->schema, rows, (size_t)n,
+	r = pf_pg_schema_eval(c->rels.v, c->rels.n, c->schema, rows, (size_t)n,
 			      p->base.res.details, err, errlen, &missing);
 	free(rows);
 	p->base.res.gauge[0] = missing;
@@ -383,7 +383,7 @@ static void catalog_result(struct pg_probe *p, const PGresult *res)
 /* An assertion's answer; the first failing one names the probe's error. */
 static void assertion_result(struct pg_probe *p, const PGresult *res)
 {
-	const struct pf_pg_assertion *a = &p->cfg->assertions[p->step - 1];
+	const struct pf_pg_assertion *a = pf_pg_assertion_at(p->cfg, p->step - 1);
 	char err[PF_ERROR_MAX];
 
 	if (p->asserts == NULL)
@@ -462,10 +462,10 @@ static void step_done(struct pg_probe *p)
 		pf_probe_end(&p->base);
 		return;
 	}
-	if (p->step == 0 && c->n_assertions > 0)
+	if (p->step == 0 && c->assertions.n > 0)
 		p->asserts = cJSON_AddArrayToObject(p->base.res.details,
 						    "assertions");
-	if (p->step < c->n_assertions) {
+	if (p->step < c->assertions.n) {
 		p->step++;
 		send_step(p);
 		return;
@@ -547,12 +547,9 @@ static void pg_deadline(struct pf_probe *base)
 }
 
 static const struct pf_probe_class pg_class = {
-	.kind = "postgres",
-	.size = sizeof(struct pg_probe),
-	.deadline = pg_deadline,
-	.conclude = pg_conclude,
-	.teardown = pg_teardown,
-	.hints = pf_pg_hints,
+	.kind = "postgres", .size = sizeof(struct pg_probe),
+	.deadline = pg_deadline, .conclude = pg_conclude,
+	.teardown = pg_teardown, .hints = pf_pg_hints,
 };
 
 /* Splits the host list on ','; a missing host is one default entry. */
@@ -584,18 +581,15 @@ static void pg_kick(struct pf_probe *base)
 	start_connect((struct pg_probe *)base);
 }
 
-static struct pf_probe *pg_start(const void *cfg, const struct pf_env *env,
-				 void *memory, uint64_t timeout_ms,
-				 pf_done_fn done, void *arg)
+static struct pf_probe *pg_start(const struct pf_start *s)
 {
-	struct pg_probe *p = pf_probe_new(&pg_class, env, timeout_ms, done, arg);
+	struct pg_probe *p = pf_probe_new(&pg_class, s);
 
-	(void)memory;
 	if (p == NULL)
 		return NULL;
-	p->cfg = cfg;
+	p->cfg = s->cfg;
 	p->base.res.details = cJSON_CreateObject();
-	p->io = event_new(env->base, -1, 0, on_io, p);
+	p->io = event_new(s->env->base, -1, 0, on_io, p);
 	if (p->io == NULL || p->base.res.details == NULL ||
 	    split_hosts(p) != 0) {
 		pf_probe_cancel(&p->base);
@@ -610,20 +604,10 @@ static struct pf_probe *pg_start(const void *cfg, const struct pf_env *env,
 	return &p->base;
 }
 
-static const char *const pg_keys[] = {
-	"url", "password", "database", "schema", "tables", "views",
-	"require_views", "schema_dir", "allow_replica", "assertions", NULL
-};
-
 const struct check_ops pf_check_postgres = {
-	.kind = "postgres",
-	.keys = pg_keys,
+	.kind = "postgres", .config = &pf_pg_keys,
+	.start = pg_start,
 	.gauges = { { "preflight_postgres_missing_objects",
 		      "Tables, views and columns the postgres check requires"
 		      " but did not find (last probe)." } },
-	.parse = pf_pg_cfg_parse,
-	.free_cfg = pf_pg_cfg_free,
-	.target = pf_pg_cfg_target,
-	.describe = pf_pg_cfg_describe,
-	.start = pg_start,
 };

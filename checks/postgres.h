@@ -1,6 +1,6 @@
 /*
  * Internal to the postgres kind: its parsed configuration, shared by
- * postgres_cfg.c (parse, describe, target) and postgres.c (the probe).
+ * postgres_cfg.c (its key table) and postgres.c (the probe).
  */
 #ifndef PF_POSTGRES_H
 #define PF_POSTGRES_H
@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "pf_hint.h"
+#include "pf_keys.h"
 #include "postgres_query.h"
 
 struct pf_schema;
@@ -20,46 +21,64 @@ struct pf_pg_assertion {
 	struct pf_pg_expect cmp;
 };
 
+/* The required tables and views (pf_pg_table, postgres_query.h). */
+struct pf_pg_rels {
+	struct pf_pg_table *v;		/* owned array */
+	size_t n;
+};
+
+/* Filled by the kind's key table (pf_pg_keys, postgres_cfg.c): the keys
+ * first, then its check hook derives the rest. */
 struct pf_pg_cfg {
-	char *url;			/* owned; holds the password: never printed */
-	char *redacted;			/* owned: url with the password masked */
+	/* keys */
+	char *url;			/* owned, as configured; holds the password: never printed */
+	struct pf_secret *password_key;	/* owned: `password`, or NULL */
+	char *database;			/* owned: expected current_database(), or NULL */
+	char *schema;			/* owned: default "public" */
+	/* owned: the hand-written `tables` and `views`, merged by the check
+	 * hook with what schema_dir derives (postgres_schema.c) */
+	struct pf_pg_rels rels;
+	struct pf_strv views;		/* owned: `views` as configured */
+	bool allow_replica;		/* a server in recovery is not read_only */
+	bool require_views;		/* every view schema_dir derives is required */
+	/* owned or NULL: folder of migration files (SPEC §3a).  Read once at
+	 * load, which a SIGHUP reload repeats; never during a probe. */
+	char *schema_dir;
+	struct pf_objv assertions;	/* owned: struct pf_pg_assertion */
+
+	/* derived by the check hook, owned */
 	/* Conninfo as PQconninfoParse read it, minus the keys the probe sets
-	 * itself (options, application_name).  Owned, NULL-terminated. */
+	 * itself (options, application_name).  NULL-terminated. */
 	char **keys;
-	char **vals;			/* owned, parallel to keys; holds the password */
+	char **vals;			/* parallel to keys; holds the password */
 	size_t n_conn;
 	const char *password;		/* borrowed from vals or NULL: scrubbed from messages */
 	/* a password was configured (URL, `password` or $PGPASSWORD): a
 	 * server that never asks for it (trust) makes the check warn */
 	bool password_configured;
-	bool password_from_key;		/* the `password` key supplied it */
-	bool allow_replica;		/* a server in recovery is not read_only */
-	bool require_views;		/* every view schema_dir derives is required */
 	const char *host;		/* borrowed from vals: host (list) or NULL */
 	const char *port;		/* borrowed from vals or NULL */
 	const char *dbname;		/* borrowed from vals or NULL */
 	bool has_hostaddr;		/* user gave hostaddr: no resolution */
 	bool has_gssencmode;
-	char *user_options;		/* owned: the user's `options`, or NULL */
-	char *database;			/* owned: expected current_database(), or NULL */
-	char *schema;			/* owned: default "public" */
-	/* owned array: the hand-written `tables`, merged at parse with what
-	 * schema_dir derives (postgres_schema.c) */
-	struct pf_pg_table *tables;	/* tables and required views */
-	size_t n_tables;
-	char *schemas_param;		/* owned: text[] literal for $1 */
-	char *names_param;		/* owned: text[] literal for $2 */
-	/* owned or NULL: folder of migration files (SPEC §3a).  Read once at
-	 * parse, which a SIGHUP reload repeats; never during a probe. */
-	char *schema_dir;
-	/* owned or NULL: the schema derived from schema_dir; tables[].file and
+	char *user_options;		/* the user's `options`, or NULL */
+	char *schemas_param;		/* text[] literal for $1 */
+	char *names_param;		/* text[] literal for $2 */
+	/* the schema derived from schema_dir, or NULL; rels.v[].file and
 	 * column_files[] borrow their strings from it */
 	struct pf_schema *model;
 	size_t derived_tables;		/* required tables schema_dir contributed */
 	size_t derived_columns;		/* required columns schema_dir contributed */
-	struct pf_pg_assertion *assertions;	/* owned array */
-	size_t n_assertions;
 };
+
+/* The i-th assertion. */
+static inline const struct pf_pg_assertion *
+pf_pg_assertion_at(const struct pf_pg_cfg *c, size_t i)
+{
+	return (const struct pf_pg_assertion *)c->assertions.v + i;
+}
+
+extern const struct pf_keys pf_pg_keys;
 
 /* The database named in hints: `database`, else dbname, else "?". */
 const char *pf_pg_cfg_dbname(const struct pf_pg_cfg *c);
@@ -92,11 +111,5 @@ void pf_pg_tables_free(struct pf_pg_table *t, size_t n);
  * memory (the old ones are kept). */
 int pf_pg_cfg_params(struct pf_pg_cfg *c);
 
-int pf_pg_cfg_parse(const struct cJSON *obj, const struct cJSON *raw,
-		const char *path, void **out,
-		    char *err, size_t errlen);
-void pf_pg_cfg_free(void *cfg);
-void pf_pg_cfg_target(const void *cfg, char *buf, size_t len);
-struct cJSON *pf_pg_cfg_describe(const void *cfg);
 
 #endif

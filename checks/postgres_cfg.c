@@ -1,21 +1,25 @@
 /*
- * The postgres kind's configuration: url/DSN (parsed with PQconninfoParse,
+ * The postgres kind's key table: url/DSN (parsed with PQconninfoParse,
  * which never blocks; the SQLAlchemy forms postgresql+driver:// accepted),
- * password, database, schema, tables, views, schema_dir, assertions; plus
- * the redacted target and the describe() view.  Owns struct pf_pg_cfg;
- * the schema_dir merge is in postgres_schema.c, hints in postgres_hint.c.
+ * password, database, schema, tables, views, schema_dir, assertions.  Its
+ * check hook derives the connection keys and the catalog query's
+ * parameters; the schema_dir merge is in postgres_schema.c, hints in
+ * postgres_hint.c.
  */
-#include <cjson/cJSON.h>
-#include <libpq-fe.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
 #include "pf_config.h"
+#include "pf_keys.h"
+#include "pf_mask.h"
 #include "pf_schema.h"
 #include "pf_util.h"
 #include "postgres.h"
-#include "pf_mask.h"
 
 /* NAMEDATALEN - 1: longer identifiers are silently truncated by the server
  * and would never match. */
@@ -112,85 +116,87 @@ static void drop_driver(char *url)
 	memmove(plus, scheme, strlen(scheme) + 1);
 }
 
+/* Masks the password of a URL that libpq refused in its message. */
+static void mask_url_password(const char *url, char *msg, size_t len)
+{
+	const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
+	const char *colon = at && scheme && scheme < at ?
+		memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	char secret[256];
+	size_t n;
+
+	if (!colon)
+		return;
+	n = (size_t)(at - colon - 1);
+	if (n >= sizeof secret)
+		n = sizeof secret - 1;
+	memcpy(secret, colon + 1, n);
+	secret[n] = '\0';
+	pf_mask_secret(msg, len, secret);
+	explicit_bzero(secret, sizeof secret);
+}
+
+/* The connection keys from url (left as configured: the target shows
+ * it with its driver). */
 static int parse_url(struct pf_pg_cfg *c, const char *path, char *err,
 		     size_t errlen)
 {
-	char *perr = NULL;
+	char *perr = NULL, *url;
 	PQconninfoOption *opts;
 
-	if (c->url[strspn(c->url, " \t")] == '\0') {
-		snprintf(err, errlen, "%s.url: must not be empty (a libpq URL such"
-			 " as postgresql://user@host/db, or a key=value DSN)", path);
-		return -1;
-	}
-	drop_driver(c->url);
-	opts = PQconninfoParse(c->url, &perr);
+	if (c->url[strspn(c->url, " \t")] == '\0')
+		return pf_keys_fail(err, errlen, path, "url", "must not be empty (a libpq URL such"
+			 " as postgresql://user@host/db, or a key=value DSN)");
+	if (!(url = strdup(c->url)))
+		return pf_keys_fail(err, errlen, path, "url", "out of memory");
+	drop_driver(url);
+	opts = PQconninfoParse(url, &perr);
+	explicit_bzero(url, strlen(url));
+	free(url);
 	if (opts == NULL) {
 		char msg[PF_ERROR_MAX];
 		/* libpq quotes the offending token, which may be the password
 		 * (a bad %-escape in it): mask what looks like one. */
 		pf_pg_clean_message(msg, sizeof msg,
 				    perr ? perr : "out of memory", NULL);
-		char *at = strchr(c->url, '@'), *scheme = strstr(c->url, "://");
-		if (at && scheme && scheme < at) {
-			char *colon = memchr(scheme + 3, ':',
-					     (size_t)(at - scheme - 3));
-			if (colon) {
-				char secret[256];
-				size_t n = (size_t)(at - colon - 1);
-				if (n >= sizeof secret)
-					n = sizeof secret - 1;
-				memcpy(secret, colon + 1, n);
-				secret[n] = '\0';
-				pf_mask_secret(msg, sizeof msg, secret);
-			}
-		}
-		snprintf(err, errlen, "%s.url: not a valid libpq URL or DSN: %s",
-			 path, msg);
+		mask_url_password(c->url, msg, sizeof msg);
 		PQfreemem(perr);
-		return -1;
+		return pf_keys_fail(err, errlen, path, "url", "not a valid libpq"
+				    " URL or DSN: %s", msg);
 	}
 	int rc = take_conninfo(c, opts);
 	PQconninfoFree(opts);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s.url: out of memory", path);
-		return -1;
-	}
+	if (rc != 0)
+		return pf_keys_fail(err, errlen, path, "url", "out of memory");
 	index_conninfo(c);
 	return 0;
 }
 
 /* `password`, used when the URL has none (the services' own environment
  * keeps it apart: CHAT_DB_PASSWORD, DB_PASSWORD). */
-static int add_password(struct pf_pg_cfg *c, const cJSON *obj, const char *path,
-			char *err, size_t errlen)
+static int add_password(struct pf_pg_cfg *c, const char *path, char *err,
+			size_t errlen)
 {
-	char *pw = NULL;
 	const char *env = getenv("PGPASSWORD");
+	const char *pw = c->password_key ? c->password_key->value : NULL;
 
-	if (pf_cfg_str(obj, path, "password", false, &pw, err, errlen) < 0)
-		return -1;
 	if (pw && !c->password) {
 		char **k = realloc(c->keys, (c->n_conn + 2) * sizeof *k);
 		char **v = k ? realloc(c->vals, (c->n_conn + 2) * sizeof *v) : NULL;
+
 		if (k)
 			c->keys = k;
 		if (v)
 			c->vals = v;
-		if (!k || !v || !(c->keys[c->n_conn] = strdup("password"))) {
-			free(pw);
-			snprintf(err, errlen, "%s.password: out of memory", path);
-			return -1;
-		}
-		c->vals[c->n_conn++] = pw;
+		if (k && v)	/* free_conninfo frees up to n_conn */
+			k[c->n_conn] = k[c->n_conn + 1] = v[c->n_conn] =
+				v[c->n_conn + 1] = NULL;
+		if (!k || !v || !(c->keys[c->n_conn] = strdup("password")) ||
+		    !(c->vals[c->n_conn] = strdup(pw)))
+			return pf_keys_fail(err, errlen, path, "password", "out of memory");
+		c->n_conn++;
 		c->keys[c->n_conn] = c->vals[c->n_conn] = NULL;
-		c->password_from_key = true;
-		pw = NULL;
 		index_conninfo(c);
-	}
-	if (pw) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
 	}
 	c->password_configured = c->password || (env && *env);
 	return 0;
@@ -234,29 +240,29 @@ oom:
 static int parse_table(struct pf_pg_table *t, const cJSON *item,
 		       const char *path, char *err, size_t errlen)
 {
-	char where[300], loc[400];
-	snprintf(where, sizeof where, "%s.tables", path);
-	snprintf(loc, sizeof loc, "%s.%s", where, item->string);
+	char loc[400];
+	const cJSON *col;
+
+	snprintf(loc, sizeof loc, "%s.%s", path, item->string);
 	if (parse_relname(t, item->string, loc, err, errlen) != 0)
 		return -1;
 	if (!cJSON_IsArray(item)) {
-		snprintf(err, errlen, "%s.%s: must be an array of column names"
-			 " ([] = the table only)", where, item->string);
+		snprintf(err, errlen, "%s: must be an array of column names"
+			 " ([] = the table only)", loc);
 		return -1;
 	}
-	size_t n = (size_t)cJSON_GetArraySize(item);
-	if ((t->columns = calloc(n + 1, sizeof *t->columns)) == NULL)
+	t->columns = calloc((size_t)cJSON_GetArraySize(item) + 1,
+			    sizeof *t->columns);
+	if (t->columns == NULL)
 		goto oom;
-	const cJSON *col;
 	cJSON_ArrayForEach(col, item) {
+		char cwhere[420];
+
+		snprintf(cwhere, sizeof cwhere, "%s[%zu]", loc, t->n_columns);
 		if (!cJSON_IsString(col)) {
-			snprintf(err, errlen, "%s.%s[%zu]: must be a column name",
-				 where, item->string, t->n_columns);
+			snprintf(err, errlen, "%s: must be a column name", cwhere);
 			return -1;
 		}
-		char cwhere[400];
-		snprintf(cwhere, sizeof cwhere, "%s.%s[%zu]", where,
-			 item->string, t->n_columns);
 		if (check_ident(col->valuestring, cwhere, err, errlen) != 0)
 			return -1;
 		if ((t->columns[t->n_columns] = strdup(col->valuestring)) == NULL)
@@ -265,71 +271,99 @@ static int parse_table(struct pf_pg_table *t, const cJSON *item,
 	}
 	return 0;
 oom:
-	snprintf(err, errlen, "%s: out of memory", where);
+	snprintf(err, errlen, "%s: out of memory", loc);
 	return -1;
 }
 
-static int parse_tables(struct pf_pg_cfg *c, const cJSON *obj,
-			const char *path, char *err, size_t errlen)
+/* `tables`: an object of table -> required columns, into a pf_pg_rels. */
+static int tables_parse(const cJSON *v, const char *path, void *field,
+			char *err, size_t errlen)
 {
-	const cJSON *tables = cJSON_GetObjectItemCaseSensitive(obj, "tables");
-	if (tables == NULL)
-		goto param;
-	if (!cJSON_IsObject(tables)) {
-		snprintf(err, errlen, "%s.tables: must be an object: table ->"
+	struct pf_pg_rels *r = field;
+	const cJSON *item;
+
+	if (!cJSON_IsObject(v)) {
+		snprintf(err, errlen, "%s: must be an object: table ->"
 			 " array of required columns", path);
 		return -1;
 	}
-	size_t n = (size_t)cJSON_GetArraySize(tables);
-	if ((c->tables = calloc(n ? n : 1, sizeof *c->tables)) == NULL)
-		goto oom;
-	const cJSON *item;
-	cJSON_ArrayForEach(item, tables) {
-		if (parse_table(&c->tables[c->n_tables++], item, path, err,
-				errlen) != 0)
-			return -1;
+	r->v = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *r->v);
+	if (r->v == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
 	}
-param:
+	cJSON_ArrayForEach(item, v)
+		if (parse_table(&r->v[r->n++], item, path, err, errlen) != 0)
+			return -1;
 	return 0;
-oom:
-	snprintf(err, errlen, "%s.tables: out of memory", path);
-	return -1;
 }
+
+static void tables_free(void *field)
+{
+	struct pf_pg_rels *r = field;
+
+	pf_pg_tables_free(r->v, r->n);
+	r->v = NULL;
+	r->n = 0;
+}
+
+/* The hand-written tables as configured; migrations' ones are counted by
+ * the table's describe hook, views listed under `views`. */
+static cJSON *tables_describe(const void *field)
+{
+	const struct pf_pg_rels *r = field;
+	cJSON *o = cJSON_CreateObject();
+	char q[200];
+
+	for (size_t i = 0; o && i < r->n; i++) {
+		const struct pf_pg_table *t = &r->v[i];
+		cJSON *cols;
+
+		if (t->file || t->view)
+			continue;
+		snprintf(q, sizeof q, "%s%s%s", t->schema ? t->schema : "",
+			 t->schema ? "." : "", t->name);
+		cols = cJSON_AddArrayToObject(o, q);
+		for (size_t j = 0; cols && j < t->n_columns; j++)
+			cJSON_AddItemToArray(cols, cJSON_CreateString(t->columns[j]));
+	}
+	return o;
+}
+
+static const struct pf_key_custom tables_type = {
+	.parse = tables_parse, .free = tables_free, .describe = tables_describe,
+	.type_doc = "object: table -> [columns]",
+	.schema = "{\"type\":\"object\",\"additionalProperties\":"
+		  "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}",
+};
 
 /* `views`: views or materialized views ("v" or "schema.v") that must
  * exist, appended to the tables as relations without columns. */
-static int parse_views(struct pf_pg_cfg *c, const cJSON *obj, const char *path,
-		       char *err, size_t errlen)
+static int add_views(struct pf_pg_cfg *c, const char *path, char *err,
+		     size_t errlen)
 {
-	char **names = NULL;
-	size_t n = 0;
 	struct pf_pg_table *t;
 
-	if (pf_cfg_strv(obj, path, "views", &names, &n, err, errlen) < 0)
-		return -1;
-	if (n == 0) {
-		pf_cfg_strv_free(names);
+	if (c->views.n == 0)
 		return 0;
-	}
-	if (!(t = realloc(c->tables, (c->n_tables + n) * sizeof *t))) {
-		pf_cfg_strv_free(names);
-		snprintf(err, errlen, "%s.views: out of memory", path);
-		return -1;
-	}
-	c->tables = t;
-	for (size_t i = 0; i < n; i++) {
+	t = realloc(c->rels.v, (c->rels.n + c->views.n + 1) * sizeof *t);
+	if (!t)
+		return pf_keys_fail(err, errlen, path, "views", "out of memory");
+	c->rels.v = t;
+	for (size_t i = 0; i < c->views.n; i++) {
 		char loc[300];
-		struct pf_pg_table *v = &c->tables[c->n_tables++];
+		struct pf_pg_table *v = &c->rels.v[c->rels.n++];
+
 		memset(v, 0, sizeof *v);
 		v->view = true;
 		snprintf(loc, sizeof loc, "%s.views[%zu]", path, i);
-		if (parse_relname(v, names[i], loc, err, errlen) != 0 ||
-		    !(v->columns = calloc(1, sizeof *v->columns))) {
-			pf_cfg_strv_free(names);
+		if (parse_relname(v, c->views.v[i], loc, err, errlen) != 0)
+			return -1;
+		if (!(v->columns = calloc(1, sizeof *v->columns))) {
+			snprintf(err, errlen, "%s: out of memory", loc);
 			return -1;
 		}
 	}
-	pf_cfg_strv_free(names);
 	return 0;
 }
 
@@ -337,7 +371,7 @@ int pf_pg_cfg_params(struct pf_pg_cfg *c)
 {
 	char *s, *n;
 
-	if (pf_pg_text_arrays(c->tables, c->n_tables, c->schema, &s, &n) < 0)
+	if (pf_pg_text_arrays(c->rels.v, c->rels.n, c->schema, &s, &n) < 0)
 		return -1;
 	free(c->schemas_param);
 	free(c->names_param);
@@ -346,204 +380,159 @@ int pf_pg_cfg_params(struct pf_pg_cfg *c)
 	return 0;
 }
 
-static int parse_assertion(struct pf_pg_assertion *a, const cJSON *item,
-			   const char *path, char *err, size_t errlen)
+static int assertion_check(void *obj, const cJSON *json, const char *path,
+			   char *err, size_t errlen)
 {
-	if (!cJSON_IsObject(item)) {
-		snprintf(err, errlen, "%s: must be an object {\"name\", \"sql\","
-			 " \"expect\"}", path);
-		return -1;
-	}
-	const cJSON *k;
-	cJSON_ArrayForEach(k, item) {
-		if (strcmp(k->string, "name") && strcmp(k->string, "sql") &&
-		    strcmp(k->string, "expect")) {
-			snprintf(err, errlen, "%s.%s: unknown key (expected name,"
-				 " sql, expect)", path, k->string);
-			return -1;
-		}
-	}
-	if (pf_cfg_str(item, path, "name", true, &a->name, err, errlen) ||
-	    pf_cfg_str(item, path, "sql", true, &a->sql, err, errlen) ||
-	    pf_cfg_str(item, path, "expect", true, &a->expect, err, errlen))
-		return -1;
-	if (*a->sql == '\0') {
-		snprintf(err, errlen, "%s.sql: must not be empty", path);
-		return -1;
-	}
-	if (pf_pg_expect_parse(a->expect, &a->cmp) != 0) {
-		snprintf(err, errlen, "%s.expect: \"%.80s\" is not a comparison"
-			 " such as \"== 0\", \"< 100\", \">= 1\"", path,
+	struct pf_pg_assertion *a = obj;
+
+	(void)json;
+	if (*a->sql == '\0')
+		return pf_keys_fail(err, errlen, path, "sql", "must not be empty");
+	if (pf_pg_expect_parse(a->expect, &a->cmp) != 0)
+		return pf_keys_fail(err, errlen, path, "expect", "\"%.80s\" is not a comparison"
+			 " such as \"== 0\", \"< 100\", \">= 1\"",
 			 a->expect);
-		return -1;
-	}
 	return 0;
 }
 
-static int parse_assertions(struct pf_pg_cfg *c, const cJSON *obj,
-			    const char *path, char *err, size_t errlen)
-{
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "assertions");
-	if (arr == NULL)
-		return 0;
-	if (!cJSON_IsArray(arr)) {
-		snprintf(err, errlen, "%s.assertions: must be an array of"
-			 " {\"name\", \"sql\", \"expect\"}", path);
-		return -1;
-	}
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if ((c->assertions = calloc(n ? n : 1, sizeof *c->assertions)) == NULL) {
-		snprintf(err, errlen, "%s.assertions: out of memory", path);
-		return -1;
-	}
-	const cJSON *item;
-	cJSON_ArrayForEach(item, arr) {
-		char where[300];
-		snprintf(where, sizeof where, "%s.assertions[%zu]", path,
-			 c->n_assertions);
-		if (parse_assertion(&c->assertions[c->n_assertions++], item,
-				    where, err, errlen) != 0)
-			return -1;
-	}
-	return 0;
-}
+static const struct pf_key assertion_key_list[] = {
+	{ .name = "name", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct pf_pg_assertion, name),
+	  .doc = "names the assertion in errors and details" },
+	{ .name = "sql", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct pf_pg_assertion, sql),
+	  .doc = "one read-only statement whose first column of the first row"
+		 " is compared" },
+	{ .name = "expect", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct pf_pg_assertion, expect),
+	  .doc = "a comparison: \"== 0\", \"< 100\", \">= 1\"" },
+	{ 0 }
+};
 
-int pf_pg_cfg_parse(const cJSON *obj, const cJSON *raw,
-		const char *path, void **out,
+static const struct pf_keys assertion_keys = {
+	.name = "postgres.assertions[]", .keys = assertion_key_list,
+	.size = sizeof(struct pf_pg_assertion), .check = assertion_check,
+	.doc = "One SQL assertion, run in a read-only transaction.",
+};
+
+static int pg_check(void *obj, const cJSON *json, const char *path,
 		    char *err, size_t errlen)
 {
-	struct pf_pg_cfg *c = calloc(1, sizeof *c);
-	if (c == NULL) {
+	struct pf_pg_cfg *c = obj;
+	char where[300];
+
+	(void)json;
+	snprintf(where, sizeof where, "%s.schema", path);
+	if (parse_url(c, path, err, errlen) != 0 ||
+	    add_password(c, path, err, errlen) != 0 ||
+	    add_views(c, path, err, errlen) != 0 ||
+	    check_ident(c->schema, where, err, errlen) != 0 ||
+	    pf_pg_schema_merge(c, path, err, errlen) != 0)
+		return -1;
+	if (pf_pg_cfg_params(c) != 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	if (pf_cfg_str(obj, path, "url", true, &c->url, err, errlen) ||
-	    pf_cfg_str(obj, path, "database", false, &c->database, err, errlen) ||
-	    pf_cfg_str(obj, path, "schema", false, &c->schema, err, errlen) ||
-	    pf_cfg_str(obj, path, "schema_dir", false, &c->schema_dir, err,
-		       errlen) ||
-	    pf_cfg_bool(obj, path, "allow_replica", &c->allow_replica, err, errlen) ||
-	    pf_cfg_bool(obj, path, "require_views", &c->require_views, err, errlen))
-		goto fail;
-	/* the target shows the URL as configured (its driver included) */
-	size_t rlen = strlen(c->url) + 16;
-	if ((c->redacted = malloc(rlen)) == NULL)
-		goto oom;
-	pf_mask_url(c->url, c->redacted, rlen);
-	if (parse_url(c, path, err, errlen) ||
-	    add_password(c, obj, path, err, errlen) ||
-	    parse_tables(c, obj, path, err, errlen) ||
-	    parse_views(c, obj, path, err, errlen) ||
-	    parse_assertions(c, obj, path, err, errlen))
-		goto fail;
-	if (c->schema == NULL && (c->schema = strdup("public")) == NULL)
-		goto oom;
-	char where[300];
-	snprintf(where, sizeof where, "%s.schema", path);
-	if (check_ident(c->schema, where, err, errlen) != 0 ||
-	    pf_pg_schema_merge(c, path, err, errlen) != 0)
-		goto fail;
-	if (pf_pg_cfg_params(c) != 0)
-		goto oom;
-	*out = c;
 	return 0;
-oom:
-	snprintf(err, errlen, "%s: out of memory", path);
-fail:
-	pf_pg_cfg_free(c);
-	return -1;
 }
 
-static void free_strv(char **v, size_t n)
+/* Frees n_conn entries and the one a failed add may have left at n_conn. */
+static void free_conninfo(char **v, size_t n)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i <= n; i++) {
+		if (v[i])
+			explicit_bzero(v[i], strlen(v[i]));
 		free(v[i]);
+	}
 	free(v);
 }
 
-void pf_pg_cfg_free(void *cfg)
+/* What pg_check derived (the keys are freed by the table). */
+static void pg_free(void *obj)
 {
-	struct pf_pg_cfg *c = cfg;
-	if (c == NULL)
-		return;
-	free(c->url);
-	free(c->redacted);
-	free_strv(c->keys, c->n_conn);
-	free_strv(c->vals, c->n_conn);
+	struct pf_pg_cfg *c = obj;
+
+	if (c->url)
+		explicit_bzero(c->url, strlen(c->url));
+	free_conninfo(c->keys, c->n_conn);
+	free_conninfo(c->vals, c->n_conn);
 	free(c->user_options);
-	free(c->database);
-	free(c->schema);
-	pf_pg_tables_free(c->tables, c->n_tables);
 	free(c->schemas_param);
 	free(c->names_param);
-	free(c->schema_dir);
 	pf_schema_free(c->model);
-	for (size_t i = 0; i < c->n_assertions; i++) {
-		free(c->assertions[i].name);
-		free(c->assertions[i].sql);
-		free(c->assertions[i].expect);
-	}
-	free(c->assertions);
-	free(c);
 }
 
-void pf_pg_cfg_target(const void *cfg, char *buf, size_t len)
+/* `views` lists what the migrations do not create; what schema_dir
+ * derived is counted (a real folder derives hundreds). */
+static void pg_describe(const void *obj, cJSON *out)
 {
-	const struct pf_pg_cfg *c = cfg;
-	pf_strlcpy(buf, c->redacted, len);
-}
-
-cJSON *pf_pg_cfg_describe(const void *cfg)
-{
-	const struct pf_pg_cfg *c = cfg;
-	cJSON *o = cJSON_CreateObject();
-	char q[200];
-	cJSON_AddStringToObject(o, "url", c->redacted);
-	if (c->password_from_key)
-		cJSON_AddStringToObject(o, "password", "***");
-	if (c->database)
-		cJSON_AddStringToObject(o, "database", c->database);
-	cJSON_AddStringToObject(o, "schema", c->schema);
-	cJSON_AddBoolToObject(o, "allow_replica", c->allow_replica);
-	cJSON *t = cJSON_AddObjectToObject(o, "tables");
-	cJSON *v = cJSON_AddArrayToObject(o, "views");
+	const struct pf_pg_cfg *c = obj;
+	cJSON *views = cJSON_AddArrayToObject(out, "views"), *d;
 	size_t dviews = 0;
-	for (size_t i = 0; i < c->n_tables; i++) {
-		/* derived objects are counted below, not listed: a real
-		 * migration folder derives hundreds */
-		if (c->tables[i].file) {
-			dviews += c->tables[i].view;
+	char q[200];
+
+	for (size_t i = 0; views && i < c->rels.n; i++) {
+		const struct pf_pg_table *t = &c->rels.v[i];
+
+		if (!t->view || t->file)
 			continue;
-		}
-		pf_pg_qualified(&c->tables[i], c->schema, q, sizeof q);
-		if (c->tables[i].view) {
-			cJSON_AddItemToArray(v, cJSON_CreateString(q));
-			continue;
-		}
-		cJSON *cols = cJSON_AddArrayToObject(t, q);
-		for (size_t j = 0; j < c->tables[i].n_columns; j++)
-			cJSON_AddItemToArray(cols, cJSON_CreateString(
-				c->tables[i].columns[j]));
+		snprintf(q, sizeof q, "%s%s%s", t->schema ? t->schema : "",
+			 t->schema ? "." : "", t->name);
+		cJSON_AddItemToArray(views, cJSON_CreateString(q));
 	}
-	if (c->require_views)
-		cJSON_AddTrueToObject(o, "require_views");
-	if (c->schema_dir) {
-		/* `tables` above lists what the folder does not create */
-		cJSON_AddStringToObject(o, "schema_dir", c->schema_dir);
-		cJSON *d = cJSON_AddObjectToObject(o, "schema_dir_derived");
-		cJSON_AddNumberToObject(d, "tables", (double)c->derived_tables);
-		cJSON_AddNumberToObject(d, "columns", (double)c->derived_columns);
-		cJSON_AddNumberToObject(d, "required_views", (double)dviews);
-	}
-	cJSON *a = cJSON_AddArrayToObject(o, "assertions");
-	for (size_t i = 0; i < c->n_assertions; i++) {
-		cJSON *item = cJSON_CreateObject();
-		cJSON_AddStringToObject(item, "name", c->assertions[i].name);
-		cJSON_AddStringToObject(item, "sql", c->assertions[i].sql);
-		cJSON_AddStringToObject(item, "expect", c->assertions[i].expect);
-		cJSON_AddItemToArray(a, item);
-	}
-	return o;
+	if (!c->schema_dir)
+		return;
+	for (size_t i = 0; i < c->rels.n; i++)
+		dviews += c->rels.v[i].file && c->rels.v[i].view;
+	d = cJSON_AddObjectToObject(out, "schema_dir_derived");
+	cJSON_AddNumberToObject(d, "tables", (double)c->derived_tables);
+	cJSON_AddNumberToObject(d, "columns", (double)c->derived_columns);
+	cJSON_AddNumberToObject(d, "required_views", (double)dviews);
 }
+
+static const struct pf_key pg_key_list[] = {
+	{ .name = "url", .type = PF_KEY_URL, .required = true,
+	  .offset = offsetof(struct pf_pg_cfg, url),
+	  .doc = "libpq URL or key=value DSN; postgresql+driver:// accepted"
+		 " (the services' SQLAlchemy URLs)" },
+	{ .name = "password", .type = PF_KEY_SECRET,
+	  .offset = offsetof(struct pf_pg_cfg, password_key),
+	  .doc = "used when the URL has none (CHAT_DB_PASSWORD, DB_PASSWORD)" },
+	{ .name = "database", .type = PF_KEY_STRING,
+	  .offset = offsetof(struct pf_pg_cfg, database),
+	  .doc = "expected current_database(): wrong_database otherwise" },
+	{ .name = "schema", .type = PF_KEY_STRING, .def = "\"public\"",
+	  .offset = offsetof(struct pf_pg_cfg, schema),
+	  .doc = "schema of unqualified table names" },
+	{ .name = "tables", .type = PF_KEY_CUSTOM, .custom = &tables_type,
+	  .offset = offsetof(struct pf_pg_cfg, rels),
+	  .doc = "required tables and their required columns ([] = the table"
+		 " only)" },
+	{ .name = "views", .type = PF_KEY_STRINGS, .hidden = true,
+	  .offset = offsetof(struct pf_pg_cfg, views),
+	  .doc = "views or materialized views that must exist" },
+	{ .name = "require_views", .type = PF_KEY_BOOL, .def = "false",
+	  .offset = offsetof(struct pf_pg_cfg, require_views),
+	  .doc = "every view schema_dir creates is required too" },
+	{ .name = "schema_dir", .type = PF_KEY_STRING,
+	  .offset = offsetof(struct pf_pg_cfg, schema_dir),
+	  .doc = "folder of migration files: the tables and columns they create"
+		 " are required" },
+	{ .name = "allow_replica", .type = PF_KEY_BOOL, .def = "false",
+	  .offset = offsetof(struct pf_pg_cfg, allow_replica),
+	  .doc = "a server in recovery passes instead of read_only" },
+	{ .name = "assertions", .type = PF_KEY_OBJECTS, .sub = &assertion_keys,
+	  .offset = offsetof(struct pf_pg_cfg, assertions),
+	  .doc = "SQL whose answer must compare as expected" },
+	{ 0 }
+};
+
+const struct pf_keys pf_pg_keys = {
+	.name = "postgres", .keys = pg_key_list, .size = sizeof(struct pf_pg_cfg),
+	.check = pg_check, .free = pg_free, .describe = pg_describe,
+	.target = "url",
+	.doc = "Connect and authenticate, check the database, the tables,"
+	       " columns and views the services need, and run assertions.",
+};

@@ -38,8 +38,8 @@ static const struct pf_pg_table *find_hand(const struct pf_pg_cfg *c,
 					   const char *schema, const char *name,
 					   bool view)
 {
-	for (size_t i = 0; i < c->n_tables; i++) {
-		const struct pf_pg_table *t = &c->tables[i];
+	for (size_t i = 0; i < c->rels.n; i++) {
+		const struct pf_pg_table *t = &c->rels.v[i];
 		if (t->name && t->view == view && strcmp(t->name, name) == 0 &&
 		    strcmp(schema_of(c, t), schema) == 0)
 			return t;
@@ -149,7 +149,7 @@ static int merge(struct pf_pg_cfg *c, struct pf_pg_table **out, size_t *n_out)
 {
 	size_t nt = pf_schema_table_count(c->model);
 	size_t nv = pf_schema_view_count(c->model), n = 0;
-	struct pf_pg_table *t = calloc(nt + nv + c->n_tables + 1, sizeof *t);
+	struct pf_pg_table *t = calloc(nt + nv + c->rels.n + 1, sizeof *t);
 	bool taken;
 
 	if (t == NULL)
@@ -165,11 +165,11 @@ static int merge(struct pf_pg_cfg *c, struct pf_pg_table **out, size_t *n_out)
 		}
 		n += taken;
 	}
-	for (size_t h = 0; h < c->n_tables; h++) {
-		if (derived(c, &c->tables[h]))
+	for (size_t h = 0; h < c->rels.n; h++) {
+		if (derived(c, &c->rels.v[h]))
 			continue;
-		t[n++] = c->tables[h];
-		memset(&c->tables[h], 0, sizeof c->tables[h]);
+		t[n++] = c->rels.v[h];
+		memset(&c->rels.v[h], 0, sizeof c->rels.v[h]);
 	}
 	*out = t;
 	*n_out = n;
@@ -204,8 +204,8 @@ int pf_pg_schema_merge(struct pf_pg_cfg *c, const char *path, char *err,
 		snprintf(err, errlen, "%s.schema_dir: out of memory", path);
 		return -1;
 	}
-	pf_pg_tables_free(c->tables, c->n_tables);
-	c->tables = t;
-	c->n_tables = n;
+	pf_pg_tables_free(c->rels.v, c->rels.n);
+	c->rels.v = t;
+	c->rels.n = n;
 	return 0;
 }

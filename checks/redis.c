@@ -33,7 +33,6 @@
 #include "pf_mask.h"
 #include "pf_text.h"
 
-static const char *const redis_keys[] = { "url", "queue", "allow_replica", NULL };
 
 /* ---- probe: reporting ------------------------------------------------- */
 
@@ -57,7 +56,7 @@ static void redis_conclude(struct pf_probe *base)
 		cJSON_AddNumberToObject(d, "latency_ms", round(p->latency_ms * 1000) / 1000);
 	if (p->depth >= 0)
 		cJSON_AddNumberToObject(d, "queue_depth", (double)p->depth);
-	if (p->cfg->queue_key && p->consumers >= 0) {
+	if (p->cfg->queue && p->consumers >= 0) {
 		cJSON_AddNumberToObject(d, "consumers", (double)p->consumers);
 		cJSON_AddStringToObject(d, "consumers_from", p->consumers_from);
 	}
@@ -253,12 +252,9 @@ static const struct pf_hint_rule redis_hints[] = {
 };
 
 static const struct pf_probe_class redis_class = {
-	.kind = "redis",
-	.size = sizeof(struct redis_probe),
-	.deadline = redis_deadline,
-	.conclude = redis_conclude,
-	.teardown = redis_teardown,
-	.hints = redis_hints,
+	.kind = "redis", .size = sizeof(struct redis_probe),
+	.deadline = redis_deadline, .conclude = redis_conclude,
+	.teardown = redis_teardown, .hints = redis_hints,
 };
 
 static int redis_cmd(struct redis_probe *p, redisCallbackFn *fn, int argc,
@@ -297,9 +293,9 @@ static int redis_queue_commands(struct redis_probe *p)
 	rc |= redis_cmd(p, pf_redis_on_ping, 1, argv);
 	argv[0] = "ROLE";
 	rc |= redis_cmd(p, pf_redis_on_role, 1, argv);
-	if (p->cfg->queue_key) {
+	if (p->cfg->queue) {
 		argv[0] = "LLEN";
-		argv[1] = p->cfg->queue_key;
+		argv[1] = p->cfg->queue->key;
 		rc |= redis_cmd(p, pf_redis_on_llen, 2, argv);
 		argv[0] = "LINDEX";
 		argv[2] = "-1";
@@ -361,12 +357,10 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 	redis_connect(p, p->cfg->u.port);
 }
 
-static struct pf_probe *redis_start(const void *cfg, const struct pf_env *env,
-				    void *memory, uint64_t timeout_ms,
-				    pf_done_fn done, void *arg)
+static struct pf_probe *redis_start(const struct pf_start *s)
 {
-	const struct pf_redis_cfg *c = cfg;
-	struct redis_probe *p = pf_probe_new(&redis_class, env, timeout_ms, done, arg);
+	const struct pf_redis_cfg *c = s->cfg;
+	struct redis_probe *p = pf_probe_new(&redis_class, s);
 
 	if (!p)
 		return NULL;
@@ -375,9 +369,9 @@ static struct pf_probe *redis_start(const void *cfg, const struct pf_env *env,
 	p->depth = -1;
 	p->oldest_age_ms = NAN;
 	p->consumers = -1;
-	p->mem = memory;
+	p->mem = s->memory;
 	p->awaiting = "PING";
-	p->resolve = pf_resolve_start(env, c->u.host, c->u.port, redis_on_resolved, p);
+	p->resolve = pf_resolve_start(s->env, c->u.host, c->u.port, redis_on_resolved, p);
 	if (!p->resolve) {
 		pf_probe_cancel(&p->base);
 		return NULL;
@@ -386,8 +380,9 @@ static struct pf_probe *redis_start(const void *cfg, const struct pf_env *env,
 }
 
 const struct check_ops pf_check_redis = {
-	.kind = "redis",
-	.keys = redis_keys,
+	.kind = "redis", .config = &pf_redis_keys,
+	.start = redis_start,
+	.memory_size = sizeof(struct pf_redis_memory),
 	.gauges = {
 		{ "preflight_redis_queue_depth",
 		  "Length of the Redis list named by the check's queue.key (LLEN)" },
@@ -397,10 +392,4 @@ const struct check_ops pf_check_redis = {
 		{ "preflight_redis_queue_oldest_age_seconds",
 		  "How long the queue's oldest item has been the oldest" },
 	},
-	.memory_size = sizeof(struct pf_redis_memory),
-	.parse = pf_redis_cfg_parse,
-	.free_cfg = pf_redis_cfg_free,
-	.target = pf_redis_cfg_target,
-	.describe = pf_redis_cfg_describe,
-	.start = redis_start,
 };

@@ -1,77 +1,55 @@
 /*
- * Parsing, describing and freeing the redis check's configuration: the
- * URL (password kept, never printed) and the optional queue.  Owns every
- * string of struct pf_redis_cfg.
+ * The redis check's key table: the URL (password kept, never printed),
+ * the optional queue and allow_replica.  The table's check parses the
+ * URL once at load; its free hook wipes the URL and its parse.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
-#include "pf_config.h"
-#include "pf_util.h"
-#include "redis_cfg.h"
+#include "pf_keys.h"
 #include "pf_mask.h"
+#include "redis_cfg.h"
 
-void pf_redis_cfg_free(void *cfg)
+static int queue_check(void *obj, const cJSON *json, const char *path,
+		       char *err, size_t errlen)
 {
-	struct pf_redis_cfg *c = cfg;
+	struct pf_redis_queue *q = obj;
 
-	if (!c)
-		return;
-	if (c->url)
-		explicit_bzero(c->url, strlen(c->url));
-	free(c->url);
-	pf_redis_url_free(&c->u);
-	free(c->queue_key);
-	free(c);
-}
-
-/* queue: {"key", "max_depth", "stall_after"}; unknown keys are typos. */
-static int parse_queue(const cJSON *obj, const char *path,
-		       struct pf_redis_cfg *c, char *err, size_t errlen)
-{
-	const cJSON *q = cJSON_GetObjectItemCaseSensitive(obj, "queue");
-	const cJSON *it;
-	char qpath[256];
-
-	if (!q)
-		return 0;
-	if (!cJSON_IsObject(q)) {
-		snprintf(err, errlen, "%s.queue: must be an object such as "
-			 "{\"key\": \"mobius:chat:requests\", \"max_depth\": 1000}", path);
-		return -1;
-	}
-	snprintf(qpath, sizeof(qpath), "%s.queue", path);
-	cJSON_ArrayForEach(it, q) {
-		if (strcmp(it->string, "key") != 0 && strcmp(it->string, "max_depth") != 0 &&
-		    strcmp(it->string, "stall_after") != 0) {
-			snprintf(err, errlen, "%s.%s: unknown key (expected \"key\", "
-				 "\"max_depth\" and \"stall_after\")", qpath, it->string);
-			return -1;
-		}
-		for (const cJSON *prev = q->child; prev != it; prev = prev->next)
-			if (strcmp(prev->string, it->string) == 0) {
-				snprintf(err, errlen, "%s.%s: duplicate key", qpath,
-					 it->string);
-				return -1;
-			}
-	}
-	if (pf_cfg_str(q, qpath, "key", true, &c->queue_key, err, errlen) < 0 ||
-	    pf_cfg_int(q, qpath, "max_depth", 0, 1000000000L, &c->max_depth, err, errlen) < 0 ||
-	    pf_cfg_duration(q, qpath, "stall_after", &c->stall_after_ms, err, errlen) < 0)
-		return -1;
-	if (cJSON_GetObjectItemCaseSensitive(q, "stall_after") && c->stall_after_ms == 0) {
-		snprintf(err, errlen, "%s.stall_after: must be longer than 0", qpath);
-		return -1;
-	}
-	if (c->queue_key[0] == '\0') {
-		snprintf(err, errlen, "%s.key: must not be empty", qpath);
-		return -1;
-	}
+	if (!cJSON_GetObjectItemCaseSensitive(json, "max_depth"))
+		q->max_depth = -1;	/* below the key's minimum: unset */
+	if (q->key[0] == '\0')
+		return pf_keys_fail(err, errlen, path, "key", "must not be empty");
+	if (cJSON_GetObjectItemCaseSensitive(json, "stall_after") &&
+	    q->stall_after_ms == 0)
+		return pf_keys_fail(err, errlen, path, "stall_after", "must be longer than 0");
 	return 0;
 }
+
+static const struct pf_key queue_key_list[] = {
+	{ .name = "key", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct pf_redis_queue, key),
+	  .doc = "the list the workers BRPOP from (\"mobius:chat:jobs\")" },
+	{ .name = "max_depth", .type = PF_KEY_INT, .min = 0, .max = 1000000000L,
+	  .offset = offsetof(struct pf_redis_queue, max_depth),
+	  .doc = "queue_backlog when LLEN is above this; absent: the depth is"
+		 " only reported" },
+	{ .name = "stall_after", .type = PF_KEY_DURATION,
+	  .offset = offsetof(struct pf_redis_queue, stall_after_ms),
+	  .doc = "queue_stalled when the oldest item stays the oldest this long"
+		 " with nobody popping" },
+	{ 0 }
+};
+
+static const struct pf_keys queue_keys = {
+	.name = "redis.queue", .keys = queue_key_list,
+	.size = sizeof(struct pf_redis_queue), .check = queue_check,
+	.doc = "A Redis list used as a job queue: depth, consumers, stall.",
+};
 
 /* rediss:// is refused until a TLS-capable hiredis is wired in. */
 static int refuse_tls(const char *path, char *err, size_t errlen)
@@ -91,74 +69,61 @@ static int refuse_tls(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
-int pf_redis_cfg_parse(const cJSON *obj, const cJSON *raw,
-		const char *path, void **out,
+static int redis_check(void *obj, const cJSON *json, const char *path,
 		       char *err, size_t errlen)
 {
-	struct pf_redis_cfg *c = calloc(1, sizeof(*c));
+	struct pf_redis_cfg *c = obj;
 	char msg[256];
 
-	if (!c) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	c->max_depth = -1;
-	if (pf_cfg_str(obj, path, "url", true, &c->url, err, errlen) < 0)
-		goto fail;
-	if (pf_redis_url_parse(c->url, &c->u, msg, sizeof(msg)) < 0) {
-		snprintf(err, errlen, "%s.url: %s", path, msg);
-		goto fail;
-	}
-	if (c->u.tls && refuse_tls(path, err, errlen) < 0)
-		goto fail;
-	if (parse_queue(obj, path, c, err, errlen) < 0 ||
-	    pf_cfg_bool(obj, path, "allow_replica", &c->allow_replica, err, errlen) < 0)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	pf_redis_cfg_free(c);
-	return -1;
+	(void)json;
+	if (pf_redis_url_parse(c->url, &c->u, msg, sizeof(msg)) < 0)
+		return pf_keys_fail(err, errlen, path, "url", "%s", msg);
+	return c->u.tls ? refuse_tls(path, err, errlen) : 0;
 }
 
-void pf_redis_cfg_target(const void *cfg, char *buf, size_t len)
+static void redis_free(void *obj)
 {
-	const struct pf_redis_cfg *c = cfg;
+	struct pf_redis_cfg *c = obj;
 
-	pf_mask_url(c->url, buf, len);
+	if (c->url)
+		explicit_bzero(c->url, strlen(c->url));
+	pf_redis_url_free(&c->u);
 }
 
-cJSON *pf_redis_cfg_describe(const void *cfg)
+/* URL options redis-py accepts but one probe has no use for. */
+static void redis_describe(const void *obj, cJSON *out)
 {
-	const struct pf_redis_cfg *c = cfg;
-	cJSON *o = cJSON_CreateObject(), *q;
-	char url[1024];
+	const struct pf_redis_cfg *c = obj;
+	char note[400];
+	cJSON *notes;
 
-	if (!o || !cJSON_AddStringToObject(o, "url", pf_mask_url(c->url, url, sizeof(url))))
-		goto fail;
-	if (c->queue_key) {
-		q = cJSON_AddObjectToObject(o, "queue");
-		if (!q || !cJSON_AddStringToObject(q, "key", c->queue_key))
-			goto fail;
-		if (c->max_depth >= 0 &&
-		    !cJSON_AddNumberToObject(q, "max_depth", (double)c->max_depth))
-			goto fail;
-		if (c->stall_after_ms > 0 &&
-		    !cJSON_AddStringToObject(q, "stall_after",
-					     pf_duration_format(c->stall_after_ms, url,
-								sizeof(url))))
-			goto fail;
-	}
-	cJSON_AddBoolToObject(o, "allow_replica", c->allow_replica);
-	if (c->u.ignored[0]) {
-		char note[400];
-		snprintf(note, sizeof(note), "URL options ignored (no meaning for a"
-			 " probe that opens one connection): %s", c->u.ignored);
-		cJSON *notes = cJSON_AddArrayToObject(o, "notes");
+	if (!c->u.ignored[0])
+		return;
+	snprintf(note, sizeof(note), "URL options ignored (no meaning for a"
+		 " probe that opens one connection): %s", c->u.ignored);
+	notes = cJSON_AddArrayToObject(out, "notes");
+	if (notes)
 		cJSON_AddItemToArray(notes, cJSON_CreateString(note));
-	}
-	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
 }
+
+static const struct pf_key redis_key_list[] = {
+	{ .name = "url", .type = PF_KEY_URL, .required = true,
+	  .offset = offsetof(struct pf_redis_cfg, url),
+	  .doc = "redis://[user:password@]host[:port][/db] (redis-py's"
+		 " REDIS_URL forms)" },
+	{ .name = "queue", .type = PF_KEY_OBJECT, .sub = &queue_keys,
+	  .offset = offsetof(struct pf_redis_cfg, queue),
+	  .doc = "a list to watch: {\"key\", \"max_depth\", \"stall_after\"}" },
+	{ .name = "allow_replica", .type = PF_KEY_BOOL, .def = "false",
+	  .offset = offsetof(struct pf_redis_cfg, allow_replica),
+	  .doc = "a replica (ROLE slave) passes instead of read_only" },
+	{ 0 }
+};
+
+const struct pf_keys pf_redis_keys = {
+	.name = "redis", .keys = redis_key_list, .size = sizeof(struct pf_redis_cfg),
+	.check = redis_check, .free = redis_free, .describe = redis_describe,
+	.target = "url",
+	.doc = "Connect, AUTH, SELECT, PING and ROLE; optionally a queue's"
+	       " depth, consumers and age.",
+};

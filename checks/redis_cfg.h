@@ -1,7 +1,7 @@
 /*
- * The redis check's configuration (SPEC §3 redis): parsed once at load by
- * redis_cfg.c, read-only afterwards and shared by every probe of the
- * check (redis.c).
+ * The redis check's configuration (SPEC §3 redis): its key table
+ * (redis_cfg.c) parses it once at load; read-only afterwards and shared
+ * by every probe of the check (redis.c).
  */
 #ifndef PF_REDIS_CFG_H
 #define PF_REDIS_CFG_H
@@ -9,26 +9,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "redis_url.h"
+
+struct pf_keys;
+
+/* "queue": the list a worker BRPOPs from. */
+struct pf_redis_queue {
+	char *key;		/* owned: the list's name */
+	long max_depth;		/* -1: report the depth, no limit */
+	uint64_t stall_after_ms;	/* 0: no stall rule */
+};
 
 struct pf_redis_cfg {
 	char *url;		/* owned: as configured; holds the password, never printed */
-	struct pf_redis_url u;	/* owned: parsed url */
-	char *queue_key;	/* owned; NULL when no queue is configured */
-	long max_depth;		/* -1: report the depth, no limit */
-	uint64_t stall_after_ms;	/* 0: no stall rule */
+	struct pf_redis_url u;	/* owned: parsed url (derived by the table's check) */
+	struct pf_redis_queue *queue;	/* owned; NULL when no queue is configured */
 	bool allow_replica;	/* ROLE slave is not read_only */
 };
 
-/* check_ops hooks: parse (0, or -1 with err filled), free (NULL-safe),
- * the redacted target and the redacted JSON description. */
-int pf_redis_cfg_parse(const cJSON *obj, const cJSON *raw,
-		const char *path, void **out,
-		       char *err, size_t errlen);
-void pf_redis_cfg_free(void *cfg);
-void pf_redis_cfg_target(const void *cfg, char *buf, size_t len);
-cJSON *pf_redis_cfg_describe(const void *cfg);
+extern const struct pf_keys pf_redis_keys;
+
 
 #endif

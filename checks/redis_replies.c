@@ -108,7 +108,7 @@ void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	p->awaiting = "LLEN";
-	if (!p->cfg->queue_key)
+	if (!p->cfg->queue)
 		pf_probe_end(&p->base);
 }
 
@@ -149,12 +149,12 @@ static void redis_queue_done(struct redis_probe *p)
 	enum pf_reason r;
 
 	p->base.res.gauge[1] = p->consumers >= 0 ? (double)p->consumers : NAN;
-	r = pf_redis_queue_verdict(p->cfg->queue_key, p->depth, p->cfg->max_depth,
-				   p->oldest_age_ms, p->cfg->stall_after_ms,
+	r = pf_redis_queue_verdict(p->cfg->queue->key, p->depth, p->cfg->queue->max_depth,
+				   p->oldest_age_ms, p->cfg->queue->stall_after_ms,
 				   p->consumers, err, sizeof(err));
 	if (r != PF_REASON_NONE) {
 		pf_probe_set(&p->base, r, "%s", err);
-		pf_result_var(&p->base.res, "key", "%s", p->cfg->queue_key);
+		pf_result_var(&p->base.res, "key", "%s", p->cfg->queue->key);
 	}
 	pf_probe_end(&p->base);
 }

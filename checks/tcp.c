@@ -4,6 +4,7 @@
  * probe's resolver request, socket and connect event.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include <event2/event.h>
 
 #include "pf_check.h"
-#include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
@@ -34,63 +35,35 @@ struct tcp_probe {
 	char target[320];		/* "ip:port" for messages */
 };
 
-static const char *const tcp_keys[] = { "address", NULL };
-
-static int tcp_parse(const cJSON *obj, const cJSON *raw,
-		const char *path, void **out,
+/* host:port split once, at load. */
+static int tcp_check(void *cfg, const cJSON *obj, const char *path,
 		     char *err, size_t errlen)
 {
-	struct tcp_cfg *c = calloc(1, sizeof(*c));
+	struct tcp_cfg *c = cfg;
 
-	if (!c) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (pf_cfg_str(obj, path, "address", true, &c->address, err, errlen) < 0)
-		goto fail;
+	(void)obj;
 	if (pf_split_hostport(c->address, c->host, sizeof(c->host), &c->port, 0) < 0 ||
 	    c->host[0] == '\0' || c->port == 0 || c->port > 65535) {
 		snprintf(err, errlen, "%s.address: \"%s\" is not host:port "
 			 "(for example \"db.internal:5432\" or \"[::1]:6379\")",
 			 path, c->address);
-		goto fail;
+		return -1;
 	}
-	*out = c;
 	return 0;
-fail:
-	free(c->address);
-	free(c);
-	return -1;
 }
 
-static void tcp_free_cfg(void *cfg)
-{
-	struct tcp_cfg *c = cfg;
+static const struct pf_key tcp_key_list[] = {
+	{ .name = "address", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct tcp_cfg, address),
+	  .doc = "host:port to connect to (\"db.internal:5432\", \"[::1]:6379\")" },
+	{ 0 }
+};
 
-	if (!c)
-		return;
-	free(c->address);
-	free(c);
-}
-
-static void tcp_target(const void *cfg, char *buf, size_t len)
-{
-	const struct tcp_cfg *c = cfg;
-
-	pf_strlcpy(buf, c->address, len);
-}
-
-static cJSON *tcp_describe(const void *cfg)
-{
-	const struct tcp_cfg *c = cfg;
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && !cJSON_AddStringToObject(o, "address", c->address)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
+static const struct pf_keys tcp_keys = {
+	.name = "tcp", .keys = tcp_key_list, .size = sizeof(struct tcp_cfg),
+	.check = tcp_check, .target = "address",
+	.doc = "One TCP connection to a host and port: accepted or not.",
+};
 
 /* Closes what the probe holds (the skeleton frees the struct). */
 static void tcp_teardown(struct pf_probe *base)
@@ -124,10 +97,8 @@ static void tcp_deadline(struct pf_probe *base)
 }
 
 static const struct pf_probe_class tcp_class = {
-	.kind = "tcp",
-	.size = sizeof(struct tcp_probe),
-	.deadline = tcp_deadline,
-	.teardown = tcp_teardown,
+	.kind = "tcp", .size = sizeof(struct tcp_probe),
+	.deadline = tcp_deadline, .teardown = tcp_teardown,
 };
 
 static enum pf_reason tcp_classify(int e)
@@ -215,19 +186,16 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 		pf_probe_end(&p->base);
 }
 
-static struct pf_probe *tcp_start(const void *cfg, const struct pf_env *env,
-				  void *memory, uint64_t timeout_ms,
-				  pf_done_fn done, void *arg)
+static struct pf_probe *tcp_start(const struct pf_start *s)
 {
-	const struct tcp_cfg *c = cfg;
-	struct tcp_probe *p = pf_probe_new(&tcp_class, env, timeout_ms, done, arg);
+	const struct tcp_cfg *c = s->cfg;
+	struct tcp_probe *p = pf_probe_new(&tcp_class, s);
 
-	(void)memory;
 	if (!p)
 		return NULL;
 	p->fd = -1;
 	snprintf(p->target, sizeof(p->target), "%s", c->address);
-	p->resolve = pf_resolve_start(env, c->host, c->port, tcp_on_resolved, p);
+	p->resolve = pf_resolve_start(s->env, c->host, c->port, tcp_on_resolved, p);
 	if (!p->resolve) {
 		pf_probe_cancel(&p->base);
 		return NULL;
@@ -236,11 +204,5 @@ static struct pf_probe *tcp_start(const void *cfg, const struct pf_env *env,
 }
 
 const struct check_ops pf_check_tcp = {
-	.kind = "tcp",
-	.keys = tcp_keys,
-	.parse = tcp_parse,
-	.free_cfg = tcp_free_cfg,
-	.target = tcp_target,
-	.describe = tcp_describe,
-	.start = tcp_start,
+	.kind = "tcp", .config = &tcp_keys, .start = tcp_start,
 };

@@ -16,7 +16,7 @@
 #include "pf_check.h"
 
 struct event;
-struct pf_daemon;
+struct pf_engine;
 struct pf_probe;
 
 struct check_state {
@@ -73,7 +73,7 @@ const char *pf_state_hint(const struct check_state *st,
 
 struct check {
 	struct pf_check_cfg *cfg;	/* borrowed from the daemon's config */
-	struct pf_daemon *daemon;	/* back pointer for event callbacks */
+	struct pf_engine *engine;	/* borrowed: loop, env, log, hooks */
 	struct check_state state;
 	/* owned: the kind's memory across probes (ops->memory_size bytes,
 	 * NULL when 0); moves with the state across a reload */

@@ -10,103 +10,18 @@
 
 #include <cjson/cJSON.h>
 
+#include "config_keys.h"
 #include "config_priv.h"
 #include "config_text.h"
 #include "pf_mask.h"
 #include "pf_file.h"
 #include "interp.h"
 #include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_net.h"
 #include "pf_util.h"
 
 #define PF_MAX_CHECKS 10000	/* far above any real deployment, bounds the work */
-#define PF_MAX_KEYS 10000	/* keys of one object, likewise */
-
-static const char *const top_keys[] = {
-	"listen", "defaults", "checks", "groups", "run_token", "run_min_spacing",
-	NULL
-};
-
-bool pf_config_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > PF_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '_' || ch == '.' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool in_list(const char *const *list, const char *key)
-{
-	for (size_t i = 0; list && list[i]; i++)
-		if (strcmp(list[i], key) == 0)
-			return true;
-	return false;
-}
-
-int pf_config_check_keys(const cJSON *obj, const char *path,
-			 const char *const *a, const char *const *b,
-			 const char *source, char *err, size_t errlen)
-{
-	const cJSON *it, *prev;
-	const char *dot = *path ? "." : "";
-
-	/* the duplicate scan is quadratic: bound it */
-	if (cJSON_GetArraySize(obj) > PF_MAX_KEYS) {
-		snprintf(err, errlen, "%s: %s: more than %d keys", source,
-			 *path ? path : "the configuration", PF_MAX_KEYS);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, obj) {
-		if ((a || b) && !in_list(a, it->string) && !in_list(b, it->string)) {
-			snprintf(err, errlen, "%s: %s%s%.64s: unknown key", source,
-				 path, dot, it->string);
-			return -1;
-		}
-		for (prev = obj->child; prev != it; prev = prev->next) {
-			if (strcmp(prev->string, it->string) == 0) {
-				snprintf(err, errlen, "%s: %s%s%.64s: duplicate key",
-					 source, path, dot, it->string);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int load_listen(const cJSON *doc, const char *source, char **out,
-		       char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "listen");
-	char host[256];
-	unsigned port = 0;
-
-	if (!v) {
-		*out = strdup(PF_DEFAULT_LISTEN);
-	} else if (!cJSON_IsString(v) ||
-		   pf_split_hostport(v->valuestring, host, sizeof host, &port, 0) < 0 ||
-		   port == 0) {
-		snprintf(err, errlen,
-			 "%s: listen: %s%.64s%s must be host:port (e.g. \"0.0.0.0:8089\")",
-			 source, cJSON_IsString(v) ? "\"" : "",
-			 cJSON_IsString(v) ? v->valuestring : "the value",
-			 cJSON_IsString(v) ? "\"" : "");
-		return -1;
-	} else {
-		*out = strdup(v->valuestring);
-	}
-	if (!*out) {
-		snprintf(err, errlen, "%s: out of memory", source);
-		return -1;
-	}
-	return 0;
-}
 
 static int load_checks(const cJSON *doc, const cJSON *raw,
 		       const struct pf_load *ld, struct pf_config *cfg,
@@ -118,15 +33,8 @@ static int load_checks(const cJSON *doc, const cJSON *raw,
 	const cJSON *it, *raw_it = raw_checks ? raw_checks->child : NULL;
 	int i = 0;
 
-	if (pf_check_defaults_validate(defaults, ld, err, errlen) < 0)
-		return -1;
 	if (!checks)
 		return 0;
-	if (!cJSON_IsArray(checks)) {
-		snprintf(err, errlen, "%s: checks: must be an array of objects",
-			 ld->source);
-		return -1;
-	}
 	int n = cJSON_GetArraySize(checks);
 	if (n > PF_MAX_CHECKS) {
 		snprintf(err, errlen, "%s: checks: more than %d checks", ld->source,
@@ -186,9 +94,16 @@ static int load_group(const cJSON *groups, const cJSON *g,
 		snprintf(err, errlen, "%s: %s", source, msg);
 		return -1;
 	}
+	if (!(out->idx = calloc(out->n_checks + 1, sizeof *out->idx))) {
+		snprintf(err, errlen, "%s: out of memory", source);
+		return -1;
+	}
 	for (size_t i = 0; i < out->n_checks; i++) {
 		const char *m = out->checks[i];
-		if (pf_config_find_check(cfg, m) < 0) {
+		int at = pf_config_find_check(cfg, m);
+
+		out->idx[i] = (size_t)at;
+		if (at < 0) {
 			snprintf(err, errlen, "%s: %s[%zu]: no check is named \"%.64s\"",
 				 source, path, i, m);
 			return -1;
@@ -212,14 +127,6 @@ static int load_groups(const cJSON *doc, const char *source,
 
 	if (!groups)
 		return 0;
-	if (!cJSON_IsObject(groups)) {
-		snprintf(err, errlen, "%s: groups: must be an object (group -> array of check names)",
-			 source);
-		return -1;
-	}
-	if (pf_config_check_keys(groups, "groups", NULL, NULL, source, err,
-				 errlen) < 0)
-		return -1;
 	int n = cJSON_GetArraySize(groups);
 	if (n == 0)
 		return 0;
@@ -247,6 +154,7 @@ void pf_config_free(struct pf_config *cfg)
 	for (size_t i = 0; i < cfg->n_groups; i++) {
 		free(cfg->groups[i].name);
 		pf_cfg_strv_free(cfg->groups[i].checks);
+		free(cfg->groups[i].idx);
 	}
 	free(cfg->groups);
 	for (size_t i = 0; i < cfg->n_notes; i++)
@@ -260,35 +168,24 @@ void pf_config_free(struct pf_config *cfg)
 	free(cfg);
 }
 
-/* run_token (a secret: never quoted) and run_min_spacing (SPEC §6). */
-static int load_run(const cJSON *doc, struct pf_load *ld,
+/* The top level's own values (config_keys.c checked them). */
+static int load_top(const cJSON *doc, const cJSON *raw, struct pf_load *ld,
 		    struct pf_config *cfg, char *err, size_t errlen)
 {
-	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(doc, "run_min_spacing");
-	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(doc, "run_token");
+	struct pf_top_cfg top = { 0 };
+	char msg[512];
 
-	if (sp && pf_cfg_duration(doc, "", "run_min_spacing", &ld->run_spacing_ms,
-				  err, errlen) < 0) {
-		char msg[512];
-		pf_strlcpy(msg, err, sizeof msg);
-		snprintf(err, errlen, "%s: %s", ld->source, msg + (msg[0] == '.'));
+	if (pf_keys_parse(&pf_top_keys, NULL, doc, raw, "", &top, msg,
+			  sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", ld->source, msg);
 		return -1;
 	}
-	ld->run_spacing_set = sp != NULL;
-	cfg->run_spacing_set = sp != NULL;
-	cfg->run_spacing_ms = ld->run_spacing_ms;
-	if (!tok)
-		return 0;
-	if (!cJSON_IsString(tok) || strlen(tok->valuestring) < 16 ||
-	    strpbrk(tok->valuestring, " \t\r\n")) {
-		snprintf(err, errlen, "%s: run_token: must be a string of at least"
-			 " 16 characters without spaces", ld->source);
-		return -1;
-	}
-	if (!(cfg->run_token = strdup(tok->valuestring))) {
-		snprintf(err, errlen, "%s: out of memory", ld->source);
-		return -1;
-	}
+	cfg->listen = top.listen;
+	cfg->run_token = top.run_token;
+	top.listen = top.run_token = NULL;
+	ld->run_spacing_set = cfg->run_spacing_set = top.run_spacing_set;
+	ld->run_spacing_ms = cfg->run_spacing_ms = top.run_spacing_ms;
+	pf_keys_free(&pf_top_keys, &top);
 	return 0;
 }
 
@@ -303,10 +200,7 @@ static int load_doc(const cJSON *doc, const cJSON *raw,
 			 ld.source);
 		return -1;
 	}
-	if (pf_config_check_keys(doc, "", top_keys, NULL, ld.source, err,
-				 errlen) < 0 ||
-	    load_listen(doc, ld.source, &cfg->listen, err, errlen) < 0 ||
-	    load_run(doc, &ld, cfg, err, errlen) < 0 ||
+	if (load_top(doc, raw, &ld, cfg, err, errlen) < 0 ||
 	    load_checks(doc, raw, &ld, cfg, err, errlen) < 0 ||
 	    load_groups(doc, ld.source, cfg, err, errlen) < 0)
 		return -1;

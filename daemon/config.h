@@ -12,6 +12,7 @@
 #define PF_DAEMON_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,8 @@ struct pf_check_cfg {
 	struct cJSON *hints;		/* owned: reason name -> text; NULL if none */
 	char **depends_on;		/* owned, NULL-terminated; names of other checks */
 	size_t n_depends_on;
+	/* owned: depends_on resolved to indices of cfg->checks at load */
+	size_t *dep_idx;
 	/* Canonical JSON of the check's effective (expanded) config: two checks
 	 * with equal fingerprints are "unchanged" across a reload.  Holds
 	 * secrets: never printed. */
@@ -56,6 +59,7 @@ struct pf_group_cfg {
 	char *name;
 	char **checks;			/* owned, NULL-terminated */
 	size_t n_checks;
+	size_t *idx;			/* owned: checks resolved to indices at load */
 };
 
 struct pf_config {
@@ -95,6 +99,14 @@ void pf_config_free(struct pf_config *cfg);
 
 /* Appends a note (copied); -1 when out of memory. */
 int pf_config_add_note(struct pf_config *cfg, const char *text);
+
+/* The check's target, secrets masked ("" and false when it has none). */
+bool pf_check_target(const struct pf_check_cfg *c, char *buf, size_t len);
+
+/* The reference of every config key, in markdown (config_doc.c). */
+void pf_config_reference(FILE *f);
+/* The JSON Schema of the configuration; NULL when out of memory. */
+struct cJSON *pf_config_schema(void);
 
 /* Effective configuration for `preflightd config`, secrets redacted. */
 struct cJSON *pf_config_describe(const struct pf_config *cfg);

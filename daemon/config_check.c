@@ -1,6 +1,7 @@
 /*
- * One entry of "checks": common fields (SPEC §3) with "defaults" applied,
- * the kind's own parse(), the fingerprint and the redacted description.
+ * One entry of "checks": the common keys (config_keys.c) with "defaults"
+ * applied and the kind's defaults for the rest, the kind's key table, the
+ * fingerprint and the redacted description.
  * A pf_check_cfg built here owns its strings, hints, kind config and
  * fingerprint; pf_check_cfg_release() frees them.
  */
@@ -10,26 +11,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "config_keys.h"
 #include "config_priv.h"
 #include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_util.h"
 #include "registry.h"
 
-/* Keys of every check besides the kind's own. */
-static const char *const common_keys[] = {
-	"name", "kind", "interval", "timeout", "failure_threshold",
-	"success_threshold", "critical", "hints", "depends_on", "max_age", NULL
-};
-
-/* Keys allowed in "defaults": the common fields that make sense for all. */
-static const char *const default_keys[] = {
-	"interval", "timeout", "failure_threshold", "success_threshold",
-	"critical", "hints", "max_age", NULL
-};
-
-#define PF_THRESHOLD_MAX 1000
-
-/* Prefixes a getter's "path.key: msg" with "SOURCE: ". */
+/* Prefixes a table's "path.key: msg" with "SOURCE: ". */
 static int with_source(const char *source, char *err, size_t errlen)
 {
 	char msg[512];
@@ -63,104 +52,6 @@ static void kind_list(const struct pf_load *ld, char *buf, size_t len)
 	}
 }
 
-/* hints: an object of strings whose keys are reason names. */
-static int check_hints(const cJSON *obj, const char *path, const char *source,
-		       const cJSON **out, char *err, size_t errlen)
-{
-	const cJSON *h = NULL, *it;
-	char hpath[64];
-
-	if (pf_cfg_strmap(obj, path, "hints", &h, err, errlen) < 0)
-		return with_source(source, err, errlen);
-	snprintf(hpath, sizeof hpath, "%s.hints", path);
-	if (h && pf_config_check_keys(h, hpath, NULL, NULL, source, err,
-				      errlen) < 0)
-		return -1;	/* duplicate reason */
-	cJSON_ArrayForEach(it, h) {
-		if (pf_reason_from_name(it->string) < 0) {
-			snprintf(err, errlen,
-				 "%s: %s.hints.%.64s: not a failure reason (e.g. dns, connect_timeout, missing_table)",
-				 source, path, it->string);
-			return -1;
-		}
-	}
-	*out = h;
-	return 0;
-}
-
-/* interval: a duration, or "off" for an on-demand check (SPEC §3). */
-static int read_interval(const cJSON *obj, const char *path,
-			 struct pf_check_cfg *c, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "interval");
-
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "off") == 0) {
-		c->interval_ms = 0;
-		c->on_demand = true;
-		return 0;
-	}
-	if (v)
-		c->on_demand = false;
-	if (pf_cfg_duration(obj, path, "interval", &c->interval_ms, err, errlen) < 0)
-		return -1;
-	if (v && c->interval_ms == 0) {
-		snprintf(err, errlen, "%s.interval: must be longer than 0 (or \"off\""
-			 " for an on-demand check)", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* The common fields that "defaults" may hold, read into c (left as they
- * are when absent).  Also used to validate "defaults" itself. */
-static int read_common(const cJSON *obj, const char *path, const char *source,
-		       struct pf_check_cfg *c, const cJSON **hints, char *err,
-		       size_t errlen)
-{
-	long fail_t = c->failure_threshold, ok_t = c->success_threshold;
-
-	if (read_interval(obj, path, c, err, errlen) < 0 ||
-	    pf_cfg_duration(obj, path, "timeout", &c->timeout_ms, err, errlen) < 0 ||
-	    pf_cfg_duration(obj, path, "max_age", &c->max_age_ms, err, errlen) < 0 ||
-	    pf_cfg_int(obj, path, "failure_threshold", 1, PF_THRESHOLD_MAX,
-		       &fail_t, err, errlen) < 0 ||
-	    pf_cfg_int(obj, path, "success_threshold", 1, PF_THRESHOLD_MAX,
-		       &ok_t, err, errlen) < 0 ||
-	    pf_cfg_bool(obj, path, "critical", &c->critical, err, errlen) < 0)
-		return with_source(source, err, errlen);
-	c->failure_threshold = (unsigned)fail_t;
-	c->success_threshold = (unsigned)ok_t;
-	if (check_hints(obj, path, source, hints, err, errlen) < 0)
-		return -1;
-	if (c->timeout_ms == 0 || c->max_age_ms == 0) {
-		snprintf(err, errlen, "%s: %s.%s: must be longer than 0",
-			 source, path, c->timeout_ms == 0 ? "timeout" : "max_age");
-		return -1;
-	}
-	return 0;
-}
-
-int pf_check_defaults_validate(const cJSON *defaults, const struct pf_load *ld,
-			       char *err, size_t errlen)
-{
-	struct pf_check_cfg c = { .interval_ms = 1, .timeout_ms = 1,
-				  .max_age_ms = 1, .failure_threshold = 1,
-				  .success_threshold = 1 };
-	const cJSON *hints = NULL;
-
-	if (!defaults)
-		return 0;
-	if (!cJSON_IsObject(defaults)) {
-		snprintf(err, errlen, "%s: defaults: must be an object", ld->source);
-		return -1;
-	}
-	if (pf_config_check_keys(defaults, "defaults", default_keys, NULL,
-				 ld->source, err, errlen) < 0)
-		return -1;
-	return read_common(defaults, "defaults", ld->source, &c, &hints, err,
-			   errlen);
-}
-
 /* A copy of the check's object with the defaults it lacks added; hints are
  * merged per reason (the check's own text wins). */
 static cJSON *apply_defaults(const cJSON *obj, const cJSON *defaults)
@@ -186,57 +77,55 @@ static cJSON *apply_defaults(const cJSON *obj, const cJSON *defaults)
 	return eff;
 }
 
-/* name and kind: both required; name well-formed, kind registered. */
-static int name_and_kind(const cJSON *obj, const char *path,
-			 const struct pf_load *ld, struct pf_check_cfg *c,
-			 char *err, size_t errlen)
+/* The kind first (its table decides which other keys are known). */
+static int find_ops(const cJSON *obj, const char *path, const struct pf_load *ld,
+		    struct pf_check_cfg *c, char *err, size_t errlen)
 {
-	char *kind = NULL;
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	char known[256];
 
-	if (pf_cfg_str(obj, path, "name", true, &c->name, err, errlen) < 0 ||
-	    pf_cfg_str(obj, path, "kind", true, &kind, err, errlen) < 0) {
-		free(kind);
-		return with_source(ld->source, err, errlen);
-	}
-	if (!pf_config_valid_name(c->name)) {
-		snprintf(err, errlen,
-			 "%s: %s.name: \"%.64s\" must be 1-%d characters of a-z, 0-9, '_', '.', '-'",
-			 ld->source, path, c->name, PF_NAME_MAX);
-		free(kind);
+	if (!cJSON_IsString(kind)) {
+		snprintf(err, errlen, "%s: %s.kind: %s", ld->source, path,
+			 kind ? "must be a string" : "is required");
 		return -1;
 	}
-	c->ops = find_kind(ld, kind);
+	c->ops = find_kind(ld, kind->valuestring);
 	if (!c->ops) {
 		kind_list(ld, known, sizeof known);
 		snprintf(err, errlen, "%s: %s.kind: unknown kind \"%.64s\" (known: %s)",
-			 ld->source, path, kind, known);
+			 ld->source, path, kind->valuestring, known);
+		return -1;
 	}
-	free(kind);
-	return c->ops ? 0 : -1;
+	return 0;
 }
 
-/* Common fields of the effective object, then the timeout/interval rule. */
-static int common_fields(const cJSON *eff, const char *path,
+/* The common keys (parsed by pf_common_keys) with the kind's defaults for
+ * what is absent, then the timeout/interval rule. */
+static int common_fields(struct pf_check_common *cm, const char *path,
 			 const struct pf_load *ld, struct pf_check_cfg *c,
 			 char *err, size_t errlen)
 {
-	const cJSON *hints = NULL;
+	const struct pf_check_defaults *d = &cm->d;
 	char a[32], b[32];
 
-	c->interval_ms = c->ops->default_interval_ms ? c->ops->default_interval_ms
-						     : PF_DEFAULT_INTERVAL_MS;
-	c->on_demand = c->ops->default_on_demand;
-	if (c->on_demand)
-		c->interval_ms = 0;
-	c->timeout_ms = c->ops->default_timeout_ms ? c->ops->default_timeout_ms
-						   : PF_DEFAULT_TIMEOUT_MS;
-	c->max_age_ms = PF_DEFAULT_MAX_AGE_MS;
-	c->failure_threshold = 1;
-	c->success_threshold = 1;
-	c->critical = true;
-	if (read_common(eff, path, ld->source, c, &hints, err, errlen) < 0)
-		return -1;
+	c->name = cm->name;
+	cm->name = NULL;
+	c->depends_on = cm->depends_on.v;
+	c->n_depends_on = cm->depends_on.n;
+	cm->depends_on.v = NULL;
+	cm->depends_on.n = 0;
+	c->hints = d->hints;
+	cm->d.hints = NULL;
+	c->on_demand = d->interval.set ? d->interval.off : c->ops->default_on_demand;
+	c->interval_ms = c->on_demand ? 0 : d->interval.set ? d->interval.ms :
+		c->ops->default_interval_ms ? c->ops->default_interval_ms :
+		PF_DEFAULT_INTERVAL_MS;
+	c->timeout_ms = d->timeout_ms ? d->timeout_ms : c->ops->default_timeout_ms ?
+		c->ops->default_timeout_ms : PF_DEFAULT_TIMEOUT_MS;
+	c->max_age_ms = d->max_age_ms ? d->max_age_ms : PF_DEFAULT_MAX_AGE_MS;
+	c->failure_threshold = (unsigned)d->failure_threshold;
+	c->success_threshold = (unsigned)d->success_threshold;
+	c->critical = d->critical;
 	c->run_spacing_ms = ld->run_spacing_set ? ld->run_spacing_ms :
 		c->on_demand ? PF_DEFAULT_RUN_SPACING_ON_DEMAND_MS :
 		PF_DEFAULT_RUN_SPACING_MS;
@@ -248,14 +137,6 @@ static int common_fields(const cJSON *eff, const char *path,
 			 pf_duration_format(c->interval_ms, b, sizeof b));
 		return -1;
 	}
-	if (hints && cJSON_GetArraySize(hints) > 0 &&
-	    !(c->hints = cJSON_Duplicate(hints, 1))) {
-		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
-		return -1;
-	}
-	if (pf_cfg_strv(eff, path, "depends_on", &c->depends_on,
-			&c->n_depends_on, err, errlen) < 0)
-		return with_source(ld->source, err, errlen);
 	return 0;
 }
 
@@ -323,12 +204,20 @@ static int build_effective(const cJSON *eff, const cJSON *raw,
 			   const char *path, const struct pf_load *ld,
 			   struct pf_check_cfg *c, char *err, size_t errlen)
 {
-	if (common_fields(eff, path, ld, c, err, errlen) < 0)
-		return -1;
-	if (c->ops->parse(eff, raw, path, &c->kind_cfg, err, errlen) < 0) {
-		c->kind_cfg = NULL;
+	struct pf_check_common cm = { 0 };
+	int rc;
+
+	if (pf_keys_parse(&pf_common_keys, c->ops->config, eff, raw, path, &cm,
+			  err, errlen) < 0)
 		return with_source(ld->source, err, errlen);
-	}
+	rc = common_fields(&cm, path, ld, c, err, errlen);
+	pf_keys_free(&pf_common_keys, &cm);
+	if (rc < 0)
+		return -1;
+	c->kind_cfg = pf_keys_new(c->ops->config, &pf_common_keys, eff, raw, path,
+				  err, errlen);
+	if (!c->kind_cfg)
+		return with_source(ld->source, err, errlen);
 	c->fingerprint = fingerprint(eff, c);
 	if (!c->fingerprint) {
 		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
@@ -352,9 +241,7 @@ int pf_check_build(const cJSON *obj, const cJSON *raw, int index,
 		snprintf(err, errlen, "%s: %s: must be an object", ld->source, path);
 		return -1;
 	}
-	if (name_and_kind(obj, path, ld, &c, err, errlen) < 0 ||
-	    pf_config_check_keys(obj, path, common_keys, c.ops->keys,
-				 ld->source, err, errlen) < 0)
+	if (find_ops(obj, path, ld, &c, err, errlen) < 0)
 		goto out;
 	eff = apply_defaults(obj, defaults);
 	if (!eff) {
@@ -373,11 +260,12 @@ out:
 
 void pf_check_cfg_release(struct pf_check_cfg *c)
 {
-	if (c->kind_cfg && c->ops && c->ops->free_cfg)
-		c->ops->free_cfg(c->kind_cfg);
+	if (c->kind_cfg && c->ops)
+		pf_keys_delete(c->ops->config, c->kind_cfg);
 	free(c->name);
 	cJSON_Delete(c->hints);
 	pf_cfg_strv_free(c->depends_on);
+	free(c->dep_idx);
 	free(c->fingerprint);
 	memset(c, 0, sizeof *c);
 }
@@ -385,10 +273,11 @@ void pf_check_cfg_release(struct pf_check_cfg *c)
 /* Adds the kind's described fields that do not clash with common ones. */
 static void add_kind_fields(cJSON *o, const struct pf_check_cfg *c)
 {
-	if (!c->ops->describe || !c->kind_cfg)
+	cJSON *kd, *it;
+
+	if (!c->kind_cfg)
 		return;
-	cJSON *kd = c->ops->describe(c->kind_cfg);
-	cJSON *it;
+	kd = pf_keys_describe(c->ops->config, c->kind_cfg);
 	while (kd && (it = kd->child)) {
 		cJSON_DetachItemViaPointer(kd, it);
 		if (cJSON_GetObjectItemCaseSensitive(o, it->string))
@@ -397,6 +286,15 @@ static void add_kind_fields(cJSON *o, const struct pf_check_cfg *c)
 			cJSON_AddItemToObject(o, it->string, it);
 	}
 	cJSON_Delete(kd);
+}
+
+bool pf_check_target(const struct pf_check_cfg *c, char *buf, size_t len)
+{
+	if (c->ops && c->kind_cfg)
+		return pf_keys_target(c->ops->config, c->kind_cfg, buf, len);
+	if (len)
+		buf[0] = '\0';
+	return false;
 }
 
 cJSON *pf_check_describe(const struct pf_check_cfg *c)
@@ -408,11 +306,8 @@ cJSON *pf_check_describe(const struct pf_check_cfg *c)
 		return NULL;
 	cJSON_AddStringToObject(o, "name", c->name);
 	cJSON_AddStringToObject(o, "kind", c->ops->kind);
-	if (c->ops->target && c->kind_cfg) {
-		buf[0] = '\0';
-		c->ops->target(c->kind_cfg, buf, sizeof buf);
+	if (pf_check_target(c, buf, sizeof buf))
 		cJSON_AddStringToObject(o, "target", buf);
-	}
 	cJSON_AddStringToObject(o, "interval", c->on_demand ? "off" :
 				pf_duration_format(c->interval_ms, buf, sizeof buf));
 	cJSON_AddStringToObject(o, "timeout",

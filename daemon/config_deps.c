@@ -1,6 +1,7 @@
 /*
  * Cross-check validation of a loaded configuration: unique names,
- * depends_on naming other existing checks, and no dependency cycles.
+ * depends_on naming other existing checks, and no dependency cycles;
+ * then depends_on resolved to indices for good.
  * Works on index arrays it allocates and frees itself; O(n log n) so a
  * large file cannot make a reload slow.
  */
@@ -178,8 +179,23 @@ static int validate(struct deps *d, char *err, size_t errlen)
 	return 0;
 }
 
-int pf_config_deps_and_names(const struct pf_config *cfg, char *err,
-			     size_t errlen)
+/* Each check's depends_on as indices, so nothing resolves a name after
+ * the load. */
+static int keep_indices(const struct deps *d, struct pf_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_checks; i++) {
+		struct pf_check_cfg *c = &cfg->checks[i];
+		size_t from = d->edge_start[i];
+
+		if (!(c->dep_idx = calloc(c->n_depends_on + 1, sizeof *c->dep_idx)))
+			return -1;
+		memcpy(c->dep_idx, d->edges + from,
+		       c->n_depends_on * sizeof *c->dep_idx);
+	}
+	return 0;
+}
+
+int pf_config_deps_and_names(struct pf_config *cfg, char *err, size_t errlen)
 {
 	size_t n = cfg->n_checks, n_edges = 0;
 	struct deps d = { .cfg = cfg };
@@ -197,6 +213,8 @@ int pf_config_deps_and_names(const struct pf_config *cfg, char *err,
 	if (d.by_name && d.edge_start && d.edges && d.color && d.stack &&
 	    d.next_edge)
 		rc = validate(&d, err, errlen);
+	if (rc == 0)
+		rc = keep_indices(&d, cfg);
 	if (rc < 0 && err[0] == '\0')
 		snprintf(err, errlen, "%s: out of memory", cfg->source);
 	free(d.by_name);

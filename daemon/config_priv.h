@@ -35,19 +35,6 @@ int pf_config_load_json(struct cJSON *doc, bool expand,
  * PF_NAME_MAX bytes. */
 bool pf_config_valid_name(const char *s);
 
-/* Checks that `obj` (at JSON path `path`) has no duplicate keys and only
- * keys from the NULL-terminated lists a and b (either may be NULL; when
- * both are NULL any key is allowed and only duplicates are refused).
- * Errors as "SOURCE: path.key: unknown key". */
-int pf_config_check_keys(const struct cJSON *obj, const char *path,
-			 const char *const *a, const char *const *b,
-			 const char *source, char *err, size_t errlen);
-
-/* Validates the top-level "defaults" object (NULL: none). */
-int pf_check_defaults_validate(const struct cJSON *defaults,
-			       const struct pf_load *ld, char *err,
-			       size_t errlen);
-
 /* Builds checks[index] from its object with `defaults` applied; raw is
  * the object as written, before ${...} expansion (NULL: not expanded).
  * On error returns -1 and *out holds nothing to release. */
@@ -60,7 +47,7 @@ void pf_check_cfg_release(struct pf_check_cfg *c);
 
 /* Verifies check names are unique, every depends_on names another
  * existing check, and the dependencies form no cycle (config_deps.c). */
-int pf_config_deps_and_names(const struct pf_config *cfg, char *err,
+int pf_config_deps_and_names(struct pf_config *cfg, char *err,
 			     size_t errlen);
 
 /* One check's effective configuration, secrets redacted. */

@@ -20,6 +20,7 @@
 #include "pf_resolve.h"
 #include "pf_util.h"
 #include "scheduler.h"
+#include "verdict.h"
 
 /* After SIGTERM, the loop keeps running this long so responses already
  * being written reach their clients; well inside SPEC's 2 s. */
@@ -27,51 +28,7 @@
 
 static void set_instance(struct pf_daemon *d)
 {
-	pf_instance_name(d->instance, sizeof(d->instance));
-}
-
-static bool needs_curl(const struct pf_config *cfg)
-{
-	for (size_t i = 0; i < cfg->n_checks; i++)
-		if (cfg->checks[i].ops->needs_curl)
-			return true;
-	return false;
-}
-
-/* The shared curl multi exists once any configured check needs it. */
-int pf_daemon_ensure_curl(struct pf_daemon *d, const struct pf_config *cfg,
-			  char *err, size_t errlen)
-{
-	if (d->curl || !needs_curl(cfg))
-		return 0;
-	d->curl = pf_curlm_new(d->base, err, errlen);
-	d->env.curl = d->curl;
-	return d->curl ? 0 : -1;
-}
-
-/* A check array for cfg, timers allocated and nothing armed. */
-struct check *pf_daemon_make_checks(struct pf_daemon *d, struct pf_config *cfg)
-{
-	struct check *cs = calloc(cfg->n_checks ? cfg->n_checks : 1, sizeof(*cs));
-
-	if (!cs)
-		return NULL;
-	for (size_t i = 0; i < cfg->n_checks; i++) {
-		if (pf_sched_init(d, &cs[i], &cfg->checks[i]) < 0) {
-			for (size_t k = 0; k < i; k++)
-				pf_sched_free(&cs[k]);
-			free(cs);
-			return NULL;
-		}
-	}
-	return cs;
-}
-
-static void free_checks(struct check *cs, size_t n)
-{
-	for (size_t i = 0; cs && i < n; i++)
-		pf_sched_free(&cs[i]);
-	free(cs);
+	pf_instance_name(d->eng.instance, sizeof(d->eng.instance));
 }
 
 /* Every probe holds a socket and every HTTP client one more: take the hard
@@ -106,64 +63,56 @@ static struct event_base *new_base(void)
 	return base;
 }
 
+static void on_result(void *arg, bool status_changed);
+
 int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 		   const char *config_path, const struct pf_log *log,
 		   bool oneshot, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	d->log = *log;
-	d->oneshot = oneshot;
-	d->cfg = cfg;
+	d->eng.log = *log;
+	d->eng.oneshot = oneshot;
+	d->eng.cfg = cfg;
 	d->last_overall = PF_STATUS_UNKNOWN;
-	clock_gettime(CLOCK_REALTIME, &d->started_at);
+	clock_gettime(CLOCK_REALTIME, &d->eng.started_at);
 	set_instance(d);
 	raise_fd_limit();
-	d->base = new_base();
-	d->dns = d->base ? pf_dns_new(d->base) : NULL;
-	if (!d->base || !d->dns || (config_path && !(d->config_path = strdup(config_path)))) {
+	d->eng.on_result = on_result;
+	d->eng.on_result_arg = d;
+	d->eng.generation = 1;
+	d->eng.base = new_base();
+	d->eng.dns = d->eng.base ? pf_dns_new(d->eng.base) : NULL;
+	if (!d->eng.base || !d->eng.dns || (config_path && !(d->config_path = strdup(config_path)))) {
 		snprintf(err, errlen, "cannot create the event loop or resolver");
 		pf_daemon_free(d);
 		return -1;
 	}
-	d->env.base = d->base;
-	d->env.dns = d->dns;
-	if (pf_daemon_ensure_curl(d, cfg, err, errlen) < 0) {
+	d->eng.env.base = d->eng.base;
+	d->eng.env.dns = d->eng.dns;
+	if (pf_engine_ensure_curl(&d->eng, cfg, err, errlen) < 0) {
 		pf_daemon_free(d);
 		return -1;
 	}
-	d->checks = pf_daemon_make_checks(d, cfg);
-	if (!d->checks) {
+	d->eng.checks = pf_engine_make_checks(&d->eng, cfg);
+	if (!d->eng.checks) {
 		snprintf(err, errlen, "out of memory creating %zu checks", cfg->n_checks);
 		pf_daemon_free(d);
 		return -1;
 	}
-	d->n_checks = cfg->n_checks;
+	d->eng.n_checks = cfg->n_checks;
 	return 0;
 }
 
 void pf_daemon_schedule(struct pf_daemon *d, const bool *selected)
 {
-	for (size_t i = 0; i < d->n_checks; i++) {
-		const struct pf_check_cfg *cfg = d->checks[i].cfg;
+	for (size_t i = 0; i < d->eng.n_checks; i++) {
+		const struct pf_check_cfg *cfg = d->eng.checks[i].cfg;
 
 		if (selected ? !selected[i] : cfg->on_demand)
 			continue;
-		pf_sched_after(&d->checks[i], d->oneshot ? 0 :
-			       pf_sched_splay_ms(i, d->n_checks, cfg->interval_ms));
+		pf_sched_after(&d->eng.checks[i], d->eng.oneshot ? 0 :
+			       pf_sched_splay_ms(i, d->eng.n_checks, cfg->interval_ms));
 	}
-}
-
-void pf_daemon_view(const struct pf_daemon *d, struct pf_view *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->cfg = d->cfg;
-	v->checks = d->checks;
-	v->n_checks = d->n_checks;
-	v->instance = d->instance;
-	v->started_at = d->started_at;
-	clock_gettime(CLOCK_REALTIME, &v->now);
-	v->now_mono_ms = pf_mono_ms();
-	v->stopping = d->stopping;
 }
 
 /* systemd STATUS= line when the overall verdict changes. */
@@ -175,18 +124,20 @@ static void notify_overall(struct pf_daemon *d)
 
 	if (!d->notify)
 		return;
-	pf_daemon_view(d, &v);
+	pf_engine_view(&d->eng, &v);
 	s = pf_render_overall(&v, -1);
 	if (s == d->last_overall)
 		return;
 	d->last_overall = s;
-	snprintf(msg, sizeof(msg), "%s: %zu checks", pf_status_name(s), d->n_checks);
+	snprintf(msg, sizeof(msg), "%s: %zu checks", pf_status_name(s), d->eng.n_checks);
 	pf_notify_status(d->notify, msg);
 }
 
-void pf_daemon_result(struct pf_daemon *d, bool status_changed)
+/* The engine's on_result: after every recorded result. */
+static void on_result(void *arg, bool status_changed)
 {
-	d->version++;	/* every cached body is now out of date */
+	struct pf_daemon *d = arg;
+
 	if (status_changed)
 		notify_overall(d);
 	if (d->on_result)
@@ -197,18 +148,18 @@ void pf_daemon_stop(struct pf_daemon *d)
 {
 	struct timeval grace = { 0, STOP_GRACE_MS * 1000 };
 
-	if (d->stopping)
+	if (d->eng.stopping)
 		return;
-	d->stopping = true;
-	d->version++;		/* /readyz re-renders as 503 */
+	d->eng.stopping = true;
+	d->eng.version++;		/* /readyz re-renders as 503 */
 	pf_notify_stopping(d->notify);
-	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1,
+	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1,
 	       "shutting down: not ready, probes stopped");
-	for (size_t i = 0; i < d->n_checks; i++)
-		pf_sched_halt(&d->checks[i]);
+	for (size_t i = 0; i < d->eng.n_checks; i++)
+		pf_sched_halt(&d->eng.checks[i]);
 	if (d->watchdog)
 		event_del(d->watchdog);
-	event_base_loopexit(d->base, &grace);
+	event_base_loopexit(d->eng.base, &grace);
 }
 
 /* Signal events (run on the loop, not in signal context). */
@@ -241,15 +192,15 @@ static int install_events(struct pf_daemon *d)
 	uint64_t wd = pf_notify_watchdog_usec(d->notify);
 	struct timeval tv = { (time_t)(wd / 1000000), (suseconds_t)(wd % 1000000) };
 
-	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
-	d->sig_int = evsignal_new(d->base, SIGINT, on_stop_signal, d);
-	d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->sig_term = evsignal_new(d->eng.base, SIGTERM, on_stop_signal, d);
+	d->sig_int = evsignal_new(d->eng.base, SIGINT, on_stop_signal, d);
+	d->sig_hup = evsignal_new(d->eng.base, SIGHUP, on_hup, d);
 	if (!d->sig_term || !d->sig_int || !d->sig_hup ||
 	    evsignal_add(d->sig_term, NULL) < 0 || evsignal_add(d->sig_int, NULL) < 0 ||
 	    evsignal_add(d->sig_hup, NULL) < 0)
 		return -1;
 	if (wd > 0) {
-		d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+		d->watchdog = event_new(d->eng.base, -1, EV_PERSIST, on_watchdog, d);
 		if (!d->watchdog || event_add(d->watchdog, &tv) < 0)
 			return -1;
 	}
@@ -261,25 +212,25 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen)
 	char err[512];
 
 	d->notify = pf_notify_open();
-	d->http = pf_http_new(d, listen, err, sizeof(err));
+	d->http = pf_http_new(&d->eng, listen, err, sizeof(err));
 	if (!d->http) {
-		pf_log(&d->log, PF_LOG_ERROR, NULL, NULL, -1, "%s", err);
+		pf_log(&d->eng.log, PF_LOG_ERROR, NULL, NULL, -1, "%s", err);
 		return 1;
 	}
 	if (install_events(d) < 0) {
-		pf_log(&d->log, PF_LOG_ERROR, NULL, NULL, -1,
+		pf_log(&d->eng.log, PF_LOG_ERROR, NULL, NULL, -1,
 		       "cannot install signal handlers: out of memory");
 		return 1;
 	}
 	pf_daemon_schedule(d, NULL);
-	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1,
+	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1,
 	       "preflightd %s listening on %s with %zu checks from %s",
-	       PF_VERSION, listen, d->n_checks, d->cfg->source);
-	for (size_t i = 0; i < d->cfg->n_notes; i++)
-		pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1, "%s", d->cfg->notes[i]);
+	       PF_VERSION, listen, d->eng.n_checks, d->eng.cfg->source);
+	for (size_t i = 0; i < d->eng.cfg->n_notes; i++)
+		pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "%s", d->eng.cfg->notes[i]);
 	pf_notify_ready(d->notify, "starting: first probes scheduled");
-	event_base_dispatch(d->base);
-	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1, "stopped");
+	event_base_dispatch(d->eng.base);
+	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "stopped");
 	return 0;
 }
 
@@ -292,14 +243,14 @@ static void free_event(struct event **ev)
 
 void pf_daemon_free(struct pf_daemon *d)
 {
-	free_checks(d->checks, d->n_checks);
-	d->checks = NULL;
-	d->n_checks = 0;
-	if (d->base) {
+	pf_engine_free_checks(d->eng.checks, d->eng.n_checks);
+	d->eng.checks = NULL;
+	d->eng.n_checks = 0;
+	if (d->eng.base) {
 		/* Probes that already reported free themselves on a later
 		 * turn (deferred release): give them those turns. */
 		for (int i = 0; i < 4; i++)
-			event_base_loop(d->base, EVLOOP_NONBLOCK);
+			event_base_loop(d->eng.base, EVLOOP_NONBLOCK);
 	}
 	pf_http_free(d->http);
 	d->http = NULL;
@@ -307,16 +258,16 @@ void pf_daemon_free(struct pf_daemon *d)
 	free_event(&d->sig_int);
 	free_event(&d->sig_hup);
 	free_event(&d->watchdog);
-	pf_curlm_free(d->curl);
-	d->curl = NULL;
-	if (d->dns)
-		evdns_base_free(d->dns, 1);
-	if (d->base)
-		event_base_free(d->base);
-	d->dns = NULL;
-	d->base = NULL;
-	pf_config_free(d->cfg);
-	d->cfg = NULL;
+	pf_curlm_free(d->eng.curl);
+	d->eng.curl = NULL;
+	if (d->eng.dns)
+		evdns_base_free(d->eng.dns, 1);
+	if (d->eng.base)
+		event_base_free(d->eng.base);
+	d->eng.dns = NULL;
+	d->eng.base = NULL;
+	pf_config_free(d->eng.cfg);
+	d->eng.cfg = NULL;
 	pf_notify_close(d->notify);
 	d->notify = NULL;
 	free(d->config_path);

@@ -1,6 +1,6 @@
 /*
- * The running daemon's context: the event loop, the resolver, the loaded
- * configuration with its checks, the log, the HTTP server and the signal
+ * The running daemon's context: the engine (engine.h: loop, resolver,
+ * configuration, checks, log), the HTTP server, systemd and the signal
  * events.  Start-up, reload (SIGHUP) and shutdown (SIGTERM/SIGINT) live in
  * daemon.c; scheduling of probes in scheduler.c; the HTTP surface in http.c.
  *
@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "engine.h"
 #include "log.h"
 #include "pf_check.h"
 #include "render.h"
@@ -29,14 +30,7 @@ struct pf_daemon;
 typedef void (*pf_result_hook)(struct pf_daemon *d, void *arg);
 
 struct pf_daemon {
-	struct event_base *base;	/* owned */
-	struct evdns_base *dns;		/* owned */
-	struct pf_curlm *curl;		/* owned; NULL until a check needs it */
-	struct pf_env env;		/* lent to every probe: base, dns, curl */
-	struct pf_config *cfg;		/* owned; replaced on reload */
-	struct check *checks;		/* owned array parallel to cfg->checks */
-	size_t n_checks;
-	struct pf_log log;		/* by value; its FILE is borrowed */
+	struct pf_engine eng;		/* what the scheduler and HTTP see; owned */
 	struct pf_http *http;		/* owned; NULL in one-shot mode */
 	struct pf_notify *notify;	/* owned; NULL when not under systemd */
 	struct event *sig_term;		/* owned signal and timer events */
@@ -44,12 +38,7 @@ struct pf_daemon {
 	struct event *sig_hup;
 	struct event *watchdog;
 	char *config_path;		/* owned; NULL: the built-in env profile */
-	char instance[256];		/* K_REVISION or the host name */
-	struct timespec started_at;	/* wall clock at start-up */
-	uint64_t version;		/* bumped on every result and reload */
 	enum pf_status last_overall;	/* for systemd STATUS= on changes */
-	bool stopping;			/* SIGTERM seen: not ready, no probes */
-	bool oneshot;			/* `preflightd check`: faster retries, no splay */
 	pf_result_hook on_result;	/* optional; borrowed */
 	void *on_result_arg;
 };
@@ -74,24 +63,11 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen);
 /* Releases everything the daemon owns (cancels in-flight probes first). */
 void pf_daemon_free(struct pf_daemon *d);
 
-/* A read-only view for rendering, with the clocks read now. */
-void pf_daemon_view(const struct pf_daemon *d, struct pf_view *v);
-
-/* Called by the scheduler after each recorded result. */
-void pf_daemon_result(struct pf_daemon *d, bool status_changed);
-
 /* SIGHUP: reload the configuration, keeping unchanged checks' state. */
 void pf_daemon_reload(struct pf_daemon *d);
 
 /* SIGTERM: turn not ready, stop probing, exit the loop once in-flight
  * HTTP requests were answered. */
 void pf_daemon_stop(struct pf_daemon *d);
-
-/* Shared by daemon.c and reload.c. */
-/* Creates the shared curl multi if cfg has a check that needs it. */
-int pf_daemon_ensure_curl(struct pf_daemon *d, const struct pf_config *cfg,
-			  char *err, size_t errlen);
-/* A check array for cfg (timers allocated, nothing armed), or NULL. */
-struct check *pf_daemon_make_checks(struct pf_daemon *d, struct pf_config *cfg);
 
 #endif

@@ -25,7 +25,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#include "daemon.h"
+#include "engine.h"
 #include "http.h"
 #include "pf_net.h"
 #include "pf_util.h"
@@ -51,7 +51,7 @@ struct cache {
 };
 
 struct pf_http {
-	struct pf_daemon *d;			/* borrowed */
+	struct pf_engine *e;			/* borrowed */
 	struct evhttp *http;			/* owned */
 	/* Client connections that made a request (not owned: evhttp frees
 	 * them and tells us through the close callback). */
@@ -177,13 +177,13 @@ static void send_oom(struct evhttp_request *req)
  * Readiness follows every check's freshness; what /status, /status/{check}
  * and /metrics show changes only when an on-demand result goes stale
  * (it then reads unknown), hence on_demand_only. */
-static double next_stale_ms(const struct pf_daemon *d, double now,
+static double next_stale_ms(const struct pf_engine *e, double now,
 			    bool on_demand_only)
 {
 	double next = 0;
 
-	for (size_t i = 0; i < d->n_checks; i++) {
-		const struct check *c = &d->checks[i];
+	for (size_t i = 0; i < e->n_checks; i++) {
+		const struct check *c = &e->checks[i];
 		double t;
 
 		if (!c->state.has_run || (on_demand_only && !c->cfg->on_demand))
@@ -205,7 +205,7 @@ static int query_group(struct pf_http *h, struct evhttp_request *req,
 
 	if (!g)
 		return -1;
-	idx = pf_config_find_group(h->d->cfg, g);
+	idx = pf_config_find_group(h->e->cfg, g);
 	if (idx < 0) {
 		snprintf(msg, sizeof(msg), "unknown group %s", g);
 		send_error(req, 404, msg);
@@ -229,14 +229,14 @@ static void on_status(struct pf_http *h, struct evhttp_request *req,
 		return;
 	}
 	c = &h->status[g + 1];
-	if (!cache_valid(c, h->d->version, now)) {
-		pf_daemon_view(h->d, &v);
+	if (!cache_valid(c, h->e->version, now)) {
+		pf_engine_view(h->e, &v);
 		if (!cache_store(c, pf_status_cache_render(h->frags, &v, g),
-				 h->d->version)) {
+				 h->e->version)) {
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->d, now, true);
+		c->expires_mono = next_stale_ms(h->e, now, true);
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
@@ -256,13 +256,13 @@ static void on_readyz(struct pf_http *h, struct evhttp_request *req,
 		return;
 	}
 	c = &h->readyz[g + 1];
-	if (!cache_valid(c, h->d->version, now)) {
-		pf_daemon_view(h->d, &v);
-		if (!cache_store(c, pf_render_readyz(&v, g, &c->ready), h->d->version)) {
+	if (!cache_valid(c, h->e->version, now)) {
+		pf_engine_view(h->e, &v);
+		if (!cache_store(c, pf_render_readyz(&v, g, &c->ready), h->e->version)) {
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->d, now, false);
+		c->expires_mono = next_stale_ms(h->e, now, false);
 	}
 	send_body(req, c->ready ? 200 : 503, CT_JSON, c->body);
 }
@@ -270,7 +270,7 @@ static void on_readyz(struct pf_http *h, struct evhttp_request *req,
 static void on_check(struct pf_http *h, struct evhttp_request *req,
 		     const char *name)
 {
-	int i = pf_config_find_check(h->d->cfg, name);
+	int i = pf_config_find_check(h->e->cfg, name);
 	double now = pf_mono_ms();
 	char msg[300];
 	struct cache *c;
@@ -282,13 +282,13 @@ static void on_check(struct pf_http *h, struct evhttp_request *req,
 		return;
 	}
 	c = &h->checks[i];
-	if (!cache_valid(c, h->d->version, now)) {
-		pf_daemon_view(h->d, &v);
-		if (!cache_store(c, pf_render_check(&v, (size_t)i), h->d->version)) {
+	if (!cache_valid(c, h->e->version, now)) {
+		pf_engine_view(h->e, &v);
+		if (!cache_store(c, pf_render_check(&v, (size_t)i), h->e->version)) {
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->d, now, true);
+		c->expires_mono = next_stale_ms(h->e, now, true);
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
@@ -299,14 +299,14 @@ static void on_metrics(struct pf_http *h, struct evhttp_request *req)
 	double now = pf_mono_ms();
 	struct pf_view v;
 
-	if (!cache_valid(c, h->d->version, now)) {
-		pf_daemon_view(h->d, &v);
-		if (!cache_store(c, pf_render_metrics(&v), h->d->version)) {
+	if (!cache_valid(c, h->e->version, now)) {
+		pf_engine_view(h->e, &v);
+		if (!cache_store(c, pf_render_metrics(&v), h->e->version)) {
 			send_oom(req);
 			return;
 		}
 		/* preflight_ready and _group_ready follow freshness too */
-		c->expires_mono = next_stale_ms(h->d, now, false);
+		c->expires_mono = next_stale_ms(h->e, now, false);
 	}
 	send_body(req, 200, CT_METRICS, c->body);
 }
@@ -332,7 +332,7 @@ static void on_run(struct pf_http *h, struct evhttp_request *req,
 	if (evcon)
 		evhttp_connection_get_peer(evcon, &peer, &port);
 	r.peer = peer;
-	code = pf_run_request(h->d, &r, &body);
+	code = pf_run_request(h->e, &r, &body);
 	if (!body) {
 		send_oom(req);
 		return;
@@ -465,7 +465,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 static bool alloc_caches(struct pf_http *h)
 {
-	const struct pf_config *cfg = h->d->cfg;
+	const struct pf_config *cfg = h->e->cfg;
 
 	h->n_sets = cfg->n_groups + 1;
 	h->n_checks = cfg->n_checks;
@@ -507,7 +507,7 @@ static void pause_accept(struct pf_http *h, int err)
 	/* One line per 10 s is enough to explain a sustained shortage. */
 	if (h->accept_warned_ms == 0 || pf_mono_ms() - h->accept_warned_ms > 10000) {
 		h->accept_warned_ms = pf_mono_ms();
-		pf_log(&h->d->log, PF_LOG_WARNING, NULL, NULL, -1,
+		pf_log(&h->e->log, PF_LOG_WARNING, NULL, NULL, -1,
 		       "HTTP: out of file descriptors (%s): pausing accept for up "
 		       "to %d ms at a time", strerror(err), PF_HTTP_ACCEPT_TICK_MS);
 	}
@@ -575,16 +575,16 @@ static int bind_listen(struct pf_http *h, const char *listen, char *err,
 	return 0;
 }
 
-struct pf_http *pf_http_new(struct pf_daemon *d, const char *listen,
+struct pf_http *pf_http_new(struct pf_engine *e, const char *listen,
 			    char *err, size_t errlen)
 {
 	struct timeval tick = { 0, PF_HTTP_ACCEPT_TICK_MS * 1000 };
 	struct pf_http *h = calloc(1, sizeof(*h));
 
 	if (h) {
-		h->d = d;
-		h->http = evhttp_new(d->base);
-		h->accept_tick = event_new(d->base, -1, EV_PERSIST, on_accept_tick, h);
+		h->e = e;
+		h->http = evhttp_new(e->base);
+		h->accept_tick = event_new(e->base, -1, EV_PERSIST, on_accept_tick, h);
 	}
 	if (!h || !h->http || !h->accept_tick || !alloc_caches(h)) {
 		snprintf(err, errlen, "out of memory starting the HTTP server");

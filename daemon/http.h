@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-struct pf_daemon;
+struct pf_engine;
 struct pf_http;
 
 #define PF_HTTP_MAX_CONNECTIONS 512
@@ -21,7 +21,7 @@ struct pf_http;
 
 /* Binds "host:port" and starts serving d.  NULL with err filled when the
  * address is malformed, in use or out of memory. */
-struct pf_http *pf_http_new(struct pf_daemon *d, const char *listen,
+struct pf_http *pf_http_new(struct pf_engine *e, const char *listen,
 			    char *err, size_t errlen);
 
 /* Drops the cached bodies after a reload (the check list changed). */

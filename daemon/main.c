@@ -12,11 +12,13 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "engine.h"
 #include "healthcheck.h"
 #include "log.h"
 #include "pf_schema.h"
 #include "pf_util.h"
 #include "render.h"
+#include "verdict.h"
 
 static const char USAGE[] =
 	"usage: preflightd [--config FILE] [--listen ADDR:PORT]\n"
@@ -24,6 +26,7 @@ static const char USAGE[] =
 	"       preflightd check [--config FILE] [--group G | --check C]\n"
 	"                  [--format text|json] [--wait DURATION]\n"
 	"       preflightd config [--config FILE]\n"
+	"       preflightd config --reference | --json-schema\n"
 	"       preflightd schema [--schema S] DIR|DUMP.sql\n"
 	"       preflightd healthcheck [--listen ADDR:PORT]   (GET /healthz, for HEALTHCHECK)\n"
 	"       preflightd --version | --help\n"
@@ -46,6 +49,8 @@ struct cli {
 	bool has_wait;
 	uint64_t wait_ms;
 	bool level_set;
+	bool reference;		/* config --reference */
+	bool json_schema;	/* config --json-schema */
 	struct pf_log log;
 };
 
@@ -141,6 +146,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			printf("preflightd %s\n", PF_VERSION);
 			return 0;
 		}
+		if (c->cmd == CMD_CONFIG && (strcmp(a, "--reference") == 0 ||
+					     strcmp(a, "--json-schema") == 0)) {
+			c->reference |= a[2] == 'r';
+			c->json_schema |= a[2] == 'j';
+			continue;
+		}
 		if (c->cmd == CMD_SCHEMA && a[0] != '-' && !c->dir) {
 			c->dir = a;
 			continue;
@@ -186,13 +197,37 @@ static struct pf_config *load_config(const struct cli *c)
 	return cfg;
 }
 
-static int cmd_config(const struct cli *c)
+/* --reference and --json-schema: what the key tables document. */
+static int cmd_config_doc(const struct cli *c)
 {
-	struct pf_config *cfg = load_config(c);
 	cJSON *j;
 	char *text;
 
-	if (!cfg)
+	if (c->reference) {
+		pf_config_reference(stdout);
+		return 0;
+	}
+	j = pf_config_schema();
+	text = j ? cJSON_Print(j) : NULL;
+	cJSON_Delete(j);
+	if (!text) {
+		fputs("preflightd: out of memory\n", stderr);
+		return 2;
+	}
+	puts(text);
+	free(text);
+	return 0;
+}
+
+static int cmd_config(const struct cli *c)
+{
+	struct pf_config *cfg;
+	cJSON *j;
+	char *text;
+
+	if (c->reference || c->json_schema)
+		return cmd_config_doc(c);
+	if (!(cfg = load_config(c)))
 		return 2;
 	j = pf_config_describe(cfg);
 	text = j ? cJSON_Print(j) : NULL;
@@ -222,7 +257,7 @@ static int cmd_run(const struct cli *c)
 		fprintf(stderr, "preflightd: %s\n", err);
 		return 2;
 	}
-	listen = c->listen ? c->listen : env && env[0] ? env : d.cfg->listen;
+	listen = c->listen ? c->listen : env && env[0] ? env : d.eng.cfg->listen;
 	rc = pf_daemon_serve(&d, listen);
 	pf_daemon_free(&d);
 	return rc;
@@ -232,8 +267,8 @@ static int cmd_run(const struct cli *c)
  * only so that caused_by can name them, need not). */
 static bool all_reported(const struct pf_daemon *d, const struct oneshot *o)
 {
-	for (size_t i = 0; i < d->n_checks; i++)
-		if (o->report[i] && !d->checks[i].state.has_run)
+	for (size_t i = 0; i < d->eng.n_checks; i++)
+		if (o->report[i] && !d->eng.checks[i].state.has_run)
 			return false;
 	return true;
 }
@@ -241,7 +276,7 @@ static bool all_reported(const struct pf_daemon *d, const struct oneshot *o)
 static void oneshot_view(const struct pf_daemon *d, const struct oneshot *o,
 			 struct pf_view *v)
 {
-	pf_daemon_view(d, v);
+	pf_engine_view(&d->eng, v);
 	if (o->group < 0)
 		v->only = o->report;
 }
@@ -263,7 +298,7 @@ static void oneshot_on_result(struct pf_daemon *d, void *arg)
 		return;
 	if (o->wait && overall(d, o) == PF_STATUS_FAIL)
 		return;
-	event_base_loopexit(d->base, NULL);
+	event_base_loopexit(d->eng.base, NULL);
 }
 
 /* Marks check i and, transitively, the periodic checks it depends on (free
@@ -273,10 +308,10 @@ static void select_with_deps(const struct pf_config *cfg, size_t i, bool *run,
 {
 	run[i] = true;
 	for (size_t k = 0; depth < cfg->n_checks && k < cfg->checks[i].n_depends_on; k++) {
-		int j = pf_config_find_check(cfg, cfg->checks[i].depends_on[k]);
+		size_t j = cfg->checks[i].dep_idx[k];
 
-		if (j >= 0 && !run[j] && !cfg->checks[j].on_demand)
-			select_with_deps(cfg, (size_t)j, run, depth + 1);
+		if (!run[j] && !cfg->checks[j].on_demand)
+			select_with_deps(cfg, j, run, depth + 1);
 	}
 }
 
@@ -324,12 +359,12 @@ static void on_wait_over(evutil_socket_t fd, short what, void *arg)
  * run them, so nobody mistakes "READY" for "the round trip works". */
 static void report_skipped(const struct pf_daemon *d, const struct oneshot *o)
 {
-	const struct pf_config *cfg = d->cfg;
+	const struct pf_config *cfg = d->eng.cfg;
 
-	for (size_t i = 0; o->group < 0 && i < d->n_checks; i++) {
-		const char *name = d->checks[i].cfg->name, *group = NULL;
+	for (size_t i = 0; o->group < 0 && i < d->eng.n_checks; i++) {
+		const char *name = d->eng.checks[i].cfg->name, *group = NULL;
 
-		if (!d->checks[i].cfg->on_demand || o->report[i])
+		if (!d->eng.checks[i].cfg->on_demand || o->report[i])
 			continue;
 		for (size_t g = 0; !group && g < cfg->n_groups; g++)
 			for (size_t k = 0; k < cfg->groups[g].n_checks; k++)
@@ -375,7 +410,7 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 	d->on_result = oneshot_on_result;
 	d->on_result_arg = o;
 	if (c->has_wait) {
-		wait_ev = evtimer_new(d->base, on_wait_over, d->base);
+		wait_ev = evtimer_new(d->eng.base, on_wait_over, d->eng.base);
 		if (!wait_ev || evtimer_add(wait_ev, &tv) < 0) {
 			fputs("preflightd: out of memory\n", stderr);
 			if (wait_ev)
@@ -386,8 +421,8 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 	pf_daemon_schedule(d, o->run);
 	/* Nothing selected (an empty configuration): report at once. */
 	if (all_reported(d, o))
-		event_base_loopexit(d->base, NULL);
-	event_base_dispatch(d->base);
+		event_base_loopexit(d->eng.base, NULL);
+	event_base_dispatch(d->eng.base);
 	rc = report(d, o, c->json);
 	if (wait_ev)
 		event_free(wait_ev);

@@ -118,15 +118,14 @@ static void failure_family(FILE *f, const struct pf_view *v)
 	}
 }
 
-static void ready_families(FILE *f, const struct pf_view *v,
-			   const struct pf_lookup *lk)
+static void ready_families(FILE *f, const struct pf_view *v)
 {
 	struct pf_set s;
 
 	put_family(f, "preflight_group_ready", "gauge",
 		   "1 when every critical check of the group is passing and fresh.");
 	for (size_t g = 0; g < v->cfg->n_groups; g++) {
-		if (pf_set_init(&s, v, (int)g, lk) < 0)
+		if (pf_set_init(&s, v, (int)g) < 0)
 			continue;
 		fputs("preflight_group_ready{", f);
 		put_label(f, "group", v->cfg->groups[g].name, true);
@@ -135,7 +134,7 @@ static void ready_families(FILE *f, const struct pf_view *v,
 	}
 	put_family(f, "preflight_ready", "gauge",
 		   "1 when every critical check is passing and fresh (/readyz).");
-	if (pf_set_init(&s, v, -1, lk) == 0) {
+	if (pf_set_init(&s, v, -1) == 0) {
 		fprintf(f, "preflight_ready %d\n", pf_set_ready(v, &s));
 		pf_set_free(&s);
 	}
@@ -190,27 +189,21 @@ static void gauge_families(FILE *f, const struct pf_view *v)
 
 char *pf_render_metrics(const struct pf_view *v)
 {
-	struct pf_lookup lk;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (pf_lookup_init(&lk, v) < 0)
+	if (!(f = open_memstream(&buf, &len)))
 		return NULL;
-	if (!(f = open_memstream(&buf, &len))) {
-		pf_lookup_free(&lk);
-		return NULL;
-	}
 	check_families(f, v);
 	failure_family(f, v);
-	ready_families(f, v, &lk);
+	ready_families(f, v);
 	gauge_families(f, v);
 	put_family(f, "preflight_build_info", "gauge",
 		   "Always 1; the version label names the running build.");
 	fputs("preflight_build_info{", f);
 	put_label(f, "version", PF_VERSION, true);
 	fputs("} 1\n", f);
-	pf_lookup_free(&lk);
 	if (ferror(f)) {
 		fclose(f);
 		free(buf);

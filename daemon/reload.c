@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "engine.h"
 #include "http.h"
 #include "notify.h"
 #include "pf_curl.h"
@@ -30,11 +31,11 @@ static int load_config(const struct pf_daemon *d, struct pf_config **out,
 /* Index of the old check that new check nc continues, or -1. */
 static int find_unchanged(const struct pf_daemon *d, const struct pf_check_cfg *nc)
 {
-	int j = pf_config_find_check(d->cfg, nc->name);
+	int j = pf_config_find_check(d->eng.cfg, nc->name);
 
-	if (j < 0 || (size_t)j >= d->n_checks)
+	if (j < 0 || (size_t)j >= d->eng.n_checks)
 		return -1;
-	if (strcmp(d->cfg->checks[j].fingerprint, nc->fingerprint) != 0)
+	if (strcmp(d->eng.cfg->checks[j].fingerprint, nc->fingerprint) != 0)
 		return -1;
 	return j;
 }
@@ -70,7 +71,7 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 				pf_sched_after(&nc[i], pf_sched_splay_ms(i, n, nc[i].cfg->interval_ms));
 			continue;
 		}
-		old = &d->checks[j];
+		old = &d->eng.checks[j];
 		probing = old->probe != NULL;
 		/* The in-flight probe reports to the old struct check: cancel
 		 * it rather than let it write into freed memory. */
@@ -88,23 +89,22 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 static void swap_in(struct pf_daemon *d, struct pf_config *cfg,
 		    struct check *cs, const struct reload_counts *rc)
 {
-	size_t removed = d->n_checks - rc->kept;
+	size_t removed = d->eng.n_checks - rc->kept;
 
-	for (size_t i = 0; i < d->n_checks; i++)
-		pf_sched_free(&d->checks[i]);
-	free(d->checks);
-	if (strcmp(cfg->listen, d->cfg->listen) != 0)
-		pf_log(&d->log, PF_LOG_WARNING, NULL, NULL, -1,
+	pf_engine_free_checks(d->eng.checks, d->eng.n_checks);
+	if (strcmp(cfg->listen, d->eng.cfg->listen) != 0)
+		pf_log(&d->eng.log, PF_LOG_WARNING, NULL, NULL, -1,
 		       "reload: listen changed to %s; it takes effect on restart",
 		       cfg->listen);
-	pf_config_free(d->cfg);
-	d->cfg = cfg;
-	d->checks = cs;
-	d->n_checks = cfg->n_checks;
-	d->version++;
+	pf_config_free(d->eng.cfg);
+	d->eng.cfg = cfg;
+	d->eng.checks = cs;
+	d->eng.n_checks = cfg->n_checks;
+	d->eng.version++;
+	d->eng.generation++;
 	if (d->http)
 		pf_http_reset(d->http);
-	pf_log(&d->log, PF_LOG_INFO, NULL, NULL, -1,
+	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1,
 	       "configuration reloaded from %s: %zu checks (%zu kept, %zu new "
 	       "or changed, %zu removed or changed)", cfg->source, cfg->n_checks,
 	       rc->kept, rc->added, removed);
@@ -112,7 +112,7 @@ static void swap_in(struct pf_daemon *d, struct pf_config *cfg,
 
 static void reload_failed(struct pf_daemon *d, const char *why)
 {
-	pf_log(&d->log, PF_LOG_ERROR, NULL, "config", -1,
+	pf_log(&d->eng.log, PF_LOG_ERROR, NULL, "config", -1,
 	       "reload failed, still running the previous configuration: %s", why);
 	pf_notify_ready(d->notify, "reload failed: previous configuration kept");
 }
@@ -124,19 +124,19 @@ void pf_daemon_reload(struct pf_daemon *d)
 	struct check *cs;
 	char err[1024];
 
-	if (d->stopping)
+	if (d->eng.stopping)
 		return;
 	pf_notify_reloading(d->notify);
 	if (load_config(d, &cfg, err, sizeof(err)) < 0) {
 		reload_failed(d, err);
 		return;
 	}
-	if (pf_daemon_ensure_curl(d, cfg, err, sizeof(err)) < 0) {
+	if (pf_engine_ensure_curl(&d->eng, cfg, err, sizeof(err)) < 0) {
 		pf_config_free(cfg);
 		reload_failed(d, err);
 		return;
 	}
-	cs = pf_daemon_make_checks(d, cfg);
+	cs = pf_engine_make_checks(&d->eng, cfg);
 	if (!cs) {
 		pf_config_free(cfg);
 		reload_failed(d, "out of memory");

@@ -53,13 +53,10 @@ static void add_target(cJSON *o, const struct pf_check_cfg *cfg)
 {
 	char target[PF_TARGET_MAX];
 
-	if (!cfg->ops || !cfg->ops->target) {
+	if (!pf_check_target(cfg, target, sizeof target)) {
 		cJSON_AddNullToObject(o, "target");
 		return;
 	}
-	target[0] = '\0';
-	cfg->ops->target(cfg->kind_cfg, target, sizeof target);
-	target[sizeof target - 1] = '\0';
 	add_text(o, "target", target);
 }
 
@@ -89,8 +86,7 @@ static void add_failure(cJSON *o, const struct pf_view *v, size_t i)
 	add_text(o, "hint", failing ? pf_state_hint(st, cfg) : NULL);
 }
 
-cJSON *pf_render_check_obj(const struct pf_view *v, size_t i,
-			   const struct pf_lookup *lk)
+cJSON *pf_render_check_obj(const struct pf_view *v, size_t i)
 {
 	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
 	const struct check_state *st = &v->checks[i].state;
@@ -114,7 +110,7 @@ cJSON *pf_render_check_obj(const struct pf_view *v, size_t i,
 		cJSON_AddNullToObject(o, "duration_ms");
 	cJSON_AddNumberToObject(o, "consecutive_failures",
 				st->consecutive_failures);
-	add_text(o, "caused_by", pf_caused_by(v, i, lk));
+	add_text(o, "caused_by", pf_caused_by(v, i));
 	/* a reference, not a copy: the state outlives this render */
 	if (cJSON_IsObject(st->last.details))
 		cJSON_AddItemReferenceToObject(o, "details", st->last.details);
@@ -127,11 +123,10 @@ cJSON *pf_render_check_json(const struct pf_view *v, size_t i)
 {
 	if (i >= v->n_checks)
 		return NULL;
-	return pf_render_check_obj(v, i, NULL);
+	return pf_render_check_obj(v, i);
 }
 
-static cJSON *groups_json(const struct pf_view *v, int group,
-			  const struct pf_lookup *lk)
+static cJSON *groups_json(const struct pf_view *v, int group)
 {
 	cJSON *groups = cJSON_CreateObject();
 
@@ -142,7 +137,7 @@ static cJSON *groups_json(const struct pf_view *v, int group,
 
 		if (group >= 0 && (size_t)group != g)
 			continue;
-		if (pf_set_init(&s, v, (int)g, lk) < 0)
+		if (pf_set_init(&s, v, (int)g) < 0)
 			continue;
 		o = cJSON_AddObjectToObject(groups, gc->name);
 		cJSON_AddStringToObject(o, "status",
@@ -170,7 +165,6 @@ static void add_header(cJSON *root, const struct pf_view *v, enum pf_status st)
 }
 
 cJSON *pf_render_status_head(const struct pf_view *v, int group,
-			     const struct pf_lookup *lk,
 			     const struct pf_set *s)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -178,25 +172,22 @@ cJSON *pf_render_status_head(const struct pf_view *v, int group,
 	if (!root)
 		return NULL;
 	add_header(root, v, pf_set_overall(v, s));
-	cJSON_AddItemToObject(root, "groups", groups_json(v, group, lk));
+	cJSON_AddItemToObject(root, "groups", groups_json(v, group));
 	return root;
 }
 
 cJSON *pf_render_status_json(const struct pf_view *v, int group)
 {
-	struct pf_lookup lk;
 	struct pf_set s;
 	cJSON *root = NULL, *checks;
 
-	if (pf_lookup_init(&lk, v) < 0)
-		return NULL;
-	if (pf_set_init(&s, v, group, &lk) < 0)
+	if (pf_set_init(&s, v, group) < 0)
 		goto out;
-	if (!(root = pf_render_status_head(v, group, &lk, &s)))
+	if (!(root = pf_render_status_head(v, group, &s)))
 		goto out;
 	checks = cJSON_AddObjectToObject(root, "checks");
 	for (size_t k = 0; checks && k < s.n; k++) {
-		cJSON *c = pf_render_check_obj(v, s.idx[k], &lk);
+		cJSON *c = pf_render_check_obj(v, s.idx[k]);
 
 		if (c && !cJSON_AddItemToObject(checks,
 						v->cfg->checks[s.idx[k]].name, c))
@@ -204,7 +195,6 @@ cJSON *pf_render_status_json(const struct pf_view *v, int group)
 	}
 out:
 	pf_set_free(&s);
-	pf_lookup_free(&lk);
 	return root;
 }
 
@@ -231,14 +221,11 @@ char *pf_render_check(const struct pf_view *v, size_t i)
 
 char *pf_render_readyz(const struct pf_view *v, int group, bool *ready)
 {
-	struct pf_lookup lk;
 	struct pf_set s;
 	cJSON *root = NULL, *failing;
 
 	*ready = false;
-	if (pf_lookup_init(&lk, v) < 0)
-		return NULL;
-	if (pf_set_init(&s, v, group, &lk) < 0)
+	if (pf_set_init(&s, v, group) < 0)
 		goto out;
 	*ready = pf_set_ready(v, &s);
 	if (!(root = cJSON_CreateObject()))
@@ -251,6 +238,5 @@ char *pf_render_readyz(const struct pf_view *v, int group, bool *ready)
 			add_name(failing, v->cfg->checks[s.idx[k]].name);
 out:
 	pf_set_free(&s);
-	pf_lookup_free(&lk);
 	return print_and_free(root);
 }

@@ -21,6 +21,9 @@ struct pf_view {
 	const struct pf_config *cfg;
 	const struct check *checks;	/* parallel to cfg->checks */
 	size_t n_checks;
+	/* the configuration's generation: bumped on every reload, so what
+	 * was rendered for another config is never reused */
+	uint64_t generation;
 	const char *instance;		/* hostname or K_REVISION */
 	struct timespec started_at;	/* wall */
 	struct timespec now;		/* wall, for generated_at */
@@ -43,9 +46,6 @@ char *pf_render_readyz(const struct pf_view *v, int group, bool *ready);
 /* GET /metrics body, Prometheus text format 0.0.4. */
 char *pf_render_metrics(const struct pf_view *v);
 
-/* Overall status of a set: fail if any critical check is not pass/warn
- * (unknown counts as fail), warn if any warn, else pass. group < 0: all. */
-enum pf_status pf_render_overall(const struct pf_view *v, int group);
 
 /* `preflightd check` report: the checklist for people (one line per check:
  * ✓/✗, name, target, reason, hint) or JSON (same object as /status). */

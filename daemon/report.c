@@ -52,9 +52,7 @@ static void report_check(FILE *f, const struct pf_view *v, size_t i,
 	char target[PF_TARGET_MAX] = "";
 	const char *hint, *cause;
 
-	if (cfg->ops && cfg->ops->target)
-		cfg->ops->target(cfg->kind_cfg, target, sizeof target);
-	target[sizeof target - 1] = '\0';
+	pf_check_target(cfg, target, sizeof target);
 	/* names padded to one column so the targets line up */
 	fprintf(f, "%s %-*s", mark(s), target[0] ? width : 0, cfg->name);
 	if (target[0]) {
@@ -79,7 +77,7 @@ static void report_check(FILE *f, const struct pf_view *v, size_t i,
 	fprintf(f, "    %s: ", pf_reason_name(st->last.reason));
 	put_line_text(f, st->last.error[0] ? st->last.error : "(no detail)");
 	fputc('\n', f);
-	if ((cause = pf_caused_by(v, i, NULL)))
+	if ((cause = pf_caused_by(v, i)))
 		fprintf(f, "    caused by: %s\n", cause);
 	if ((hint = pf_state_hint(st, cfg))) {
 		fputs("    hint: ", f);
@@ -120,15 +118,12 @@ static void report_summary(FILE *f, const struct pf_view *v,
 
 char *pf_render_report_text(const struct pf_view *v, int group)
 {
-	struct pf_lookup lk;
 	struct pf_set s;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = NULL;
 
-	if (pf_lookup_init(&lk, v) < 0)
-		return NULL;
-	if (pf_set_init(&s, v, group, &lk) == 0 &&
+	if (pf_set_init(&s, v, group) == 0 &&
 	    (f = open_memstream(&buf, &len))) {
 		int width = name_width(v, &s);
 
@@ -147,7 +142,6 @@ char *pf_render_report_text(const struct pf_view *v, int group)
 	if (f)
 		fclose(f);
 	pf_set_free(&s);
-	pf_lookup_free(&lk);
 	return buf;
 }
 

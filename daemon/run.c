@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "daemon.h"
+#include "engine.h"
 #include "run.h"
 #include "scheduler.h"
 
@@ -67,10 +67,10 @@ static bool cross_origin(const struct pf_run_req *r)
 
 /* 0 when the request may run probes, else the HTTP status to refuse it
  * with and its message. */
-static int authorize(const struct pf_daemon *d, const struct pf_run_req *r,
+static int authorize(const struct pf_engine *e, const struct pf_run_req *r,
 		     const char **why)
 {
-	const char *token = d->cfg->run_token;
+	const char *token = e->cfg->run_token;
 	const char *auth = r->authorization;
 
 	if (cross_origin(r)) {
@@ -91,21 +91,21 @@ static int authorize(const struct pf_daemon *d, const struct pf_run_req *r,
 	return 401;
 }
 
-static void add_run(const struct pf_daemon *d, size_t i, cJSON *accepted,
+static void add_run(const struct pf_engine *e, size_t i, cJSON *accepted,
 		    cJSON *coalesced)
 {
-	enum pf_run r = pf_sched_run_now(&d->checks[i]);
+	enum pf_run r = pf_sched_run_now(&e->checks[i]);
 
 	cJSON_AddItemToArray(r == PF_RUN_ACCEPTED ? accepted : coalesced,
-			     cJSON_CreateString(d->checks[i].cfg->name));
+			     cJSON_CreateString(e->checks[i].cfg->name));
 }
 
 /* Hands the selected checks to the scheduler: one check, a group (its
  * on-demand members included), or every periodic check. */
-static int select_runs(const struct pf_daemon *d, const struct pf_run_req *r,
+static int select_runs(const struct pf_engine *e, const struct pf_run_req *r,
 		       cJSON *accepted, cJSON *coalesced, const char **why)
 {
-	const struct pf_config *cfg = d->cfg;
+	const struct pf_config *cfg = e->cfg;
 	int i, g;
 
 	if (r->check) {
@@ -113,7 +113,7 @@ static int select_runs(const struct pf_daemon *d, const struct pf_run_req *r,
 			*why = "unknown check";
 			return 404;
 		}
-		add_run(d, (size_t)i, accepted, coalesced);
+		add_run(e, (size_t)i, accepted, coalesced);
 		return 0;
 	}
 	if (r->group) {
@@ -123,16 +123,16 @@ static int select_runs(const struct pf_daemon *d, const struct pf_run_req *r,
 		}
 		for (size_t k = 0; k < cfg->groups[g].n_checks; k++)
 			if ((i = pf_config_find_check(cfg, cfg->groups[g].checks[k])) >= 0)
-				add_run(d, (size_t)i, accepted, coalesced);
+				add_run(e, (size_t)i, accepted, coalesced);
 		return 0;
 	}
-	for (size_t k = 0; k < d->n_checks; k++)
-		if (!d->checks[k].cfg->on_demand)
-			add_run(d, k, accepted, coalesced);
+	for (size_t k = 0; k < e->n_checks; k++)
+		if (!e->checks[k].cfg->on_demand)
+			add_run(e, k, accepted, coalesced);
 	return 0;
 }
 
-int pf_run_request(struct pf_daemon *d, const struct pf_run_req *r,
+int pf_run_request(struct pf_engine *e, const struct pf_run_req *r,
 		   char **body)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -146,13 +146,13 @@ int pf_run_request(struct pf_daemon *d, const struct pf_run_req *r,
 		cJSON_Delete(o);
 		return 500;
 	}
-	code = authorize(d, r, &why);
+	code = authorize(e, r, &why);
 	if (code == 0 && r->check && r->group) {
 		why = "name either check or group, not both";
 		code = 400;
 	}
 	if (code == 0)
-		code = select_runs(d, r, accepted, coalesced, &why);
+		code = select_runs(e, r, accepted, coalesced, &why);
 	if (code != 0) {
 		cJSON_Delete(o);
 		o = cJSON_CreateObject();

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-struct pf_daemon;
+struct pf_engine;
 
 /* What the handler needs of one request; every field may be NULL. */
 struct pf_run_req {
@@ -28,7 +28,7 @@ bool pf_run_peer_loopback(const char *peer);
  * {"error": "..."} with 400, 401 (a token is configured but missing or
  * wrong), 403 (no token configured, or a cross-origin browser request) or
  * 404 (unknown check or group).  500 with *body NULL when out of memory. */
-int pf_run_request(struct pf_daemon *d, const struct pf_run_req *r,
+int pf_run_request(struct pf_engine *d, const struct pf_run_req *r,
 		   char **body);
 
 #endif

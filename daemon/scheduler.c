@@ -11,7 +11,8 @@
 
 #include <event2/event.h>
 
-#include "daemon.h"
+#include "engine.h"
+#include "log.h"
 #include "pf_probe.h"
 #include "pf_util.h"
 #include "scheduler.h"
@@ -59,7 +60,7 @@ static uint64_t next_delay_ms(const struct check *c)
 {
 	uint64_t iv = c->cfg->interval_ms;
 
-	if (c->daemon->oneshot)
+	if (c->engine->oneshot)
 		return c->cfg->on_demand ? c->cfg->run_spacing_ms :
 		       iv > ONESHOT_RETRY_MS ? ONESHOT_RETRY_MS : iv;
 	return iv;
@@ -68,7 +69,7 @@ static uint64_t next_delay_ms(const struct check *c)
 /* Whether a finished probe is followed by another one on the timer. */
 static bool periodic(const struct check *c)
 {
-	return !c->cfg->on_demand || c->daemon->oneshot;
+	return !c->cfg->on_demand || c->engine->oneshot;
 }
 
 static void log_transition(const struct check *c, double duration_ms)
@@ -78,10 +79,10 @@ static void log_transition(const struct check *c, double duration_ms)
 	enum pf_status s = st->status;
 
 	if (s == PF_STATUS_PASS)
-		pf_log(&c->daemon->log, PF_LOG_INFO, c->cfg->name, NULL, duration_ms,
+		pf_log(&c->engine->log, PF_LOG_INFO, c->cfg->name, NULL, duration_ms,
 		       "check %s is now pass", c->cfg->name);
 	else
-		pf_log(&c->daemon->log, PF_LOG_WARNING, c->cfg->name, reason,
+		pf_log(&c->engine->log, PF_LOG_WARNING, c->cfg->name, reason,
 		       duration_ms, "check %s is now %s: %s", c->cfg->name,
 		       pf_status_name(s), st->last.error);
 }
@@ -89,21 +90,23 @@ static void log_transition(const struct check *c, double duration_ms)
 /* Records one result (from a probe, or made up by the scheduler). */
 static void record(struct check *c, struct pf_result *res)
 {
-	struct pf_daemon *d = c->daemon;
+	struct pf_engine *e = c->engine;
 	double now = pf_mono_ms();
 	double duration = now - c->probe_started_mono_ms;
 	struct timespec wall;
 	bool changed;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	if (pf_log_enabled(&d->log, PF_LOG_DEBUG))
-		pf_log(&d->log, PF_LOG_DEBUG, c->cfg->name, pf_reason_name(res->reason),
+	if (pf_log_enabled(&e->log, PF_LOG_DEBUG))
+		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, pf_reason_name(res->reason),
 		       duration, "probe %s: %s", res->reason == PF_REASON_NONE ?
 		       "passed" : "failed", res->error);
 	changed = pf_state_apply(&c->state, c->cfg, res, duration, &wall, now);
 	if (changed)
 		log_transition(c, duration);
-	pf_daemon_result(d, changed);
+	e->version++;	/* every cached body is now out of date */
+	if (e->on_result)
+		e->on_result(e->on_result_arg, changed);
 }
 
 /* Milliseconds until run_min_spacing since the last run POST /run
@@ -123,7 +126,7 @@ static uint64_t spacing_left_ms(const struct check *c)
  * runs again at once. */
 static void after_result(struct check *c)
 {
-	if (c->daemon->stopping)
+	if (c->engine->stopping)
 		return;
 	if (c->run_queued) {
 		c->run_queued = false;
@@ -168,7 +171,7 @@ static void on_backstop(evutil_socket_t fd, short what, void *arg)
 
 static void start_probe(struct check *c)
 {
-	struct pf_daemon *d = c->daemon;
+	struct pf_engine *e = c->engine;
 	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
 	double prev_start = c->probe_started_mono_ms;
 
@@ -178,16 +181,17 @@ static void start_probe(struct check *c)
 	c->run_armed = false;
 	/* For bench/scale_1000: how late this tick fired vs one interval after
 	 * the previous start (not meaningful after POST /run or an overrun). */
-	if (prev_start > 0 && periodic(c) && pf_log_enabled(&d->log, PF_LOG_DEBUG))
-		pf_log(&d->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
+	if (prev_start > 0 && periodic(c) && pf_log_enabled(&e->log, PF_LOG_DEBUG))
+		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
 		       "probe start lateness_ms=%.3f", c->probe_started_mono_ms -
 		       prev_start - (double)next_delay_ms(c));
 	if (periodic(c))
 		pf_sched_after(c, next_delay_ms(c));
 	else
 		c->tick_due_mono_ms = 0;
-	c->probe = c->cfg->ops->start(c->cfg->kind_cfg, &d->env, c->memory,
-				      c->cfg->timeout_ms, on_probe_done, c);
+	c->probe = c->cfg->ops->start(&(struct pf_start){
+		.cfg = c->cfg->kind_cfg, .env = &e->env, .memory = c->memory,
+		.timeout_ms = c->cfg->timeout_ms, .done = on_probe_done, .arg = c });
 	if (!c->probe) {
 		struct pf_result res;
 
@@ -209,21 +213,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->tick_due_mono_ms = 0;
-	if (c->daemon->stopping || c->probe)
+	if (c->engine->stopping || c->probe)
 		return;
 	start_probe(c);
 }
 
-int pf_sched_init(struct pf_daemon *d, struct check *c, struct pf_check_cfg *cfg)
+int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg)
 {
 	size_t msize = cfg->ops->memory_size;
 
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
-	c->daemon = d;
+	c->engine = e;
 	pf_result_reset(&c->state.last);
-	c->tick = evtimer_new(d->base, on_tick, c);
-	c->backstop = evtimer_new(d->base, on_backstop, c);
+	c->tick = evtimer_new(e->base, on_tick, c);
+	c->backstop = evtimer_new(e->base, on_backstop, c);
 	c->memory = msize ? calloc(1, msize) : NULL;
 	if (!c->tick || !c->backstop || (msize && !c->memory)) {
 		if (c->tick)
@@ -242,7 +246,7 @@ enum pf_run pf_sched_run_now(struct check *c)
 {
 	uint64_t wait;
 
-	if (c->daemon->stopping)
+	if (c->engine->stopping)
 		return PF_RUN_COALESCED;
 	/* At most one queued run: a request while one is pending joins it. */
 	if (c->run_queued || c->run_armed)

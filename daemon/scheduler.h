@@ -11,11 +11,11 @@
 
 #include "check.h"
 
-struct pf_daemon;
+struct pf_engine;
 
 /* Sets up c for cfg (timers allocated, nothing armed).  -1 when out of
  * memory, with nothing left allocated. */
-int pf_sched_init(struct pf_daemon *d, struct check *c, struct pf_check_cfg *cfg);
+int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg);
 
 /* Delay of check i's first probe among n: spread over min(interval, 3 s),
  * deterministic by index so a thousand checks do not fire at once. */

@@ -21,11 +21,9 @@ struct frag {
 };
 
 struct pf_status_cache {
-	const struct pf_config *cfg;	/* borrowed: what the fragments show */
-	const struct check *checks;	/* borrowed: likewise */
+	uint64_t generation;		/* of the config the fragments show */
 	size_t n;
 	struct frag *frags;		/* owned, n entries; NULL when unbound */
-	struct pf_lookup lk;		/* owned: cfg's check names, sorted */
 	size_t renders;
 };
 
@@ -42,9 +40,6 @@ void pf_status_cache_reset(struct pf_status_cache *c)
 		free(c->frags[i].text);
 	free(c->frags);
 	c->frags = NULL;
-	pf_lookup_free(&c->lk);
-	c->cfg = NULL;
-	c->checks = NULL;
 	c->n = 0;
 }
 
@@ -66,17 +61,15 @@ size_t pf_status_cache_renders(const struct pf_status_cache *c)
  * Returns -1 when out of memory (the cache is then empty). */
 static int bind_view(struct pf_status_cache *c, const struct pf_view *v)
 {
-	if (c->frags && c->cfg == v->cfg && c->checks == v->checks &&
-	    c->n == v->n_checks)
+	if (c->frags && c->generation == v->generation && c->n == v->n_checks)
 		return 0;
 	pf_status_cache_reset(c);
 	c->frags = calloc(v->n_checks ? v->n_checks : 1, sizeof(*c->frags));
-	if (!c->frags || pf_lookup_init(&c->lk, v) < 0) {
+	if (!c->frags) {
 		pf_status_cache_reset(c);
 		return -1;
 	}
-	c->cfg = v->cfg;
-	c->checks = v->checks;
+	c->generation = v->generation;
 	c->n = v->n_checks;
 	return 0;
 }
@@ -88,7 +81,7 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 {
 	struct frag *f = &c->frags[i];
 	cJSON *wrap = cJSON_CreateObject();
-	cJSON *obj = wrap ? pf_render_check_obj(v, i, &c->lk) : NULL;
+	cJSON *obj = wrap ? pf_render_check_obj(v, i) : NULL;
 	char *text;
 
 	if (!obj || !cJSON_AddItemToObject(wrap, v->cfg->checks[i].name, obj)) {
@@ -118,7 +111,7 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
 {
 	const struct frag *f = &c->frags[i];
-	const char *cause = pf_caused_by(v, i, &c->lk);
+	const char *cause = pf_caused_by(v, i);
 	bool stale = pf_state_stale(&v->checks[i].state, &v->cfg->checks[i],
 				    v->now_mono_ms);
 
@@ -169,12 +162,12 @@ char *pf_status_cache_render(struct pf_status_cache *c,
 
 	if (bind_view(c, v) < 0)
 		return NULL;
-	if (pf_set_init(&s, v, group, &c->lk) < 0)
+	if (pf_set_init(&s, v, group) < 0)
 		return NULL;
 	for (size_t k = 0; k < s.n; k++)
 		if (refresh(c, v, s.idx[k]) < 0)
 			goto done;
-	head = pf_render_status_head(v, group, &c->lk, &s);
+	head = pf_render_status_head(v, group, &s);
 	text = head ? cJSON_PrintUnformatted(head) : NULL;
 	if (text)
 		out = assemble(c, text, &s);

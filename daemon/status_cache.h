@@ -16,9 +16,8 @@ struct pf_status_cache;
 /* An empty cache; NULL when out of memory. */
 struct pf_status_cache *pf_status_cache_new(void);
 
-/* Drops every fragment.  Call it on every reload: the cache also starts
- * over when it sees another cfg or check array pointer, but a new config
- * allocated at the old one's address would not be noticed. */
+/* Drops every fragment.  The cache also starts over by itself when the
+ * view's config generation changes (a reload). */
 void pf_status_cache_reset(struct pf_status_cache *c);
 
 /* NULL is ignored. */

@@ -4,10 +4,9 @@
  * what the daemon hands to each probe.
  *
  * Lifecycle and ownership rules (every kind follows them):
- *  - parse() builds the kind's private config from its JSON object; the
- *    check owns it and releases it with free_cfg().  The daemon has already
- *    rejected keys that are neither common nor listed in ops->keys, and has
- *    expanded ${VAR} / ${file:...} in every string.
+ *  - The kind's config is a struct its key table (ops->config, pf_keys.h)
+ *    fills from the check's JSON object, after the daemon expanded
+ *    ${VAR} / ${file:...} in every string; the check owns it.
  *  - start() begins one probe on the skeleton of pf_probe.h and returns
  *    it (NULL only when out of memory).  The probe owns every resource it
  *    opens.  start() never reports itself: even an immediate failure is
@@ -36,6 +35,7 @@ struct cJSON;
 struct event_base;
 struct evdns_base;
 struct pf_curlm;
+struct pf_keys;
 struct pf_probe;
 
 /* Probe failure reasons: SPEC §4, fixed set.  Order is the wire order. */
@@ -130,11 +130,25 @@ struct pf_env {
 
 typedef void (*pf_done_fn)(void *arg, struct pf_result *res);
 
+/* What start() gets for one probe; the probe keeps its own copy of what
+ * it needs (pf_probe_new copies env, timeout, done and arg). */
+struct pf_start {
+	const void *cfg;		/* the kind's config: its key table's struct */
+	const struct pf_env *env;
+	/* the check's ops->memory_size bytes (NULL when 0); only one probe
+	 * of a check runs at a time, so the probe may write it */
+	void *memory;
+	uint64_t timeout_ms;
+	pf_done_fn done;
+	void *arg;
+};
+
 struct check_ops {
 	const char *kind;		/* "tcp", "postgres", ... */
-	/* Kind-specific config keys (NULL-terminated); anything else that is not
-	 * a common key is rejected by the daemon before parse() runs. */
-	const char *const *keys;
+	/* The kind's config keys (pf_keys.h): they parse, validate, free and
+	 * describe the kind's config struct, and document it.  Keys that
+	 * are neither common nor listed here are refused. */
+	const struct pf_keys *config;
 	uint64_t default_interval_ms;	/* 0: the common default (10s) */
 	uint64_t default_timeout_ms;	/* 0: the common default (5s) */
 	/* The kind runs on demand unless the check sets an interval (SPEC
@@ -152,25 +166,7 @@ struct check_ops {
 	 * first, handed to start(); plain data, no pointers.  0: none. */
 	size_t memory_size;
 
-	/* obj is the check's JSON object with ${...} expanded, raw the same
-	 * object as written (NULL when nothing was expanded; kinds that re-read
-	 * a ${file:} secret find its path there, see pf_cfg_secret), path its
-	 * JSON path ("checks[2]") for error messages such as
-	 * `checks[2].url: ...`.  On error returns -1 and fills err; *cfg is
-	 * then untouched. */
-	int (*parse)(const struct cJSON *obj, const struct cJSON *raw,
-		     const char *path, void **cfg, char *err, size_t errlen);
-	void (*free_cfg)(void *cfg);
-	/* The redacted target shown in /status ("postgresql://u:***@h/db"). */
-	void (*target)(const void *cfg, char *buf, size_t len);
-	/* Effective kind config for `preflightd config`, secrets redacted. */
-	struct cJSON *(*describe)(const void *cfg);
-
-	/* memory: the check's ops->memory_size bytes (NULL when 0); only one
-	 * probe of a check runs at a time, so the probe may write it. */
-	struct pf_probe *(*start)(const void *cfg, const struct pf_env *env,
-				  void *memory, uint64_t timeout_ms,
-				  pf_done_fn done, void *arg);
+	struct pf_probe *(*start)(const struct pf_start *s);
 };
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * Typed getters a check kind uses in parse().  Every error is written as
- * "<path>.<key>: <what is wrong>" so the user sees the JSON path, e.g.
- * `checks[2].timeout: "5x" is not a duration`.  Absent optional keys leave
- * *out untouched.  Strings are returned malloc'd; the caller owns them.
+ * Config values outside the key tables (pf_keys.h): two getters for the
+ * loader's own lists (group members) and tools, and secrets that may come
+ * from ${file:} and rotate.  Errors are "<path>.<key>: <what is wrong>".
+ * Absent optional keys leave *out untouched.
  */
 #ifndef PF_CONFIG_H
 #define PF_CONFIG_H
@@ -15,23 +15,13 @@
 
 struct cJSON;
 
-int pf_cfg_str(const struct cJSON *obj, const char *path, const char *key,
-	       bool required, char **out, char *err, size_t errlen);
 int pf_cfg_duration(const struct cJSON *obj, const char *path, const char *key,
 		    uint64_t *out_ms, char *err, size_t errlen);
-int pf_cfg_int(const struct cJSON *obj, const char *path, const char *key,
-	       long min, long max, long *out, char *err, size_t errlen);
-int pf_cfg_bool(const struct cJSON *obj, const char *path, const char *key,
-		bool *out, char *err, size_t errlen);
 /* Array of strings: *out is a malloc'd NULL-terminated vector (free with
  * pf_cfg_strv_free), *n its length. */
 int pf_cfg_strv(const struct cJSON *obj, const char *path, const char *key,
 		char ***out, size_t *n, char *err, size_t errlen);
 void pf_cfg_strv_free(char **v);
-/* Object whose values are all strings (headers, hints): returns a borrowed
- * pointer into obj in *out, or NULL when absent. */
-int pf_cfg_strmap(const struct cJSON *obj, const char *path, const char *key,
-		  const struct cJSON **out, char *err, size_t errlen);
 
 /* A secret string that may have come from ${file:PATH}: then the file is
  * remembered and pf_secret_refresh() re-reads it when it changed (mounted
@@ -45,12 +35,17 @@ struct pf_secret {
 	struct timespec mtime;
 };
 
-/* Like pf_cfg_str for a secret: the expanded value from obj, and when raw
+/* A secret string: the expanded value from obj, and when raw
  * (the object before expansion, may be NULL) holds exactly
  * "${file:PATH}" for key, the file to watch.  out must be zeroed. */
 int pf_cfg_secret(const struct cJSON *obj, const struct cJSON *raw,
 		  const char *path, const char *key, bool required,
 		  struct pf_secret *out, char *err, size_t errlen);
+/* The same for the value v of key path kpath ("checks[1].token"), rawv
+ * being that value before expansion (may be NULL). */
+int pf_secret_from(const struct cJSON *v, const struct cJSON *rawv,
+		   const char *kpath, struct pf_secret *out, char *err,
+		   size_t errlen);
 /* Re-reads the file when its identity, size or mtime changed (a stat()
  * per call; the read happens only on change, at most 64 KiB).  Returns 1
  * when the value changed, 0 when not (or a literal), -1 with err filled

@@ -25,7 +25,10 @@ struct pf_keys;
 
 enum pf_key_type {
 	PF_KEY_STRING,		/* char *, owned */
-	PF_KEY_SECRET,		/* struct pf_secret: never shown; ${file:} re-read */
+	/* struct pf_secret *, owned: never shown; a ${file:} value is re-read
+	 * when the file changes (behind a pointer, so that a probe holding
+	 * the const config can refresh it in place) */
+	PF_KEY_SECRET,
 	PF_KEY_URL,		/* char *, owned; shown through pf_mask_url */
 	PF_KEY_ENUM,		/* char *, owned: one of .choices */
 	PF_KEY_BOOL,		/* bool */
@@ -36,7 +39,11 @@ enum pf_key_type {
 	PF_KEY_JSON,		/* struct cJSON *, owned copy: an object */
 	PF_KEY_OBJECT,		/* void *, owned: a struct of .sub (.sub->size bytes) */
 	PF_KEY_OBJECTS,		/* struct pf_objv: an array of .sub structs */
-	PF_KEY_CUSTOM		/* .custom says how */
+	PF_KEY_CUSTOM,		/* .custom says how */
+	/* the keys of .sub, at this level of the JSON object, into the
+	 * struct of .sub embedded at .offset (keys kinds share: headers,
+	 * max_body and ca_file of every HTTP request) */
+	PF_KEY_INLINE
 };
 
 /* An array of strings: v is NULL-terminated, n its length. */
@@ -75,6 +82,8 @@ struct pf_key {
 	long min, max;			/* INT bounds */
 	const char *const *choices;	/* ENUM values, NULL-terminated */
 	const struct pf_keys *sub;	/* OBJECT, OBJECTS */
+	/* STRING, URL: refuses a value (-1, why filled: "is not a UUID") */
+	int (*valid)(const char *value, char *why, size_t len);
 	const struct pf_key_custom *custom;
 	/* STRING: a secret shown as "***"; MAP: values of names that carry
 	 * secrets (pf_mask_name_is_secret) are */
@@ -88,11 +97,14 @@ struct pf_keys {
 	const struct pf_key *keys;
 	size_t size;			/* bytes of the struct (OBJECT, OBJECTS) */
 	/* After the keys: cross-field rules and derived state (json is the
-	 * object parsed, raw the same before ${...} expansion, may be NULL).
-	 * -1 with err as "PATH...: what is wrong". */
-	int (*check)(void *obj, const struct cJSON *json, const struct cJSON *raw,
-		     const char *path, char *err, size_t errlen);
+	 * object parsed, to tell an absent key from its zero).  -1 with err
+	 * as "PATH...: what is wrong" (pf_keys_fail). */
+	int (*check)(void *obj, const struct cJSON *json, const char *path,
+		     char *err, size_t errlen);
 	void (*free)(void *obj);	/* what check derived; may be NULL */
+	/* The key whose value is the check's target in /status and the
+	 * report (a URL shown masked); NULL: none. */
+	const char *target;
 	/* Adds derived facts to describe's object; may be NULL. */
 	void (*describe)(const void *obj, struct cJSON *out);
 	const char *doc;		/* a paragraph for the reference */
@@ -107,12 +119,29 @@ int pf_keys_parse(const struct pf_keys *t, const struct pf_keys *also,
 		  const struct cJSON *obj, const struct cJSON *raw,
 		  const char *path, void *out, char *err, size_t errlen);
 
+/* For check hooks: err = "PATH.KEY: message" ("PATH: message" when key
+ * is NULL); returns -1. */
+int pf_keys_fail(char *err, size_t errlen, const char *path, const char *key,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Frees what pf_keys_parse put into obj (not obj itself). */
 void pf_keys_free(const struct pf_keys *t, void *obj);
+
+/* pf_keys_parse into a new zeroed struct of t->size bytes; NULL with err
+ * filled on error.  pf_keys_delete frees it and what it holds. */
+void *pf_keys_new(const struct pf_keys *t, const struct pf_keys *also,
+		  const struct cJSON *obj, const struct cJSON *raw,
+		  const char *path, char *err, size_t errlen);
+void pf_keys_delete(const struct pf_keys *t, void *obj);
 
 /* The effective values (defaults included), secrets as "***", URLs
  * masked; NULL when out of memory. */
 struct cJSON *pf_keys_describe(const struct pf_keys *t, const void *obj);
+
+/* The value of t->target in obj, a URL masked; false (buf "") when the
+ * table names no target or the value is absent. */
+bool pf_keys_target(const struct pf_keys *t, const void *obj, char *buf,
+		    size_t len);
 
 /* Calls fn for every configured secret value in obj: SECRET keys,
  * secret STRING keys, the password of URL keys, secret MAP values. */

@@ -30,6 +30,12 @@ void pf_mask_secrets(char *s, size_t cap, const char *const *secrets, size_t n);
  * Never fails: output is truncated to len. */
 const char *pf_mask_url(const char *in, char *out, size_t len);
 
+/* Calls fn with each secret a connection string holds: the userinfo
+ * password (as written and percent-decoded), `password=` of a DSN or a
+ * URL query. */
+void pf_mask_url_secrets(const char *in, void (*fn)(void *arg, const char *secret),
+			 void *arg);
+
 /* True for header names whose values are secrets: Authorization, Cookie,
  * Proxy-Authorization and names containing token/key/secret/password/auth. */
 bool pf_mask_name_is_secret(const char *name);

@@ -54,7 +54,7 @@ struct pf_probe_class {
 	 * struct.  Runs exactly once: after the report, or on cancel.  It
 	 * may run inside a callback of the kind's own library; a kind whose
 	 * library frees a handle itself in some callback drops its pointer
-	 * to it before ending (see checks/redis.c). */
+	 * to it before ending (see checks/redis.c).  NULL: nothing to close. */
 	void (*teardown)(struct pf_probe *p);
 	/* The kind's hint rules (pf_hint.h), or NULL: the shared ones. */
 	const struct pf_hint_rule *hints;
@@ -79,8 +79,7 @@ struct pf_probe {
 /* Allocates cls->size zeroed bytes (struct pf_probe first), arms the
  * deadline, resets the result.  NULL when out of memory (nothing
  * allocated). */
-void *pf_probe_new(const struct pf_probe_class *cls, const struct pf_env *env,
-		   uint64_t timeout_ms, pf_done_fn done, void *arg);
+void *pf_probe_new(const struct pf_probe_class *cls, const struct pf_start *s);
 
 /* Sets reason and error (printf format) unless the probe has ended. */
 void pf_probe_set(struct pf_probe *p, enum pf_reason reason,

@@ -15,6 +15,7 @@
 
 #include "pf_check.h"
 #include "pf_curl.h"
+#include "pf_keys.h"
 
 struct cJSON;
 
@@ -31,11 +32,8 @@ struct pf_xfer_req {
 	const char *body;		/* POST body (copied), or NULL */
 	const char *content_type;	/* for body, or NULL */
 	const char *bearer;		/* token for Authorization, or NULL */
-	const struct cJSON *headers;	/* borrowed: name -> string, or NULL */
-	size_t max_body;		/* response cap in bytes */
+	const struct pf_xfer_opts *opts; /* borrowed: headers, max_body, ca_file */
 	uint64_t timeout_ms;		/* what is left of the probe's deadline */
-	const char *ca_file;		/* PEM bundle trusted instead of the
-					 * system store, or NULL */
 };
 
 /* One request in flight.  Owns its easy handle, header list, request and
@@ -89,24 +87,18 @@ int pf_url_join(const char *base, const char *path, const char *id,
 		char *out, size_t len);
 /* ---- shared config keys (xfer_cfg.c) ---- */
 
-/* Config key "headers": validated (token names, one-line values) and
- * duplicated into *out (caller owns; NULL when absent). */
-int pf_xfer_cfg_headers(const struct cJSON *obj, const char *path,
-		   struct cJSON **out, char *err, size_t errlen);
-/* Copy of headers with secret values replaced by "***". */
-struct cJSON *pf_xfer_headers_describe(const struct cJSON *headers);
-/* Config key "max_body" in bytes (default 1 MiB, at most 256 MiB). */
-int pf_xfer_cfg_max_body(const struct cJSON *obj, const char *path, size_t *out,
-		    char *err, size_t errlen);
+/* What every HTTP request of a check is configured with; embedded in the
+ * kind's config and filled by pf_xfer_keys (inlined into its table). */
+struct pf_xfer_opts {
+	struct cJSON *headers;		/* owned: extra headers, or NULL */
+	long max_body;			/* response cap in bytes */
+	char *ca_file;			/* owned: PEM bundle trusted instead of
+					 * the system store, or NULL */
+};
+extern const struct pf_keys pf_xfer_keys;
 
-/* ---- TLS trust (xfer_cfg.c, xfer.c) ---- */
+/* ---- TLS (xfer.c) ---- */
 
-/* Config key "ca_file" (optional): a PEM CA bundle trusted instead of the
- * system store; verification stays on.  At load it must be a readable
- * regular file holding a PEM certificate, else -1 with err naming
- * path.ca_file.  *out is malloc'd (caller owns), untouched when absent. */
-int pf_xfer_cfg_ca_file(const struct cJSON *obj, const char *path, char **out,
-		   char *err, size_t errlen);
 /* The cause of a `tls` failure (pf_hint.h) from curl's message err:
  * "tls:untrusted" (or "tls:untrusted_ca_file" when ca_file is set),
  * "tls:name", "tls:expired", "tls:plain"; NULL for a message it does

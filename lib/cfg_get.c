@@ -1,6 +1,6 @@
 /*
- * Typed getters for check kinds' parse(): one place that turns a JSON value
- * into a C value or an error naming its JSON path.
+ * The getters of pf_config.h outside the key tables: a duration and an
+ * array of strings, with errors naming the JSON path.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -29,27 +29,6 @@ static int fail(char *err, size_t errlen, const char *path, const char *key,
 	return -1;
 }
 
-int pf_cfg_str(const cJSON *obj, const char *path, const char *key,
-	       bool required, char **out, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char *copy;
-
-	if (!v) {
-		if (required)
-			return fail(err, errlen, path, key, "is required");
-		return 0;
-	}
-	if (!cJSON_IsString(v))
-		return fail(err, errlen, path, key, "must be a string");
-	copy = strdup(v->valuestring);
-	if (!copy)
-		return fail(err, errlen, path, key, "out of memory");
-	free(*out);
-	*out = copy;
-	return 0;
-}
-
 int pf_cfg_duration(const cJSON *obj, const char *path, const char *key,
 		    uint64_t *out_ms, char *err, size_t errlen)
 {
@@ -73,39 +52,6 @@ int pf_cfg_duration(const cJSON *obj, const char *path, const char *key,
 	}
 	return fail(err, errlen, path, key,
 		    "must be a duration string such as \"5s\" or a number of seconds");
-}
-
-int pf_cfg_int(const cJSON *obj, const char *path, const char *key,
-	       long min, long max, long *out, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d;
-
-	if (!v)
-		return 0;
-	if (!cJSON_IsNumber(v))
-		return fail(err, errlen, path, key, "must be a whole number");
-	d = v->valuedouble;
-	if (!isfinite(d) || d != floor(d))
-		return fail(err, errlen, path, key, "must be a whole number");
-	if (d < (double)min || d > (double)max)
-		return fail(err, errlen, path, key, "%g is out of range %ld..%ld",
-			    d, min, max);
-	*out = (long)d;
-	return 0;
-}
-
-int pf_cfg_bool(const cJSON *obj, const char *path, const char *key,
-		bool *out, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v)
-		return 0;
-	if (!cJSON_IsBool(v))
-		return fail(err, errlen, path, key, "must be true or false");
-	*out = cJSON_IsTrue(v);
-	return 0;
 }
 
 void pf_cfg_strv_free(char **v)
@@ -146,20 +92,3 @@ int pf_cfg_strv(const cJSON *obj, const char *path, const char *key,
 	return 0;
 }
 
-int pf_cfg_strmap(const cJSON *obj, const char *path, const char *key,
-		  const cJSON **out, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
-
-	if (!v)
-		return 0;
-	if (!cJSON_IsObject(v))
-		return fail(err, errlen, path, key, "must be an object of strings");
-	cJSON_ArrayForEach(it, v) {
-		if (!cJSON_IsString(it))
-			return fail(err, errlen, path, key,
-				    "\"%.64s\" must be a string", it->string);
-	}
-	*out = v;
-	return 0;
-}

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pf_mask.h"
@@ -218,4 +219,87 @@ bool pf_mask_name_is_secret(const char *name)
 		if (strstr(low, part[i]))
 			return true;
 	return false;
+}
+
+/* Calls fn with text[0..n) as a C string, and again percent-decoded when
+ * that differs (a peer may echo either form). */
+static void emit(const char *text, size_t n,
+		 void (*fn)(void *arg, const char *secret), void *arg)
+{
+	char raw[512], dec[512];
+	size_t o = 0;
+
+	if (n == 0 || n >= sizeof raw)
+		return;
+	memcpy(raw, text, n);
+	raw[n] = '\0';
+	fn(arg, raw);
+	for (size_t i = 0; i < n; i++) {
+		unsigned hi, lo;
+
+		if (raw[i] == '%' && i + 2 < n &&
+		    sscanf(raw + i + 1, "%1x%1x", &hi, &lo) == 2) {
+			dec[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			dec[o++] = raw[i];
+		}
+	}
+	dec[o] = '\0';
+	if (o > 0 && strcmp(dec, raw) != 0 && !memchr(dec, '\0', o))
+		fn(arg, dec);
+}
+
+/* Every `password=` value of the pairs in s[0..n) separated by seps. */
+static void pair_secrets(const char *s, size_t n, const char *seps,
+			 void (*fn)(void *arg, const char *secret), void *arg)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i;
+
+		while (i < n && !strchr(seps, s[i]))
+			i++;
+		if (i - start > 9 && strncmp(s + start, "password=", 9) == 0)
+			emit(s + start + 9, i - start - 9, fn, arg);
+		i++;
+	}
+}
+
+void pf_mask_url_secrets(const char *in, void (*fn)(void *arg, const char *secret),
+			 void *arg)
+{
+	const char *rest = in ? strstr(in, "://") : NULL, *end, *at = NULL, *q;
+
+	if (!in)
+		return;
+	if (!rest) {	/* a key=value DSN */
+		for (const char *p = strstr(in, "password"); p; p = strstr(p + 1, "password")) {
+			const char *v = p + 8;
+
+			v += strspn(v, " \t");
+			if (*v != '=' || (p > in && !strchr(" \t", p[-1])))
+				continue;
+			v += 1 + strspn(v + 1, " \t");
+			if (*v == '\'')
+				emit(v + 1, strcspn(v + 1, "'"), fn, arg);
+			else
+				emit(v, strcspn(v, " \t\n"), fn, arg);
+		}
+		return;
+	}
+	rest += 3;
+	end = rest + strcspn(rest, "/?#");
+	for (const char *p = rest; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+
+		if (colon)
+			emit(colon + 1, (size_t)(at - colon - 1), fn, arg);
+	}
+	if ((q = strchr(rest, '?')))
+		pair_secrets(q + 1, strcspn(q + 1, "#"), "&", fn, arg);
 }

@@ -66,26 +66,25 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	pf_probe_end(p);
 }
 
-void *pf_probe_new(const struct pf_probe_class *cls, const struct pf_env *env,
-		   uint64_t timeout_ms, pf_done_fn done, void *arg)
+void *pf_probe_new(const struct pf_probe_class *cls, const struct pf_start *s)
 {
 	struct timeval tv = {
-		.tv_sec = (time_t)(timeout_ms / 1000),
-		.tv_usec = (suseconds_t)((timeout_ms % 1000) * 1000),
+		.tv_sec = (time_t)(s->timeout_ms / 1000),
+		.tv_usec = (suseconds_t)((s->timeout_ms % 1000) * 1000),
 	};
 	struct pf_probe *p = calloc(1, cls->size);
 
 	if (!p)
 		return NULL;
 	p->cls = cls;
-	p->env = env;
-	p->timeout_ms = timeout_ms;
-	p->done_cb = done;
-	p->done_arg = arg;
+	p->env = s->env;
+	p->timeout_ms = s->timeout_ms;
+	p->done_cb = s->done;
+	p->done_arg = s->arg;
 	pf_result_reset(&p->res);
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
-	p->deadline = evtimer_new(env->base, on_deadline, p);
-	p->turn = evtimer_new(env->base, on_turn, p);
+	p->deadline = evtimer_new(s->env->base, on_deadline, p);
+	p->turn = evtimer_new(s->env->base, on_turn, p);
 	if (!p->deadline || !p->turn || evtimer_add(p->deadline, &tv) < 0) {
 		release(p);
 		return NULL;
@@ -132,7 +131,8 @@ void pf_probe_end(struct pf_probe *p)
 	p->ended = true;
 	evtimer_del(p->deadline);
 	p->done_cb(p->done_arg, &p->res);
-	p->cls->teardown(p);
+	if (p->cls->teardown)
+		p->cls->teardown(p);
 	p->turn_fn = NULL;
 	arm_turn(p);
 }
@@ -163,7 +163,8 @@ void pf_probe_cancel(struct pf_probe *p)
 	if (!p || p->ended)
 		return;
 	p->ended = true;
-	p->cls->teardown(p);
+	if (p->cls->teardown)
+		p->cls->teardown(p);
 	release(p);
 }
 

@@ -36,26 +36,48 @@ static void note_identity(struct pf_secret *s, const struct stat *st)
 	s->mtime = st->st_mtim;
 }
 
-int pf_cfg_secret(const cJSON *obj, const cJSON *raw, const char *path,
-		  const char *key, bool required, struct pf_secret *out,
-		  char *err, size_t errlen)
+int pf_secret_from(const cJSON *v, const cJSON *rawv, const char *kpath,
+		   struct pf_secret *out, char *err, size_t errlen)
 {
-	const cJSON *r = raw ? cJSON_GetObjectItemCaseSensitive(raw, key) : NULL;
 	char file[4096];
 	struct stat st;
 
-	if (pf_cfg_str(obj, path, key, required, &out->value, err, errlen) < 0)
+	if (!cJSON_IsString(v)) {
+		snprintf(err, errlen, "%s: must be a string", kpath);
 		return -1;
-	if (!out->value || !cJSON_IsString(r) ||
-	    !whole_file_ref(r->valuestring, file, sizeof file))
+	}
+	if (!(out->value = strdup(v->valuestring))) {
+		snprintf(err, errlen, "%s: out of memory", kpath);
+		return -1;
+	}
+	if (!cJSON_IsString(rawv) ||
+	    !whole_file_ref(rawv->valuestring, file, sizeof file))
 		return 0;
 	if (!(out->path = strdup(file))) {
-		snprintf(err, errlen, "%s.%s: out of memory", path, key);
+		snprintf(err, errlen, "%s: out of memory", kpath);
 		return -1;
 	}
 	if (stat(file, &st) == 0)
 		note_identity(out, &st);
 	return 0;
+}
+
+int pf_cfg_secret(const cJSON *obj, const cJSON *raw, const char *path,
+		  const char *key, bool required, struct pf_secret *out,
+		  char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *r = raw ? cJSON_GetObjectItemCaseSensitive(raw, key) : NULL;
+	char kpath[512];
+
+	snprintf(kpath, sizeof kpath, "%s.%s", path, key);
+	if (!v) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen, "%s: is required", kpath);
+		return -1;
+	}
+	return pf_secret_from(v, r, kpath, out, err, errlen);
 }
 
 /* Trailing newlines go, as ${file:} does. */

@@ -91,7 +91,7 @@ static int build_headers(struct pf_xfer *x, const struct pf_xfer_req *req)
 		if (rc < 0)
 			return -1;
 	}
-	cJSON_ArrayForEach(h, req->headers) {
+	cJSON_ArrayForEach(h, req->opts->headers) {
 		if (cJSON_IsString(h) && add_header(x, h->string, h->valuestring) < 0)
 			return -1;
 	}
@@ -147,11 +147,11 @@ static void set_common(struct pf_xfer *x, const struct pf_xfer_req *req)
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file) {
+	if (req->opts->ca_file) {
 		/* Instead of the system store, not in addition: a private
 		 * service's certificate must chain to its own CA.  CAPATH is
 		 * cleared too, or Debian's /etc/ssl/certs would still count. */
-		curl_easy_setopt(x->easy, CURLOPT_CAINFO, req->ca_file);
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, req->opts->ca_file);
 		curl_easy_setopt(x->easy, CURLOPT_CAPATH, NULL);
 	}
 	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "preflightd/" PF_VERSION);
@@ -186,7 +186,7 @@ struct pf_xfer *pf_xfer_start(struct pf_curlm *m, const struct pf_xfer_req *req,
 		pf_xfer_free(x);
 		return NULL;
 	}
-	x->max_body = req->max_body;
+	x->max_body = (size_t)req->opts->max_body;
 	x->done = done;
 	x->arg = arg;
 	set_common(x, req);

@@ -1,10 +1,13 @@
 /*
- * The `ca_file` key of the HTTP kinds (http, chat): a PEM bundle trusted
- * instead of the system store, for services behind a private CA.  Checked
- * at load (readable regular file holding a certificate) so a wrong path is
- * a config error naming the JSON path, not a `tls` failure at every probe.
+ * The config keys every HTTP request shares (the http and chat kinds):
+ * headers, max_body and ca_file, one key table inlined into both kinds'
+ * tables.  ca_file is a PEM bundle trusted instead of the system store,
+ * for services behind a private CA; it is checked at load (a readable
+ * regular file holding a certificate) so a wrong path is a config error
+ * naming the JSON path, not a `tls` failure at every probe.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_util.h"
 #include "pf_xfer.h"
 #include "pf_mask.h"
@@ -86,24 +89,18 @@ static int check_ca_file(const char *file, char *why, size_t len)
 	return 0;
 }
 
-int pf_xfer_cfg_ca_file(const cJSON *obj, const char *path, char **out,
-		   char *err, size_t errlen)
+/* ca_file: set, not empty, a certificate we can read. */
+static int check_ca(const char *file, const char *path, char *err, size_t errlen)
 {
 	char why[192];
 
-	if (pf_cfg_str(obj, path, "ca_file", false, out, err, errlen) < 0)
-		return -1;
-	if (!*out)
+	if (!file)
 		return 0;
-	if ((*out)[0] == '\0') {
-		snprintf(err, errlen, "%s.ca_file: must not be empty (omit it to"
-			 " trust the system store)", path);
-		return -1;
-	}
-	if (check_ca_file(*out, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s.ca_file: \"%.256s\" %s", path, *out, why);
-		return -1;
-	}
+	if (file[0] == '\0')
+		return pf_keys_fail(err, errlen, path, "ca_file", "must not be empty (omit it to"
+			 " trust the system store)");
+	if (check_ca_file(file, why, sizeof(why)) < 0)
+		return pf_keys_fail(err, errlen, path, "ca_file", "\"%.256s\" %s", file, why);
 	return 0;
 }
 
@@ -119,56 +116,54 @@ static bool header_name_ok(const char *s)
 	return true;
 }
 
-int pf_xfer_cfg_headers(const cJSON *obj, const char *path, cJSON **out,
-		   char *err, size_t errlen)
+static int check_headers(const cJSON *map, const char *path, char *err,
+			 size_t errlen)
 {
-	const cJSON *map = NULL, *h;
+	const cJSON *h;
 
-	if (pf_cfg_strmap(obj, path, "headers", &map, err, errlen) < 0)
-		return -1;
-	if (!map)
-		return 0;
 	cJSON_ArrayForEach(h, map) {
-		if (!header_name_ok(h->string)) {
-			snprintf(err, errlen, "%s.headers: \"%.64s\" is not a valid "
-				 "header name", path, h->string);
-			return -1;
-		}
+		if (!header_name_ok(h->string))
+			return pf_keys_fail(err, errlen, path, "headers", "\"%.64s\" is not a valid "
+				 "header name", h->string);
 		if (strpbrk(h->valuestring, "\r\n")) {
 			snprintf(err, errlen, "%s.headers.%.64s: value must be one "
 				 "line", path, h->string);
 			return -1;
 		}
 	}
-	*out = cJSON_Duplicate(map, 1);
-	if (!*out) {
-		snprintf(err, errlen, "%s.headers: out of memory", path);
-		return -1;
-	}
 	return 0;
 }
 
-cJSON *pf_xfer_headers_describe(const cJSON *headers)
+static int xfer_check(void *obj, const cJSON *json, const char *path,
+		      char *err, size_t errlen)
 {
-	cJSON *o = cJSON_CreateObject();
-	const cJSON *h;
+	struct pf_xfer_opts *o = obj;
 
-	cJSON_ArrayForEach(h, headers) {
-		const char *v = pf_mask_name_is_secret(h->string) ? "***"
-								: h->valuestring;
-		cJSON_AddStringToObject(o, h->string, v);
-	}
-	return o;
-}
-
-int pf_xfer_cfg_max_body(const cJSON *obj, const char *path, size_t *out,
-		    char *err, size_t errlen)
-{
-	long v = PF_XFER_MAX_BODY_DEFAULT;
-
-	if (pf_cfg_int(obj, path, "max_body", 1, 256L * 1024 * 1024, &v,
-		       err, errlen) < 0)
+	(void)json;
+	if (check_headers(o->headers, path, err, errlen) < 0)
 		return -1;
-	*out = (size_t)v;
-	return 0;
+	return check_ca(o->ca_file, path, err, errlen);
 }
+
+static const struct pf_key xfer_key_list[] = {
+	{ .name = "headers", .type = PF_KEY_MAP, .secret = true,
+	  .offset = offsetof(struct pf_xfer_opts, headers),
+	  .doc = "extra request headers; the values of Authorization, Cookie"
+		 " and names holding token/key/secret/password/auth are"
+		 " secrets" },
+	{ .name = "max_body", .type = PF_KEY_INT, .def = "1048576",
+	  .min = 1, .max = 256L * 1024 * 1024,
+	  .offset = offsetof(struct pf_xfer_opts, max_body),
+	  .doc = "the most bytes of an answer read; more is bad_response" },
+	{ .name = "ca_file", .type = PF_KEY_STRING,
+	  .offset = offsetof(struct pf_xfer_opts, ca_file),
+	  .doc = "PEM bundle of the CA trusted instead of the system store"
+		 " (verification stays on)" },
+	{ 0 }
+};
+
+const struct pf_keys pf_xfer_keys = {
+	.name = "HTTP request", .keys = xfer_key_list,
+	.size = sizeof(struct pf_xfer_opts), .check = xfer_check,
+	.doc = "Keys of every check that makes HTTP requests (http, chat).",
+};

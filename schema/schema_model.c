@@ -270,7 +270,7 @@ bool pf_schema_add_dep(struct pf_schema_rel *r, const char *schema,
 }
 
 /* Keeps one copy of each file name; objects point at it. */
-static const char *intern_file(struct pf_schema *s, const char *file)
+const char *pf_schema_intern_file(struct pf_schema *s, const char *file)
 {
 	for (size_t i = s->nfiles; i > 0; i--)
 		if (strcmp(s->files[i - 1], file) == 0)
@@ -284,23 +284,6 @@ static const char *intern_file(struct pf_schema *s, const char *file)
 		return NULL;
 	s->files[s->nfiles++] = copy;
 	return copy;
-}
-
-int pf_schema_apply(struct pf_schema *s, const char *file, const char *sql,
-		    size_t len, char *err, size_t errlen)
-{
-	const char *f = intern_file(s, file ? file : "");
-	if (f && pf_schema_read_sql(s, f, sql, len))
-		return 0;
-	if (s->work > PF_SCHEMA_MAX_WORK)
-		snprintf(err, errlen, "%s: too many tables or columns to model "
-			 "(limits: %d tables and views, %d columns a table); is "
-			 "this a folder of schema migrations?", file ? file : "",
-			 PF_SCHEMA_MAX_RELATIONS, PF_SCHEMA_MAX_COLUMNS);
-	else
-		snprintf(err, errlen, "%s: out of memory reading migrations",
-			 file ? file : "");
-	return -1;
 }
 
 static void fill_item(const struct pf_schema_rel *r,

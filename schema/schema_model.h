@@ -115,6 +115,9 @@ bool pf_schema_set_str(char **slot, const char *value);
 bool pf_schema_set_ref(struct pf_schema_ref *ref, const char *schema,
 		       const char *name);
 
+/* The one copy of a file name objects point at; NULL when out of memory. */
+const char *pf_schema_intern_file(struct pf_schema *s, const char *file);
+
 /* Reads one file's statements into s (schema_ddl.c); false when out of
  * memory or over budget (s->work > PF_SCHEMA_MAX_WORK). */
 bool pf_schema_read_sql(struct pf_schema *s, const char *file,

@@ -1,6 +1,7 @@
 /*
- * Internal to the DDL reader (schema_ddl.c, schema_alter.c): one
- * statement being read, its tokens, and how names resolve to schemas.
+ * Internal to the DDL reader: one statement being read, its tokens, and
+ * how names resolve to schemas (schema_read.c), used by the CREATE
+ * reader (schema_ddl.c) and the ALTER/DROP reader (schema_alter.c).
  */
 #ifndef PF_SCHEMA_READ_H
 #define PF_SCHEMA_READ_H

@@ -11,7 +11,8 @@ BUILD=(build-essential meson ninja-build pkg-config
        libevent-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libcjson-dev
        libssl-dev)
 TEST=(postgresql postgresql-contrib redis-server prometheus
-      python3 python3-pytest python3-yaml valgrind clang libclang-rt-14-dev
+      python3 python3-pytest python3-yaml python3-jsonschema valgrind clang
+      libclang-rt-14-dev
       curl systemd iproute2 procps openssl ca-certificates)
 BENCH=(wrk nginx-light)
 # What scripts/demo.sh starts (a subset of TEST: a newcomer's first command

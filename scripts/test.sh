@@ -61,6 +61,13 @@ else
 fi
 
 setup build --buildtype=debugoptimized
+echo "=== architecture: no include or call circle, rooms call only down (scripts/arch.py)"
+if /usr/bin/python3 scripts/arch.py build; then
+  echo '{"result": "OK"}' > "$results/arch-unit.json"
+else
+  echo '{"result": "FAIL"}' > "$results/arch-unit.json"
+  status=1
+fi
 run_suite plain build || status=1
 
 echo "=== valgrind: unit tests under memcheck"

@@ -14,6 +14,7 @@
  * Kinds come from a test-only table (pf_config_load_string_ops), so the
  * registry and the network libraries are not linked.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "config.h"
 #include "pf_config.h"
+#include "pf_keys.h"
 #include "pf_util.h"
 #include "registry.h"
 #include "pf_mask.h"
@@ -83,83 +85,44 @@ const struct check_ops *const *pf_registry_all(void)
 	abort();
 }
 
-/* A fake kind that reads one key of every getter type. */
+/* A fake kind with a key of most key-table types. */
 struct fake_cfg {
-	char *target;		/* owned */
-	char **tags;		/* owned, NULL-terminated */
-	size_t n_tags;
+	char *target;
+	struct pf_strv tags;
 	long port;
 	uint64_t wait_ms;
 	bool flag;
+	struct cJSON *headers;
 };
 
-static void fake_free(void *p)
-{
-	struct fake_cfg *c = p;
-
-	if (!c)
-		return;
-	free(c->target);
-	pf_cfg_strv_free(c->tags);
-	free(c);
-}
-
-static int fake_parse(const cJSON *obj, const cJSON *raw, const char *path, void **out,
-		      char *err, size_t errlen)
-{
-	struct fake_cfg *c = calloc(1, sizeof *c);
-	const cJSON *headers = NULL;
-
-	if (!c) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (pf_cfg_str(obj, path, "target", true, &c->target, err, errlen) < 0 ||
-	    pf_cfg_int(obj, path, "port", 1, 65535, &c->port, err, errlen) < 0 ||
-	    pf_cfg_strv(obj, path, "tags", &c->tags, &c->n_tags, err, errlen) < 0 ||
-	    pf_cfg_duration(obj, path, "wait", &c->wait_ms, err, errlen) < 0 ||
-	    pf_cfg_bool(obj, path, "flag", &c->flag, err, errlen) < 0 ||
-	    pf_cfg_strmap(obj, path, "headers", &headers, err, errlen) < 0) {
-		fake_free(c);
-		return -1;
-	}
-	*out = c;
-	return 0;
-}
-
-static void fake_target(const void *p, char *buf, size_t len)
-{
-	const struct fake_cfg *c = p;
-
-	pf_mask_url(c->target, buf, len);
-}
-
-static cJSON *fake_describe(const void *p)
-{
-	const struct fake_cfg *c = p;
-	cJSON *o = cJSON_CreateObject();
-
-	if (o)
-		cJSON_AddNumberToObject(o, "port", (double)c->port);
-	return o;
-}
-
-static const char *const fake_keys[] = {
-	"target", "port", "tags", "wait", "flag", "headers", NULL
+static const struct pf_key fake_key_list[] = {
+	{ .name = "target", .type = PF_KEY_URL, .required = true,
+	  .offset = offsetof(struct fake_cfg, target) },
+	{ .name = "port", .type = PF_KEY_INT, .min = 1, .max = 65535,
+	  .offset = offsetof(struct fake_cfg, port) },
+	{ .name = "tags", .type = PF_KEY_STRINGS,
+	  .offset = offsetof(struct fake_cfg, tags) },
+	{ .name = "wait", .type = PF_KEY_DURATION,
+	  .offset = offsetof(struct fake_cfg, wait_ms) },
+	{ .name = "flag", .type = PF_KEY_BOOL,
+	  .offset = offsetof(struct fake_cfg, flag) },
+	{ .name = "headers", .type = PF_KEY_MAP, .secret = true,
+	  .offset = offsetof(struct fake_cfg, headers) },
+	{ 0 }
 };
 
-static const struct check_ops fake_kind = {
-	.kind = "fake", .keys = fake_keys,
-	.parse = fake_parse, .free_cfg = fake_free,
-	.target = fake_target, .describe = fake_describe,
+static const struct pf_keys fake_keys = {
+	.name = "fake", .keys = fake_key_list, .size = sizeof(struct fake_cfg),
+	.target = "target",
 };
 
-/* A second kind whose timeout may exceed the interval; no describe(). */
+static const struct check_ops fake_kind = { .kind = "fake", .config = &fake_keys };
+
+/* A second kind whose timeout may exceed the interval. */
 static const struct check_ops slow_kind = {
-	.kind = "slow", .keys = fake_keys,
+	.kind = "slow", .config = &fake_keys,
 	.default_interval_ms = 60000, .default_timeout_ms = 90000,
 	.timeout_may_exceed_interval = true,
-	.parse = fake_parse, .free_cfg = fake_free,
 };
 
 static const struct check_ops *const kinds[] = { &fake_kind, &slow_kind, NULL };
@@ -188,10 +151,11 @@ static void use(const struct pf_config *cfg)
 		const struct pf_check_cfg *c = &cfg->checks[i];
 		if (pf_config_find_check(cfg, c->name) != (int)i || !c->fingerprint ||
 		    c->failure_threshold < 1 || c->success_threshold < 1 ||
-		    c->interval_ms == 0 || c->timeout_ms == 0)
+		    (c->interval_ms == 0) != c->on_demand || c->timeout_ms == 0)
 			abort();
 		for (size_t j = 0; j < c->n_depends_on; j++)
-			if (pf_config_find_check(cfg, c->depends_on[j]) < 0)
+			if (pf_config_find_check(cfg, c->depends_on[j]) !=
+			    (int)c->dep_idx[j])
 				abort();
 	}
 	for (size_t g = 0; g < cfg->n_groups; g++)

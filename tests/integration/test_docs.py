@@ -39,3 +39,89 @@ def test_schema_doc_check_loads(tmp_path):
         path.write_text(json.dumps({"checks": [c]}))
         r = run_cli(["config", "--config", str(path)], env=ENV)
         assert r.returncode == 0, r.stderr
+
+
+# ---- the key tables' own documents ---------------------------------------
+
+def strip_comments(text):
+    """// and /* */ comments outside strings, as the config loader allows."""
+    out, i, n, in_str = [], 0, len(text), False
+    while i < n:
+        ch = text[i]
+        if in_str:
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+            out.append(ch)
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 2
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def test_reference_is_generated():
+    r = run_cli(["config", "--reference"])
+    assert r.returncode == 0, r.stderr
+    have = open(os.path.join(ROOT, "docs", "reference-config.md")).read()
+    assert r.stdout == have, ("docs/reference-config.md is out of date: "
+                              "preflightd config --reference > docs/reference-config.md")
+
+
+def schema():
+    r = run_cli(["config", "--json-schema"])
+    assert r.returncode == 0, r.stderr
+    have = open(os.path.join(ROOT, "docs", "preflightd.schema.json")).read()
+    assert r.stdout == have, ("docs/preflightd.schema.json is out of date: "
+                              "preflightd config --json-schema > docs/preflightd.schema.json")
+    return json.loads(have)
+
+
+def shipped_configs():
+    found = [("systemd/preflightd.json",
+              open(os.path.join(ROOT, "systemd", "preflightd.json")).read())]
+    found += [("README.md#%d" % i, b) for i, b in enumerate(blocks("README.md", "jsonc"))]
+    found += [("docs/schema.md#%d" % i, '{"checks": [%s]}' % b)
+              for i, b in enumerate(blocks("docs/schema.md", "json")) if '"kind"' in b]
+    return found
+
+
+def test_schema_validates_shipped_configs():
+    import jsonschema
+    s = schema()
+    jsonschema.Draft202012Validator.check_schema(s)
+    v = jsonschema.Draft202012Validator(s)
+    configs = shipped_configs()
+    assert len(configs) >= 3
+    for where, text in configs:
+        errors = [e.message for e in v.iter_errors(json.loads(strip_comments(text)))]
+        assert not errors, (where, errors)
+
+
+def test_schema_and_loader_reject_a_typo(tmp_path):
+    import jsonschema
+    v = jsonschema.Draft202012Validator(schema())
+    doc = {"checks": [{"name": "db", "kind": "redis", "url": "redis://127.0.0.1:1",
+                       "queue": {"key": "q", "max_dept": 3}}]}
+    assert list(v.iter_errors(doc)), "the schema accepted queue.max_dept"
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(doc))
+    r = run_cli(["config", "--config", str(path)])
+    assert r.returncode == 2
+    assert 'checks[0].queue.max_dept: unknown key (did you mean "max_depth"?)' in r.stderr
+    doc["checks"][0]["queue"] = {"key": "q", "key": "r"}
+    path.write_text('{"checks": [{"name": "db", "kind": "redis", "url": '
+                    '"redis://127.0.0.1:1", "queue": {"key": "q", "key": "r"}}]}')
+    r = run_cli(["config", "--config", str(path)])
+    assert r.returncode == 2 and "checks[0].queue.key: duplicate key" in r.stderr

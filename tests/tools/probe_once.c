@@ -24,7 +24,9 @@
 #include "pf_config.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
+#include "config_keys.h"
 #include "interp.h"
+#include "pf_keys.h"
 #include "registry.h"
 #if __has_include("pf_curl.h")
 #include "pf_curl.h"
@@ -85,7 +87,8 @@ static int run_one(const struct check_ops *ops, const void *cfg,
 
 	r->finished = false;
 	r->started_ms = pf_mono_ms();
-	probe = ops->start(cfg, env, memory, timeout_ms, on_done, r);
+	probe = ops->start(&(struct pf_start){ .cfg = cfg, .env = env,
+		.memory = memory, .timeout_ms = timeout_ms, .done = on_done, .arg = r });
 	if (!probe)
 		return -1;
 	while (!r->finished)
@@ -143,7 +146,8 @@ static int load(const char *json, const struct check_ops **ops, void **cfg,
 	raw = cJSON_Duplicate(obj, 1);
 	if (!raw || pf_interp_tree(obj, "check", err, sizeof(err)) < 0 ||
 	    pf_cfg_duration(obj, "check", "timeout", timeout_ms, err, sizeof(err)) < 0 ||
-	    (*ops)->parse(obj, raw, "check", cfg, err, sizeof(err)) < 0) {
+	    !(*cfg = pf_keys_new((*ops)->config, &pf_common_keys, obj, raw, "check", err,
+				 sizeof(err)))) {
 		fprintf(stderr, "probe_once: %s\n", err);
 		goto out;
 	}
@@ -232,7 +236,7 @@ int main(int argc, char **argv)
 	}
 	print_result(&r, extra);
 	cJSON_Delete(r.res.details);
-	ops->free_cfg(cfg);
+	pf_keys_delete(ops->config, cfg);
 	free(memory);
 	teardown_env(&env);
 	curl_global_cleanup();

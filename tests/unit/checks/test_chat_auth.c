@@ -35,18 +35,21 @@ static void test_bearer_rereads_token_file(void)
 {
 	char path[] = "/tmp/pf-chat-token-XXXXXX", err[256];
 	int fd = mkstemp(path);
-	struct chat_auth a;
+	struct chat_cfg a;
+	struct pf_secret tok;
 	char *owned = NULL;
 	bool oom = true;
 
 	memset(&a, 0, sizeof a);
+	memset(&tok, 0, sizeof tok);
+	a.token = &tok;
 	PF_EXPECT(fd >= 0 && write(fd, "first\n", 6) == 6);
 	close(fd);
 	cJSON *obj = cJSON_Parse("{\"token\":\"first\"}");
 	char rawtext[128];
 	snprintf(rawtext, sizeof rawtext, "{\"token\":\"${file:%s}\"}", path);
 	cJSON *raw = cJSON_Parse(rawtext);
-	PF_EXPECT(pf_cfg_secret(obj, raw, "c", "token", false, &a.token, err,
+	PF_EXPECT(pf_cfg_secret(obj, raw, "c", "token", false, &tok, err,
 				sizeof err) == 0);
 	PF_EXPECT_STR(pf_chat_bearer(&a, &owned, &oom, err, sizeof err), "first");
 	PF_EXPECT(!oom && owned == NULL);
@@ -61,14 +64,14 @@ static void test_bearer_rereads_token_file(void)
 	PF_EXPECT_STR(pf_chat_bearer(&a, &owned, &oom, err, sizeof err),
 		      "second-token");
 	PF_EXPECT(strstr(err, "gone") != NULL);
-	pf_secret_free(&a.token);
+	pf_secret_free(&tok);
 	cJSON_Delete(obj);
 	cJSON_Delete(raw);
 	/* a literal token is never re-read */
 	obj = cJSON_Parse("{\"token\":\"lit\"}");
-	PF_EXPECT(pf_cfg_secret(obj, obj, "c", "token", false, &a.token, err,
-				sizeof err) == 0 && a.token.path == NULL);
-	pf_secret_free(&a.token);
+	PF_EXPECT(pf_cfg_secret(obj, obj, "c", "token", false, &tok, err,
+				sizeof err) == 0 && tok.path == NULL);
+	pf_secret_free(&tok);
 	cJSON_Delete(obj);
 }
 

@@ -478,8 +478,8 @@ static struct pf_pg_cfg *parse(const char *json, char *err, size_t len)
 	cJSON *o = cJSON_Parse(json);
 	void *cfg = NULL;
 	err[0] = '\0';
-	if (o == NULL || pf_pg_cfg_parse(o, NULL, "checks[0]", &cfg, err, len) != 0)
-		cfg = NULL;
+	if (o != NULL)
+		cfg = pf_keys_new(&pf_pg_keys, NULL, o, NULL, "checks[0]", err, len);
 	cJSON_Delete(o);
 	return cfg;
 }
@@ -499,32 +499,32 @@ static void test_cfg(void)
 	PF_EXPECT_STR(c->password, "s3cret");
 	PF_EXPECT_STR(c->schema, "public");
 	PF_EXPECT_STR(pf_pg_cfg_dbname(c), "mobius_chat");
-	PF_EXPECT(c->n_tables == 2 && c->n_assertions == 1);
+	PF_EXPECT(c->rels.n == 2 && c->assertions.n == 1);
 	PF_EXPECT_STR(c->names_param, "{\"chat_threads\",\"chat_state\"}");
-	pf_pg_cfg_target(c, tgt, sizeof tgt);
+	pf_keys_target(&pf_pg_keys, c, tgt, sizeof tgt);
 	PF_EXPECT(strstr(tgt, "s3cret") == NULL && strstr(tgt, "app:***@") != NULL);
-	cJSON *d = pf_pg_cfg_describe(c);
+	cJSON *d = pf_keys_describe(&pf_pg_keys, c);
 	char *js = cJSON_PrintUnformatted(d);
 	PF_EXPECT(strstr(js, "s3cret") == NULL);
 	PF_EXPECT(strstr(js, "\"chat_state\":[]") != NULL);
 	free(js);
 	cJSON_Delete(d);
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 
 	/* Cloud SQL unix-socket form and key=value DSN */
 	c = parse("{\"url\":\"postgresql://u:p@/mobius_rag?host=/cloudsql/p:r:i\"}",
 		  err, sizeof err);
 	PF_EXPECT(c != NULL && c->host && strcmp(c->host, "/cloudsql/p:r:i") == 0);
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 	c = parse("{\"url\":\"host=127.0.0.1 port=5 dbname=x user=u"
 		  " password='a b' options='-c work_mem=4MB'\"}", err, sizeof err);
 	PF_EXPECT(c != NULL && c->user_options &&
 		  strcmp(c->user_options, "-c work_mem=4MB") == 0);
 	if (c) {
-		pf_pg_cfg_target(c, tgt, sizeof tgt);
+		pf_keys_target(&pf_pg_keys, c, tgt, sizeof tgt);
 		PF_EXPECT(strstr(tgt, "a b") == NULL);
 	}
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 }
 
 static void test_cfg_errors(void)
@@ -578,9 +578,9 @@ static int write_file(const char *dir, const char *name, const char *text)
 static const struct pf_pg_table *find_table(const struct pf_pg_cfg *c,
 					    const char *name)
 {
-	for (size_t i = 0; i < c->n_tables; i++)
-		if (strcmp(c->tables[i].name, name) == 0)
-			return &c->tables[i];
+	for (size_t i = 0; i < c->rels.n; i++)
+		if (strcmp(c->rels.v[i].name, name) == 0)
+			return &c->rels.v[i];
 	return NULL;
 }
 
@@ -600,7 +600,7 @@ static void test_cfg_schema_dir(void)
 	PF_EXPECT(c != NULL);
 	if (c != NULL) {
 		/* other.x is required in its own schema */
-		PF_EXPECT(c->n_tables == 4 && c->derived_tables == 3);
+		PF_EXPECT(c->rels.n == 4 && c->derived_tables == 3);
 		PF_EXPECT(c->derived_columns == 4);
 		PF_EXPECT_STR(c->names_param, "{\"a\",\"r\",\"x\",\"hand\"}");
 		PF_EXPECT_STR(c->schemas_param, "{\"public\",\"public\",\"other\",\"public\"}");
@@ -618,7 +618,7 @@ static void test_cfg_schema_dir(void)
 		const struct pf_pg_table *h = find_table(c, "hand");
 		PF_EXPECT(h && h->file == NULL && h->n_columns == 1 &&
 			  (h->column_files == NULL || h->column_files[0] == NULL));
-		cJSON *d = pf_pg_cfg_describe(c);
+		cJSON *d = pf_keys_describe(&pf_pg_keys, c);
 		char *js = cJSON_PrintUnformatted(d);
 		PF_EXPECT(strstr(js, "\"schema_dir_derived\":{\"tables\":3,"
 				 "\"columns\":4,\"required_views\":0}") != NULL);
@@ -626,7 +626,7 @@ static void test_cfg_schema_dir(void)
 		free(js);
 		cJSON_Delete(d);
 	}
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 
 	/* a folder that creates no table at all */
 	PF_EXPECT(write_file(dir, "001_a.sql", "CREATE INDEX i ON t (a);") == 0);
@@ -645,21 +645,21 @@ static void test_cfg_schema_dir(void)
 		 "\"schema\":\"other\",\"schema_dir\":\"%s\","
 		 "\"views\":[\"public.m\",\"public.hand_v\"]}", dir);
 	c = parse(json, err, sizeof err);
-	PF_EXPECT(c != NULL && c->n_tables == 3);
+	PF_EXPECT(c != NULL && c->rels.n == 3);
 	if (c) {
 		PF_EXPECT_STR(c->schemas_param, "{\"other\",\"public\",\"public\"}");
 		PF_EXPECT_STR(c->names_param, "{\"x\",\"m\",\"hand_v\"}");
-		PF_EXPECT(c->tables[1].view && c->tables[1].file != NULL);
-		PF_EXPECT(c->tables[2].view && c->tables[2].file == NULL);
+		PF_EXPECT(c->rels.v[1].view && c->rels.v[1].file != NULL);
+		PF_EXPECT(c->rels.v[2].view && c->rels.v[2].file == NULL);
 	}
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 	snprintf(json, sizeof json, "{\"url\":\"postgresql+asyncpg://u@h/db\","
 		 "\"schema_dir\":\"%s\",\"require_views\":true}", dir);
 	c = parse(json, err, sizeof err);
-	PF_EXPECT(c != NULL && c->n_tables == 3);
+	PF_EXPECT(c != NULL && c->rels.n == 3);
 	if (c)
 		PF_EXPECT_STR(c->names_param, "{\"x\",\"v\",\"m\"}");
-	pf_pg_cfg_free(c);
+	pf_keys_delete(&pf_pg_keys, c);
 
 	char path[600];
 	snprintf(path, sizeof path, "%s/001_a.sql", dir);

@@ -4,6 +4,7 @@
  * fingerprints.  Common fields are tested with test-only kinds passed
  * through pf_config_load_string_ops, so no real probe code is involved.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,42 +15,40 @@
 #include "config.h"
 #include "harness.h"
 #include "interp.h"
+#include "pf_keys.h"
 
 /* ---- test-only kinds ------------------------------------------------ */
 
-static const char *const addr_keys[] = { "address", "secret", NULL };
-
-static int addr_parse(const cJSON *obj, const cJSON *raw, const char *path, void **cfg,
-		      char *err, size_t errlen)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "address");
-
-	if (!cJSON_IsString(a)) {
-		snprintf(err, errlen, "%s.address: is required", path);
-		return -1;
-	}
-	*cfg = strdup(a->valuestring);
-	return *cfg ? 0 : -1;
-}
-
-static cJSON *addr_describe(const void *cfg)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "address", cfg);
-	cJSON_AddStringToObject(o, "secret", "***");
-	cJSON_AddStringToObject(o, "name", "must not override");
-	return o;
-}
-
-static const struct check_ops t_tcp = {
-	.kind = "tcp", .keys = addr_keys, .parse = addr_parse,
-	.free_cfg = free, .describe = addr_describe,
+struct addr_cfg {
+	char *address;
+	char *secret;
 };
+
+/* A kind's describe hook cannot override the common fields. */
+static void addr_describe(const void *cfg, cJSON *out)
+{
+	(void)cfg;
+	cJSON_AddStringToObject(out, "name", "must not override");
+}
+
+static const struct pf_key addr_key_list[] = {
+	{ .name = "address", .type = PF_KEY_STRING, .required = true,
+	  .offset = offsetof(struct addr_cfg, address) },
+	{ .name = "secret", .type = PF_KEY_STRING, .secret = true,
+	  .offset = offsetof(struct addr_cfg, secret) },
+	{ 0 }
+};
+
+static const struct pf_keys addr_keys = {
+	.name = "addr", .keys = addr_key_list, .size = sizeof(struct addr_cfg),
+	.describe = addr_describe,
+};
+
+static const struct check_ops t_tcp = { .kind = "tcp", .config = &addr_keys };
 
 /* A kind with its own defaults whose timeout may exceed the interval. */
 static const struct check_ops t_slow = {
-	.kind = "slow", .keys = addr_keys, .parse = addr_parse, .free_cfg = free,
+	.kind = "slow", .config = &addr_keys,
 	.default_interval_ms = 60000, .default_timeout_ms = 120000,
 	.timeout_may_exceed_interval = true,
 };
@@ -57,6 +56,11 @@ static const struct check_ops t_slow = {
 static const struct check_ops *const t_kinds[] = { &t_tcp, &t_slow, NULL };
 
 /* ---- helpers -------------------------------------------------------- */
+
+static const char *addr_of(const struct pf_config *cfg, size_t i)
+{
+	return ((const struct addr_cfg *)cfg->checks[i].kind_cfg)->address;
+}
 
 static struct pf_config *load_ok(const char *text)
 {
@@ -141,7 +145,7 @@ static void test_comments(void)
 	if (!cfg)
 		return;
 	PF_EXPECT(cfg->n_checks == 1);
-	PF_EXPECT_STR(cfg->checks[0].kind_cfg,
+	PF_EXPECT_STR(addr_of(cfg, 0),
 		      "http://h//x /* not a comment */ \" // still string");
 	pf_config_free(cfg);
 	/* a comment before an error does not move its position */
@@ -175,7 +179,7 @@ static void test_unknown_keys(void)
 	expect_err("{\"tiemout\": 1}", "t.json: tiemout: unknown key");
 	expect_err("{\"checks\": [{\"name\": \"a\", \"kind\": \"tcp\", \"address\": \"x\"},"
 		   "{\"name\": \"b\", \"kind\": \"tcp\", \"address\": \"x\", \"tiemout\": \"1s\"}]}",
-		   "t.json: checks[1].tiemout: unknown key");
+		   "t.json: checks[1].tiemout: unknown key (did you mean \"timeout\"?)");
 	expect_err("{\"defaults\": {\"address\": \"x\"}}", "t.json: defaults.address: unknown key");
 	expect_err("{\"defaults\": {\"name\": \"x\"}}", "t.json: defaults.name: unknown key");
 	expect_err("{\"listen\": \"a:1\", \"listen\": \"b:2\"}", "t.json: listen: duplicate key");
@@ -265,7 +269,7 @@ static void test_hints(void)
 	expect_err(CHECK(", \"hints\": {\"dsn\": \"x\"}"),
 		   "t.json: checks[0].hints.dsn: not a failure reason (e.g. dns, connect_timeout, missing_table)");
 	expect_err(CHECK(", \"hints\": {\"dns\": 1}"),
-		   "t.json: checks[0].hints: \"dns\" must be a string");
+		   "t.json: checks[0].hints.dns: must be a string");
 	expect_err(CHECK(", \"hints\": {\"dns\": \"a\", \"dns\": \"b\"}"),
 		   "t.json: checks[0].hints.dns: duplicate key");
 	struct pf_config *cfg = load_ok(CHECK(", \"hints\": {\"connect_timeout\": \"open the VPC\"}"));
@@ -391,7 +395,7 @@ static void test_listen(void)
 	expect_err("{\"listen\": \"h:99999\"}",
 		   "t.json: listen: \"h:99999\" must be host:port (e.g. \"0.0.0.0:8089\")");
 	expect_err("{\"listen\": 8089}",
-		   "t.json: listen: the value must be host:port (e.g. \"0.0.0.0:8089\")");
+		   "t.json: listen: must be a string");
 }
 
 /* ---- ${...} expansion ----------------------------------------------- */
@@ -405,7 +409,7 @@ static void test_interp_in_config(void)
 		" \"checks\": [{\"name\": \"a\", \"kind\": \"tcp\", \"address\": \"${PF_T_ADDR}\"}]}");
 	if (cfg) {
 		PF_EXPECT_STR(cfg->listen, "127.0.0.1:9999");
-		PF_EXPECT_STR(cfg->checks[0].kind_cfg, "127.0.0.1:6379");
+		PF_EXPECT_STR(addr_of(cfg, 0), "127.0.0.1:6379");
 		pf_config_free(cfg);
 	}
 	expect_err("{\"checks\": [{\"name\": \"a\", \"kind\": \"tcp\", \"address\": \"x\"},"
@@ -513,7 +517,8 @@ static void test_fingerprint(void)
 static void test_describe(void)
 {
 	struct pf_config *cfg = load_ok(TWO(", \"interval\": 90, \"timeout\": \"1.5s\","
-					    " \"depends_on\": [\"b\"], \"hints\": {\"dns\": \"h\"}", "")
+					    " \"depends_on\": [\"b\"], \"hints\": {\"dns\": \"h\"},"
+					    " \"secret\": \"hunter2\"", "")
 					", \"groups\": {\"g\": [\"a\"]}}");
 	if (!cfg)
 		return;
@@ -526,7 +531,8 @@ static void test_describe(void)
 		      "\"hints\":{\"dns\":\"h\"},\"depends_on\":[\"b\"],\"address\":\"x\",\"secret\":\"***\"},"
 		      "{\"name\":\"b\",\"kind\":\"tcp\",\"interval\":\"10s\",\"timeout\":\"5s\","
 		      "\"failure_threshold\":1,\"success_threshold\":1,\"critical\":true,"
-		      "\"address\":\"x\",\"secret\":\"***\"}],\"groups\":{\"g\":[\"a\"]}}");
+		      "\"address\":\"x\"}],\"groups\":{\"g\":[\"a\"]}}");
+	PF_EXPECT(strstr(out, "hunter2") == NULL);
 	free(out);
 	cJSON_Delete(d);
 	pf_config_free(cfg);

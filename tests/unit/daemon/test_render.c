@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "pf_hint.h"
 #include "view_fixture.h"
+#include "verdict.h"
 
 static const char *const names3[] = { "chat-db", "redis", "chat-roundtrip" };
 static const char *const worker_members[] = { "chat-db", "redis" };

@@ -1,8 +1,190 @@
-/* Unit tests for the scheduler's pure part: the start-up splay. */
+/*
+ * Unit tests of the scheduler (daemon/scheduler.c) through the engine
+ * interface alone: a real event loop, a fake kind whose probes pass on
+ * the next turn or hang, and an on_result hook that counts.  Covers the
+ * start-up splay, periodic rhythm, the backstop that cancels a probe that
+ * never reports, and POST /run's spacing and coalescing.
+ */
 #include <stdlib.h>
+#include <string.h>
 
+#include <event2/event.h>
+
+#include "engine.h"
 #include "harness.h"
+#include "pf_probe.h"
+#include "pf_util.h"
 #include "scheduler.h"
+
+/* ---- a fake kind ------------------------------------------------------ */
+
+struct fake_cfg {
+	bool hang;		/* the probe never reports */
+	unsigned *starts;	/* counts every start */
+};
+
+static void fake_deadline(struct pf_probe *p)
+{
+	pf_probe_set(p, PF_REASON_TIMEOUT, "fake deadline");
+}
+
+static const struct pf_probe_class fake_class = {
+	.kind = "fake", .size = sizeof(struct pf_probe), .deadline = fake_deadline,
+};
+
+static struct pf_probe *fake_start(const struct pf_start *s)
+{
+	const struct fake_cfg *c = s->cfg;
+	struct pf_start hung = *s;
+	struct pf_probe *p;
+
+	/* a hanging probe's own deadline is an hour away: only the
+	 * scheduler's backstop can end it */
+	hung.timeout_ms = 3600000;
+	p = pf_probe_new(&fake_class, c->hang ? &hung : s);
+	(*c->starts)++;
+	if (p && !c->hang)
+		pf_probe_next_turn(p, pf_probe_end);
+	return p;
+}
+
+static const struct check_ops fake_ops = { .kind = "fake", .start = fake_start };
+
+/* ---- a one-check engine ----------------------------------------------- */
+
+struct rig {
+	struct pf_engine e;
+	struct pf_check_cfg ccfg;
+	struct fake_cfg fcfg;
+	struct check c;
+	unsigned starts, results, changes;
+	struct pf_result last;
+};
+
+static void on_result(void *arg, bool changed)
+{
+	struct rig *r = arg;
+
+	r->results++;
+	r->changes += changed;
+	r->last = r->c.state.last;
+}
+
+static int rig_init(struct rig *r, uint64_t interval_ms, uint64_t timeout_ms,
+		    bool hang)
+{
+	memset(r, 0, sizeof *r);
+	r->e.base = event_base_new();
+	r->e.env.base = r->e.base;
+	r->e.log.level = PF_LOG_ERROR;
+	r->e.on_result = on_result;
+	r->e.on_result_arg = r;
+	r->fcfg.hang = hang;
+	r->fcfg.starts = &r->starts;
+	r->ccfg.name = "fake";
+	r->ccfg.ops = &fake_ops;
+	r->ccfg.kind_cfg = &r->fcfg;
+	r->ccfg.interval_ms = interval_ms;
+	r->ccfg.on_demand = interval_ms == 0;
+	r->ccfg.timeout_ms = timeout_ms;
+	r->ccfg.max_age_ms = 3600000;
+	r->ccfg.run_spacing_ms = 200;
+	r->ccfg.failure_threshold = r->ccfg.success_threshold = 1;
+	r->ccfg.critical = true;
+	return r->e.base ? pf_sched_init(&r->e, &r->c, &r->ccfg) : -1;
+}
+
+static void rig_run(struct rig *r, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(r->e.base, &tv);
+	event_base_dispatch(r->e.base);
+}
+
+static void rig_free(struct rig *r)
+{
+	pf_sched_free(&r->c);
+	event_base_free(r->e.base);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void periodic_rhythm(void)
+{
+	struct rig r;
+
+	PF_EXPECT(rig_init(&r, 50, 20, false) == 0);
+	pf_sched_after(&r.c, 0);
+	rig_run(&r, 275);
+	/* starts at 0, 50, ..., 250 ms: six, give or take the timer clock */
+	PF_EXPECT(r.starts >= 5 && r.starts <= 7);
+	PF_EXPECT(r.results == r.starts || r.results + 1 == r.starts);
+	PF_EXPECT(r.changes == 1);	/* unknown -> pass, then steady */
+	PF_EXPECT(r.e.version == r.results);
+	PF_EXPECT(r.c.state.status == PF_STATUS_PASS);
+	rig_free(&r);
+}
+
+static void backstop_cancels_a_hung_probe(void)
+{
+	struct rig r;
+
+	PF_EXPECT(rig_init(&r, 0, 20, true) == 0);
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_ACCEPTED);
+	rig_run(&r, 600);
+	PF_EXPECT(r.starts == 1 && r.results == 0 && r.c.probe != NULL);
+	rig_run(&r, 700);	/* timeout 20 ms + the 1 s grace */
+	PF_EXPECT(r.results == 1 && r.c.probe == NULL);
+	PF_EXPECT(r.last.reason == PF_REASON_INTERNAL);
+	PF_EXPECT(strstr(r.last.error, "did not report within its timeout of 20 ms"));
+	PF_EXPECT(r.c.state.status == PF_STATUS_FAIL);
+	rig_free(&r);
+}
+
+static void run_spacing_and_coalescing(void)
+{
+	struct rig r;
+
+	PF_EXPECT(rig_init(&r, 0, 20, false) == 0);
+	/* an on-demand check: nothing runs by itself */
+	rig_run(&r, 50);
+	PF_EXPECT(r.starts == 0);
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_ACCEPTED);
+	/* a second request before the first started joins it */
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_COALESCED);
+	rig_run(&r, 30);
+	PF_EXPECT(r.starts == 1 && r.results == 1);
+	/* a flood inside run_min_spacing (200 ms): one more start, later */
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_ACCEPTED);
+	for (int i = 0; i < 100; i++)
+		PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_COALESCED);
+	rig_run(&r, 100);
+	PF_EXPECT(r.starts == 1);
+	rig_run(&r, 200);
+	PF_EXPECT(r.starts == 2 && r.results == 2);
+	/* the engine stopping refuses to start anything */
+	r.e.stopping = true;
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_COALESCED);
+	rig_run(&r, 250);
+	PF_EXPECT(r.starts == 2);
+	rig_free(&r);
+}
+
+static void halt_cancels_without_a_report(void)
+{
+	struct rig r;
+
+	PF_EXPECT(rig_init(&r, 0, 20, true) == 0);
+	PF_EXPECT(pf_sched_run_now(&r.c) == PF_RUN_ACCEPTED);
+	rig_run(&r, 20);
+	PF_EXPECT(r.c.probe != NULL);
+	pf_sched_halt(&r.c);	/* a reload or shutdown */
+	PF_EXPECT(r.c.probe == NULL);
+	rig_run(&r, 1200);
+	PF_EXPECT(r.results == 0);	/* no backstop, no report */
+	rig_free(&r);
+}
 
 static void splay_spreads_within_window(void)
 {
@@ -43,5 +225,9 @@ int main(void)
 	pf_test("splay bounded by short interval", splay_bounded_by_short_interval);
 	pf_test("splay single and out of range", splay_single_and_out_of_range);
 	pf_test("splay is deterministic", splay_is_deterministic);
+	pf_test("periodic rhythm", periodic_rhythm);
+	pf_test("backstop cancels a hung probe", backstop_cancels_a_hung_probe);
+	pf_test("POST /run spacing and coalescing", run_spacing_and_coalescing);
+	pf_test("halt cancels without a report", halt_cancels_without_a_report);
 	return pf_test_summary();
 }

@@ -153,6 +153,7 @@ static void test_rebind_and_reset(void)
 
 	setup(&f);
 	fx_init(&g, other, 2);
+	g.v.generation = 2;	/* what a reload does */
 	g.ccfg[0].critical = false;
 	all_pass(&f, 100000);
 	PF_EXPECT(same_as_full(c, &f));

@@ -12,24 +12,39 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stddef.h>
+
 #include "check.h"
+#include "pf_keys.h"
 #include "render.h"
 
 #define FX_MAX 8
 
-/* kind_cfg of the fake kind is a string holding a "secret" that target()
- * redacts, so the tests can assert it never reaches any output. */
-static void fx_target(const void *cfg, char *buf, size_t len)
-{
-	(void)cfg;
-	snprintf(buf, len, "fake://app:***@127.0.0.1:5432/db");
-}
+/* The fake kind's config is a URL holding a "secret" that the target
+ * masks, so the tests can assert it never reaches any output. */
+struct fx_kind_cfg {
+	char *url;
+};
+
+static const struct pf_key fx_key_list[] = {
+	{ .name = "url", .type = PF_KEY_URL,
+	  .offset = offsetof(struct fx_kind_cfg, url) },
+	{ 0 }
+};
+
+static const struct pf_keys fx_keys = {
+	.name = "fake", .keys = fx_key_list, .size = sizeof(struct fx_kind_cfg),
+	.target = "url",
+};
+
+static struct fx_kind_cfg fx_kind_cfg = {
+	.url = "fake://app:hunter2-secret@127.0.0.1:5432/db",
+};
 
 static const struct check_ops fx_ops = {
-	.kind = "fake",
+	.kind = "fake", .config = &fx_keys,
 	.gauges = { { "preflight_fake_depth",
 		      "Depth of the fake \\ queue\nsecond line." } },
-	.target = fx_target,
 };
 
 static const struct check_ops fx_plain_ops = {
@@ -42,6 +57,8 @@ struct fx {
 	struct pf_group_cfg groups[FX_MAX];
 	char *group_members[FX_MAX][FX_MAX + 1];
 	char *deps[FX_MAX][FX_MAX + 1];
+	size_t dep_idx[FX_MAX][FX_MAX + 1];
+	size_t member_idx[FX_MAX][FX_MAX + 1];
 	struct check checks[FX_MAX];
 	struct pf_view v;
 };
@@ -55,7 +72,7 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 
 		c->name = (char *)names[i];
 		c->ops = &fx_ops;
-		c->kind_cfg = (void *)"hunter2-secret";
+		c->kind_cfg = &fx_kind_cfg;
 		c->interval_ms = 10000;
 		c->timeout_ms = 5000;
 		c->failure_threshold = 1;
@@ -63,6 +80,7 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 		c->critical = true;
 		c->fingerprint = "{\"password\":\"hunter2-secret\"}";
 		c->depends_on = f->deps[i];
+		c->dep_idx = f->dep_idx[i];
 		f->checks[i].cfg = c;
 		pf_result_reset(&f->checks[i].state.last);
 	}
@@ -73,10 +91,20 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 	f->v.cfg = &f->cfg;
 	f->v.checks = f->checks;
 	f->v.n_checks = n;
+	f->v.generation = 1;
 	f->v.instance = "test-instance";
 	f->v.started_at.tv_sec = 1700000000;
 	f->v.now.tv_sec = 1700000100;
 	f->v.now_mono_ms = 100000;
+}
+
+/* What the loader does: a name resolved to its index (FX_MAX: none). */
+static size_t fx_index(const struct fx *f, const char *name)
+{
+	for (size_t i = 0; i < f->cfg.n_checks; i++)
+		if (strcmp(f->ccfg[i].name, name) == 0)
+			return i;
+	return FX_MAX;
 }
 
 static void fx_group(struct fx *f, const char *name, const char *const *members,
@@ -84,15 +112,19 @@ static void fx_group(struct fx *f, const char *name, const char *const *members,
 {
 	size_t g = f->cfg.n_groups++;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		f->group_members[g][i] = (char *)members[i];
+		f->member_idx[g][i] = fx_index(f, members[i]);
+	}
 	f->groups[g].name = (char *)name;
 	f->groups[g].checks = f->group_members[g];
+	f->groups[g].idx = f->member_idx[g];
 	f->groups[g].n_checks = n;
 }
 
 static void fx_depends(struct fx *f, size_t i, const char *dep)
 {
+	f->dep_idx[i][f->ccfg[i].n_depends_on] = fx_index(f, dep);
 	f->deps[i][f->ccfg[i].n_depends_on++] = (char *)dep;
 }
 

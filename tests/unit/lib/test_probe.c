@@ -77,7 +77,8 @@ static struct pf_env env;
 
 static struct toy_probe *toy_new(struct log *l, uint64_t timeout_ms)
 {
-	struct toy_probe *p = pf_probe_new(&toy_class, &env, timeout_ms, on_done, l);
+	struct toy_probe *p = pf_probe_new(&toy_class, &(struct pf_start){
+		.env = &env, .timeout_ms = timeout_ms, .done = on_done, .arg = l });
 
 	if (p) {
 		p->log = l;

@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "pf_curl.h"
+#include "pf_keys.h"
 #include "pf_xfer.h"
 
 /* Writes text to dir/name; returns the malloc'd path. */
@@ -39,18 +40,23 @@ static char *write_file(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-/* Runs pf_xfer_cfg_ca_file on {"ca_file": value}; returns its status, the
- * parsed path in *out (caller frees) and the message in err. */
+/* Parses {"ca_file": value} with the request key table; returns its
+ * status, the parsed path in *out (caller frees) and the message in err. */
 static int parse_ca(cJSON *value, char **out, char *err, size_t errlen)
 {
 	cJSON *obj = cJSON_CreateObject();
+	struct pf_xfer_opts o = { 0 };
 	int rc;
 
 	*out = NULL;
 	err[0] = '\0';
 	if (value)
 		cJSON_AddItemToObject(obj, "ca_file", value);
-	rc = pf_xfer_cfg_ca_file(obj, "checks[3]", out, err, errlen);
+	rc = pf_keys_parse(&pf_xfer_keys, NULL, obj, NULL, "checks[3]", &o, err,
+			   errlen);
+	if (rc == 0 && o.ca_file)
+		*out = strdup(o.ca_file);
+	pf_keys_free(&pf_xfer_keys, &o);
 	cJSON_Delete(obj);
 	return rc;
 }

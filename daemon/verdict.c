@@ -1,67 +1,16 @@
 /*
- * The sets of checks a request covers and the readiness rule shared by
- * /status, /readyz, /metrics and the report (render_int.h).  Pure.
+ * Readiness, in one place (verdict.h): which checks a request covers,
+ * what a check's status is now, when it counts as ready, what caused its
+ * failure, and the verdict of a set.  /status, /readyz, /metrics, the
+ * one-shot report and systemd's STATUS= all ask here.  Pure: names were
+ * resolved to indices when the configuration loaded.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "render_int.h"
+#include "verdict.h"
 
-static int cmp_cfg_name(const void *a, const void *b)
-{
-	const struct pf_check_cfg *const *x = a;
-	const struct pf_check_cfg *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
-int pf_lookup_init(struct pf_lookup *lk, const struct pf_view *v)
-{
-	size_t n = v->n_checks;
-
-	lk->sorted = NULL;
-	lk->n = 0;
-	lk->base = v->cfg->checks;
-	if (n == 0)
-		return 0;
-	if (!(lk->sorted = malloc(n * sizeof *lk->sorted)))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		lk->sorted[i] = &v->cfg->checks[i];
-	qsort(lk->sorted, n, sizeof *lk->sorted, cmp_cfg_name);
-	lk->n = n;
-	return 0;
-}
-
-long pf_lookup_find(const struct pf_lookup *lk, const struct pf_view *v,
-		    const char *name)
-{
-	struct pf_check_cfg key_cfg = { .name = (char *)name };
-	const struct pf_check_cfg *key = &key_cfg;
-	const struct pf_check_cfg *const *hit;
-
-	if (!name)
-		return -1;
-	if (lk && lk->sorted) {
-		hit = bsearch(&key, lk->sorted, lk->n, sizeof *lk->sorted,
-			      cmp_cfg_name);
-		return hit ? (long)(*hit - lk->base) : -1;
-	}
-	for (size_t i = 0; i < v->n_checks; i++)
-		if (strcmp(v->cfg->checks[i].name, name) == 0)
-			return (long)i;
-	return -1;
-}
-
-void pf_lookup_free(struct pf_lookup *lk)
-{
-	free(lk->sorted);
-	lk->sorted = NULL;
-	lk->n = 0;
-}
-
-int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
-		const struct pf_lookup *lk)
+int pf_set_init(struct pf_set *s, const struct pf_view *v, int group)
 {
 	const struct pf_group_cfg *g;
 	size_t cap;
@@ -78,12 +27,12 @@ int pf_set_init(struct pf_set *s, const struct pf_view *v, int group,
 	if (!(s->idx = malloc(cap * sizeof *s->idx)))
 		return -1;
 	for (size_t i = 0; i < cap; i++) {
-		long j = g ? pf_lookup_find(lk, v, g->checks[i]) : (long)i;
+		size_t j = g ? g->idx[i] : i;
 
 		if (!g && v->only && !v->only[i])
 			continue;
-		if (j >= 0 && (size_t)j < v->n_checks)
-			s->idx[s->n++] = (size_t)j;
+		if (j < v->n_checks)
+			s->idx[s->n++] = j;
 	}
 	return 0;
 }
@@ -106,25 +55,22 @@ enum pf_status pf_view_status(const struct pf_view *v, size_t i)
 			       v->now_mono_ms);
 }
 
-/* The first dependency that is itself failing while check i fails. */
 /* Index of the first dependency of check i that is failing, or -1. */
-static long failing_dependency(const struct pf_view *v, size_t i,
-			       const struct pf_lookup *lk)
+static long failing_dependency(const struct pf_view *v, size_t i)
 {
 	const struct pf_check_cfg *cfg = &v->cfg->checks[i];
 
 	for (size_t d = 0; d < cfg->n_depends_on; d++) {
-		long j = pf_lookup_find(lk, v, cfg->depends_on[d]);
+		size_t j = cfg->dep_idx[d];
 
-		if (j >= 0 && (size_t)j != i && (size_t)j < v->n_checks &&
-		    pf_status_failing(pf_view_status(v, (size_t)j)))
-			return j;
+		if (j != i && j < v->n_checks &&
+		    pf_status_failing(pf_view_status(v, j)))
+			return (long)j;
 	}
 	return -1;
 }
 
-const char *pf_caused_by(const struct pf_view *v, size_t i,
-			 const struct pf_lookup *lk)
+const char *pf_caused_by(const struct pf_view *v, size_t i)
 {
 	long root = -1;
 	size_t hops = 0;
@@ -135,8 +81,8 @@ const char *pf_caused_by(const struct pf_view *v, size_t i,
 	 * the backend that broke rather than an intermediate check echoing it
 	 * (chat-roundtrip -> chat-api-ready -> redis).  The config rejects
 	 * cycles; the hop bound guards the loop anyway. */
-	for (long j = failing_dependency(v, i, lk); j >= 0 && hops < v->n_checks;
-	     j = failing_dependency(v, (size_t)j, lk), hops++)
+	for (long j = failing_dependency(v, i); j >= 0 && hops < v->n_checks;
+	     j = failing_dependency(v, (size_t)j), hops++)
 		root = j;
 	return root >= 0 ? v->cfg->checks[root].name : NULL;
 }
@@ -155,7 +101,7 @@ bool pf_check_ready(const struct pf_view *v, size_t i)
 	/* An on-demand pass is evidence only while what it depends on still
 	 * works: a round trip that passed an hour ago says nothing once its
 	 * database broke. */
-	return !cfg->on_demand || failing_dependency(v, i, NULL) < 0;
+	return !cfg->on_demand || failing_dependency(v, i) < 0;
 }
 
 bool pf_set_counts(const struct pf_view *v, const struct pf_set *s, size_t k)
@@ -197,7 +143,7 @@ enum pf_status pf_render_overall(const struct pf_view *v, int group)
 	struct pf_set s;
 	enum pf_status st;
 
-	if (pf_set_init(&s, v, group, NULL) < 0)
+	if (pf_set_init(&s, v, group) < 0)
 		return PF_STATUS_UNKNOWN;
 	st = pf_set_overall(v, &s);
 	pf_set_free(&s);
