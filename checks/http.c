@@ -76,7 +76,9 @@ static const struct pf_keys http_keys = {
 	.name = "http", .keys = http_key_list, .size = sizeof(struct http_cfg),
 	.check = http_check, .target = "url",
 	.doc = "One request; passes when the status is in expect_status and"
-	       " the body holds body_contains.",
+	       " the body holds body_contains.  Redirects are not followed and"
+	       " proxies from the environment (http_proxy, https_proxy) are not"
+	       " used: the probe proves the direct path.",
 };
 
 /* ---- the probe ---- */

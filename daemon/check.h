@@ -19,13 +19,28 @@ struct event;
 struct pf_engine;
 struct pf_probe;
 
+/* What the state keeps of the last result: what /status shows.  The hint
+ * was chosen when the probe ended, so its cause and vars (1.4 KB a
+ * check) are not kept. */
+struct pf_last_result {
+	enum pf_reason reason;
+	bool warn;
+	char error[PF_ERROR_MAX];
+	char hint[PF_HINT_MAX];
+	struct cJSON *details;		/* owned by the state */
+	double gauge[PF_GAUGE_MAX];
+};
+
+/* No reason, no details, every gauge NAN. */
+void pf_last_reset(struct pf_last_result *l);
+
 struct check_state {
 	enum pf_status status;		/* what /status shows */
 	unsigned consecutive_failures;
 	unsigned consecutive_successes;
 	uint64_t runs;			/* probes completed */
 	uint64_t failures[PF_REASON_COUNT];	/* failed probes per reason */
-	struct pf_result last;		/* last probe's result; last.details owned here */
+	struct pf_last_result last;	/* last probe's result; last.details owned here */
 	bool has_run;
 	struct timespec last_run;	/* wall clock of the last completed probe */
 	bool has_success;

@@ -227,8 +227,12 @@ int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
 			struct pf_config **out, char *err, size_t errlen)
 {
 	struct pf_config *cfg = calloc(1, sizeof *cfg);
+	struct pf_load files = *ld;
 	cJSON *raw = NULL;
 	int rc = -1;
+
+	files.file_values = NULL;
+	files.n_file_values = 0;
 
 	if (!cfg || !(cfg->source = strdup(ld->source)) ||
 	    (expand && !(raw = cJSON_Duplicate(doc, 1)))) {
@@ -241,13 +245,19 @@ int pf_config_load_json(cJSON *doc, bool expand, const struct pf_load *ld,
 		snprintf(err, errlen, "%s: %s", ld->source, msg);
 		goto out;
 	}
-	rc = load_doc(doc, raw, ld, cfg, err, errlen);
+	if (raw && pf_config_file_values(raw, doc, &files.file_values,
+					 &files.n_file_values) < 0) {
+		snprintf(err, errlen, "%s: out of memory", ld->source);
+		goto out;
+	}
+	rc = load_doc(doc, raw, &files, cfg, err, errlen);
 	if (rc < 0 && raw)
 		mask_file_values(raw, doc, err);
 	if (rc == 0 && !cfg->run_token)
 		rc = pf_env_value("PREFLIGHT_RUN_TOKEN", PF_INTERP_MAX_FILE,
 				  &cfg->run_token, NULL, err, errlen);
 out:
+	pf_config_file_values_free(files.file_values, files.n_file_values);
 	cJSON_Delete(raw);
 	cJSON_Delete(doc);
 	if (rc < 0)

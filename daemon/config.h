@@ -49,6 +49,10 @@ struct pf_check_cfg {
 	size_t n_depends_on;
 	/* owned: depends_on resolved to indices of cfg->checks at load */
 	size_t *dep_idx;
+	/* owned: every secret of the check (config_secrets.c), longest
+	 * first; masked in whatever is shown of it */
+	char **secrets;
+	size_t n_secrets;
 	/* Canonical JSON of the check's effective (expanded) config: two checks
 	 * with equal fingerprints are "unchanged" across a reload.  Holds
 	 * secrets: never printed. */
@@ -99,6 +103,11 @@ void pf_config_free(struct pf_config *cfg);
 
 /* Appends a note (copied); -1 when out of memory. */
 int pf_config_add_note(struct pf_config *cfg, const char *text);
+
+/* Masks the check's secrets in s (cap bytes, 0: unknown) or in every
+ * string of j (NULL is ignored). */
+void pf_check_mask(const struct pf_check_cfg *c, char *s, size_t cap);
+void pf_check_mask_json(const struct pf_check_cfg *c, struct cJSON *j);
 
 /* The check's target, secrets masked ("" and false when it has none). */
 bool pf_check_target(const struct pf_check_cfg *c, char *buf, size_t len);

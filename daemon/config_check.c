@@ -218,6 +218,10 @@ static int build_effective(const cJSON *eff, const cJSON *raw,
 				  err, errlen);
 	if (!c->kind_cfg)
 		return with_source(ld->source, err, errlen);
+	if (pf_check_secrets_build(c, ld) < 0) {
+		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
+		return -1;
+	}
 	c->fingerprint = fingerprint(eff, c);
 	if (!c->fingerprint) {
 		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
@@ -266,6 +270,7 @@ void pf_check_cfg_release(struct pf_check_cfg *c)
 	cJSON_Delete(c->hints);
 	pf_cfg_strv_free(c->depends_on);
 	free(c->dep_idx);
+	pf_check_secrets_free(c);
 	free(c->fingerprint);
 	memset(c, 0, sizeof *c);
 }
@@ -325,5 +330,6 @@ cJSON *pf_check_describe(const struct pf_check_cfg *c)
 				      cJSON_CreateStringArray((const char *const *)c->depends_on,
 							      (int)c->n_depends_on));
 	add_kind_fields(o, c);
+	pf_check_mask_json(c, o);
 	return o;
 }

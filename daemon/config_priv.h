@@ -22,7 +22,20 @@ struct pf_load {
 	/* top-level run_min_spacing, read before the checks */
 	bool run_spacing_set;
 	uint64_t run_spacing_ms;
+	/* every ${file:} content of the document (secrets, wherever used) */
+	char **file_values;
+	size_t n_file_values;
 };
+
+/* config_secrets.c: collects the expanded values of exp whose raw form
+ * (the same tree before expansion) used ${file:}; -1 out of memory. */
+int pf_config_file_values(const struct cJSON *raw, const struct cJSON *exp,
+			  char ***v, size_t *n);
+void pf_config_file_values_free(char **v, size_t n);
+/* The check's secrets: its key table's and the document's file values;
+ * masks its hint overrides.  -1 when out of memory. */
+int pf_check_secrets_build(struct pf_check_cfg *c, const struct pf_load *ld);
+void pf_check_secrets_free(struct pf_check_cfg *c);
 
 /* Validates and loads a parsed document.  Takes ownership of doc (always
  * freed).  With `expand`, ${...} is expanded in every string first; the

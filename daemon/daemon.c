@@ -243,6 +243,8 @@ static void free_event(struct event **ev)
 
 void pf_daemon_free(struct pf_daemon *d)
 {
+	pf_reload_free(d->reload);	/* before the loop: it holds an event */
+	d->reload = NULL;
 	pf_engine_free_checks(d->eng.checks, d->eng.n_checks);
 	d->eng.checks = NULL;
 	d->eng.n_checks = 0;

@@ -24,6 +24,7 @@
 struct event;
 struct pf_http;
 struct pf_notify;
+struct pf_reload;
 
 struct pf_daemon;
 /* Called after every recorded result (one-shot mode decides when to stop). */
@@ -38,6 +39,7 @@ struct pf_daemon {
 	struct event *sig_hup;
 	struct event *watchdog;
 	char *config_path;		/* owned; NULL: the built-in env profile */
+	struct pf_reload *reload;	/* owned: the reload thread; NULL before the first SIGHUP */
 	enum pf_status last_overall;	/* for systemd STATUS= on changes */
 	pf_result_hook on_result;	/* optional; borrowed */
 	void *on_result_arg;
@@ -63,8 +65,11 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen);
 /* Releases everything the daemon owns (cancels in-flight probes first). */
 void pf_daemon_free(struct pf_daemon *d);
 
-/* SIGHUP: reload the configuration, keeping unchanged checks' state. */
+/* SIGHUP: reload the configuration, keeping unchanged checks' state; the
+ * file is read on a helper thread, the swap happens on the loop later. */
 void pf_daemon_reload(struct pf_daemon *d);
+/* Waits for a load in progress, then frees (reload.c).  NULL is ignored. */
+void pf_reload_free(struct pf_reload *r);
 
 /* SIGTERM: turn not ready, stop probing, exit the loop once in-flight
  * HTTP requests were answered. */

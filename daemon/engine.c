@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "log_sink.h"
 #include "pf_curl.h"
 #include "pf_util.h"
 #include "scheduler.h"
@@ -17,6 +18,7 @@ void pf_engine_view(const struct pf_engine *e, struct pf_view *v)
 	v->checks = e->checks;
 	v->n_checks = e->n_checks;
 	v->generation = e->generation;
+	v->log_dropped = pf_log_sink_dropped(e->log.sink);
 	v->instance = e->instance;
 	v->started_at = e->started_at;
 	clock_gettime(CLOCK_REALTIME, &v->now);

@@ -1,8 +1,7 @@
 /*
- * The HTTP surface (SPEC §6) on evhttp: routing, cached rendered bodies
+ * The HTTP surface (SPEC §6): routing and cached rendered bodies
  * (re-rendered only when a result changed, or for /readyz when a result
- * went stale), and the server limits (connection cap, header and body
- * size caps, read timeout).
+ * went stale), on the server of httpd.h with these limits.
  */
 #ifndef PF_HTTP_H
 #define PF_HTTP_H
@@ -13,11 +12,13 @@ struct pf_engine;
 struct pf_http;
 
 #define PF_HTTP_MAX_CONNECTIONS 512
+#define PF_HTTP_MAX_PER_ADDRESS 64
 #define PF_HTTP_MAX_HEADERS 8192
 #define PF_HTTP_MAX_BODY 65536
+/* the whole request head within this of the accept or the last answer */
 #define PF_HTTP_READ_TIMEOUT_S 5
-/* Out of descriptors, accepting pauses until the next tick of this period. */
-#define PF_HTTP_ACCEPT_TICK_MS 250
+#define PF_HTTP_IDLE_TIMEOUT_S 60
+#define PF_HTTP_WRITE_TIMEOUT_S 30
 
 /* Binds "host:port" and starts serving d.  NULL with err filled when the
  * address is malformed, in use or out of memory. */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "log_sink.h"
 #include "pf_text.h"
 #include "pf_util.h"
 
@@ -24,6 +25,7 @@ static const char *const severity_names[] = {
 void pf_log_init(struct pf_log *lg)
 {
 	lg->out = NULL;
+	lg->sink = NULL;
 	lg->format = PF_LOG_JSON;
 	lg->level = PF_LOG_INFO;
 }
@@ -161,6 +163,33 @@ static void write_text(FILE *f, const char *sev, const char *time_s,
 	fputc('\n', f);
 }
 
+/* One record to the sink (formatted in memory first: a record is kept
+ * or dropped whole), else straight to the FILE. */
+static void write_record(const struct pf_log *lg, enum pf_severity sev,
+			 const char *time_s, const char *check,
+			 const char *reason, double duration_ms, const char *msg)
+{
+	char *rec = NULL;
+	size_t n = 0;
+	FILE *f = lg->sink ? open_memstream(&rec, &n) : lg->out ? lg->out : stdout;
+
+	if (!f)
+		return;
+	if (lg->format == PF_LOG_TEXT)
+		write_text(f, pf_severity_name(sev), time_s, check, reason,
+			   duration_ms, msg);
+	else
+		write_json(f, pf_severity_name(sev), time_s, check, reason,
+			   duration_ms, msg);
+	if (!lg->sink) {
+		fflush(f);
+		return;
+	}
+	if (fclose(f) == 0)
+		pf_log_sink_write(lg->sink, rec, n);
+	free(rec);
+}
+
 void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	    const char *reason, double duration_ms, const char *fmt, ...)
 {
@@ -169,7 +198,6 @@ void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	struct timespec now;
 	va_list ap;
 	int n;
-	FILE *f;
 
 	if (!pf_log_enabled(lg, sev))
 		return;
@@ -187,13 +215,6 @@ void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	pf_time_rfc3339(&now, time_s, sizeof time_s);
-	f = lg->out ? lg->out : stdout;
-	if (lg->format == PF_LOG_TEXT)
-		write_text(f, pf_severity_name(sev), time_s, check, reason,
-			   duration_ms, msg);
-	else
-		write_json(f, pf_severity_name(sev), time_s, check, reason,
-			   duration_ms, msg);
-	fflush(f);
+	write_record(lg, sev, time_s, check, reason, duration_ms, msg);
 	free(big);
 }

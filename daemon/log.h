@@ -2,7 +2,9 @@
  * Structured logging (SPEC §8): one JSON object per line by default with
  * the fields Cloud Logging understands (severity, message, time) plus
  * check, reason and duration_ms when relevant; a text format for people.
- * No global state: a struct pf_log lives in the daemon context.
+ * No global state: a struct pf_log lives in the daemon context.  The
+ * daemon writes through a log sink (log_sink.h) so that a slow reader of
+ * stdout never blocks the loop.
  */
 #ifndef PF_LOG_H
 #define PF_LOG_H
@@ -22,8 +24,13 @@ enum pf_log_format {
 	PF_LOG_TEXT
 };
 
+struct pf_log_sink;
+
 struct pf_log {
 	FILE *out;			/* borrowed; NULL means stdout */
+	/* borrowed; when set, records go to it (never blocking) instead of
+	 * out */
+	struct pf_log_sink *sink;
 	enum pf_log_format format;
 	enum pf_severity level;		/* records below it are dropped */
 };

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
 #include "daemon.h"
 #include "engine.h"
+#include "log_sink.h"
 #include "healthcheck.h"
 #include "log.h"
 #include "pf_schema.h"
@@ -242,10 +244,13 @@ static int cmd_config(const struct cli *c)
 	return 0;
 }
 
-static int cmd_run(const struct cli *c)
+/* Serve mode.  Logs go through a sink that never blocks the loop: a
+ * log reader that stops reading costs log lines, never probes or answers. */
+static int cmd_run(struct cli *c)
 {
 	struct pf_config *cfg = load_config(c);
 	const char *env = getenv("PREFLIGHT_LISTEN");
+	struct pf_log_sink *sink = NULL;
 	const char *listen;
 	struct pf_daemon d;
 	char err[512];
@@ -253,13 +258,23 @@ static int cmd_run(const struct cli *c)
 
 	if (!cfg)
 		return 2;
-	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, false, err, sizeof(err)) < 0) {
-		fprintf(stderr, "preflightd: %s\n", err);
+	if (!c->log.out && !(sink = pf_log_sink_new(STDOUT_FILENO))) {
+		fputs("preflightd: out of memory\n", stderr);
+		pf_config_free(cfg);
 		return 2;
 	}
+	c->log.sink = sink;
+	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, false, err, sizeof(err)) < 0) {
+		fprintf(stderr, "preflightd: %s\n", err);
+		pf_log_sink_free(sink);
+		return 2;
+	}
+	if (sink && pf_log_sink_attach(sink, d.eng.base) < 0)
+		fputs("preflightd: cannot watch stdout: logs may be dropped\n", stderr);
 	listen = c->listen ? c->listen : env && env[0] ? env : d.eng.cfg->listen;
 	rc = pf_daemon_serve(&d, listen);
 	pf_daemon_free(&d);
+	pf_log_sink_free(sink);
 	return rc;
 }
 

@@ -199,6 +199,9 @@ char *pf_render_metrics(const struct pf_view *v)
 	failure_family(f, v);
 	ready_families(f, v);
 	gauge_families(f, v);
+	put_family(f, "preflight_log_dropped_total", "counter",
+		   "Log records dropped because the reader of stdout was slow.");
+	fprintf(f, "preflight_log_dropped_total %lu\n", v->log_dropped);
 	put_family(f, "preflight_build_info", "gauge",
 		   "Always 1; the version label names the running build.");
 	fputs("preflight_build_info{", f);

@@ -24,6 +24,7 @@ struct pf_view {
 	/* the configuration's generation: bumped on every reload, so what
 	 * was rendered for another config is never reused */
 	uint64_t generation;
+	unsigned long log_dropped;	/* log records lost to a slow reader */
 	const char *instance;		/* hostname or K_REVISION */
 	struct timespec started_at;	/* wall */
 	struct timespec now;		/* wall, for generated_at */

@@ -97,6 +97,10 @@ static void record(struct check *c, struct pf_result *res)
 	bool changed;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
+	/* whatever a peer echoed of a configured secret goes no further */
+	pf_check_mask(c->cfg, res->error, sizeof res->error);
+	pf_check_mask(c->cfg, res->hint, sizeof res->hint);
+	pf_check_mask_json(c->cfg, res->details);
 	if (pf_log_enabled(&e->log, PF_LOG_DEBUG))
 		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, pf_reason_name(res->reason),
 		       duration, "probe %s: %s", res->reason == PF_REASON_NONE ?
@@ -225,7 +229,7 @@ int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->engine = e;
-	pf_result_reset(&c->state.last);
+	pf_last_reset(&c->state.last);
 	c->tick = evtimer_new(e->base, on_tick, c);
 	c->backstop = evtimer_new(e->base, on_backstop, c);
 	c->memory = msize ? calloc(1, msize) : NULL;

@@ -63,6 +63,13 @@ static void store_last(struct check_state *st, struct pf_result *res,
 	st->last.hint[sizeof st->last.hint - 1] = '\0';
 }
 
+void pf_last_reset(struct pf_last_result *l)
+{
+	memset(l, 0, sizeof *l);
+	for (size_t i = 0; i < PF_GAUGE_MAX; i++)
+		l->gauge[i] = NAN;
+}
+
 bool pf_state_apply(struct check_state *st, const struct pf_check_cfg *cfg,
 		    struct pf_result *res, double duration_ms,
 		    const struct timespec *wall, double mono_ms)
@@ -107,14 +114,14 @@ void pf_state_move(struct check_state *dst, struct check_state *src)
 {
 	*dst = *src;
 	memset(src, 0, sizeof *src);
-	pf_result_reset(&src->last);
+	pf_last_reset(&src->last);
 }
 
 void pf_state_clear(struct check_state *st)
 {
 	cJSON_Delete(st->last.details);
 	memset(st, 0, sizeof *st);
-	pf_result_reset(&st->last);
+	pf_last_reset(&st->last);
 }
 
 double pf_state_fresh_until(const struct check_state *st,

@@ -85,8 +85,8 @@ struct pf_key {
 	/* STRING, URL: refuses a value (-1, why filled: "is not a UUID") */
 	int (*valid)(const char *value, char *why, size_t len);
 	const struct pf_key_custom *custom;
-	/* STRING: a secret shown as "***"; MAP: values of names that carry
-	 * secrets (pf_mask_name_is_secret) are */
+	/* STRING: a secret shown as "***"; MAP (headers): every value but
+	 * those of the short allow-list of pf_mask_header_is_public is */
 	bool secret;
 	bool hidden;			/* parsed but left out of describe */
 	const char *doc;		/* one line for the reference */

@@ -25,19 +25,27 @@ void pf_mask_secrets(char *s, size_t cap, const char *const *secrets, size_t n);
 /* A connection string for display, its secret parts masked:
  *   scheme://user:pass@host/...   -> scheme://user:***@host/...
  *   scheme://:pass@host           -> scheme://:***@host
- *   key=value DSN password=...    -> password=***
- *   ?password=... / &password=... in a URL query -> password=***
- * Never fails: output is truncated to len. */
+ *   http://TOKEN@host             -> the user-info TOKEN becomes ***
+ *                                    (a user name alone shows for the
+ *                                    postgres and redis schemes)
+ *   key=value DSN: password=..., sslpassword=... -> password=***
+ *   ?token=...&api_key=... in a URL query       -> token=***&api_key=***
+ * (keys and parameters by pf_mask_name_is_secret).  Never fails: output
+ * is truncated to len. */
 const char *pf_mask_url(const char *in, char *out, size_t len);
 
-/* Calls fn with each secret a connection string holds: the userinfo
- * password (as written and percent-decoded), `password=` of a DSN or a
- * URL query. */
+/* Calls fn with each secret a connection string holds, exactly what
+ * pf_mask_url masks (as written and percent-decoded). */
 void pf_mask_url_secrets(const char *in, void (*fn)(void *arg, const char *secret),
 			 void *arg);
 
-/* True for header names whose values are secrets: Authorization, Cookie,
- * Proxy-Authorization and names containing token/key/secret/password/auth. */
+/* True for names (header, query parameter, DSN key) whose values are
+ * secrets: Authorization, Cookie, sig, pwd, pass and names containing
+ * token, key, secret, password, passwd, auth, signature, credential or
+ * session. */
 bool pf_mask_name_is_secret(const char *name);
+/* The short allow-list of request headers whose values may show (Accept,
+ * Content-Type, User-Agent, ...); every other header value is a secret. */
+bool pf_mask_header_is_public(const char *name);
 
 #endif

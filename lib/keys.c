@@ -33,10 +33,20 @@ static int fail(char *err, size_t errlen, const char *kpath, const char *fmt, ..
 	return -1;
 }
 
-/* "path.name", or "name" at the top level (path ""). */
+/* "path.name", or "name" at the top level (path "").  Runs for every key
+ * of every check: no printf (reloading 5,000 checks must stay quick). */
 static void join(char *buf, size_t len, const char *path, const char *name)
 {
-	snprintf(buf, len, "%s%s%.64s", path, *path ? "." : "", name);
+	size_t p = strlen(path), n = strnlen(name, 64), dot = p ? 1 : 0;
+
+	if (p + dot + n + 1 > len) {
+		snprintf(buf, len, "%s%s%.64s", path, dot ? "." : "", name);
+		return;
+	}
+	memcpy(buf, path, p);
+	buf[p] = '.';
+	memcpy(buf + p + dot, name, n);
+	buf[p + dot + n] = '\0';
 }
 
 int pf_keys_fail(char *err, size_t errlen, const char *path, const char *key,
@@ -166,12 +176,14 @@ static int check_members(const struct pf_keys *t, const struct pf_keys *also,
 		char kpath[512];
 		const char *near;
 
-		join(kpath, sizeof kpath, path, it->string);
 		for (prev = obj->child; prev != it; prev = prev->next)
-			if (strcmp(prev->string, it->string) == 0)
+			if (strcmp(prev->string, it->string) == 0) {
+				join(kpath, sizeof kpath, path, it->string);
 				return fail(err, errlen, kpath, "duplicate key");
+			}
 		if (find_key(t, it->string) || find_key(also, it->string))
 			continue;
+		join(kpath, sizeof kpath, path, it->string);
 		near = closest(t, also, it->string);
 		if (near)
 			return fail(err, errlen, kpath, "unknown key (did you"

@@ -39,7 +39,7 @@ static const char *type_name(const struct pf_key *k, char *buf, size_t len)
 	case PF_KEY_STRINGS:
 		return "array of strings";
 	case PF_KEY_MAP:
-		return k->secret ? "object of strings (secret names masked)"
+		return k->secret ? "object of strings (values masked)"
 				 : "object of strings";
 	case PF_KEY_JSON:
 		return "object";

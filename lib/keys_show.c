@@ -26,7 +26,7 @@ static cJSON *masked_map(const cJSON *map, bool secret)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, map) {
-		bool hide = secret && pf_mask_name_is_secret(it->string);
+		bool hide = secret && !pf_mask_header_is_public(it->string);
 
 		cJSON_AddStringToObject(o, it->string, hide ? MASKED : it->valuestring);
 	}
@@ -169,7 +169,7 @@ static void map_secrets(const cJSON *map,
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, map)
-		if (pf_mask_name_is_secret(it->string))
+		if (!pf_mask_header_is_public(it->string))
 			fn(arg, it->valuestring);
 }
 

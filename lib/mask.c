@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pf_mask.h"
 #include "pf_util.h"
@@ -26,22 +27,35 @@ static void put(char *out, size_t len, size_t *off, const char *s, size_t n)
 	out[*off] = '\0';
 }
 
-/* Masks every value of `password=` in a run of key=value pairs separated by
- * `sep` characters (" " in a DSN, "&" in a URL query). */
+/* Whether the key of a key=value pair s[0..n) names a secret. */
+static bool secret_key(const char *s, size_t n)
+{
+	char name[64];
+
+	if (n == 0 || n >= sizeof name)
+		return false;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return pf_mask_name_is_secret(name);
+}
+
+/* Masks the value of every pair whose key names a secret in a run of
+ * key=value pairs separated by `seps` ("&" in a URL query). */
 static void redact_pairs(const char *s, size_t n, const char *seps, char *out,
 			 size_t len, size_t *off)
 {
 	size_t i = 0;
 
 	while (i < n) {
-		size_t start = i, klen;
+		size_t start = i;
+		const char *eq;
 
 		while (i < n && !strchr(seps, s[i]))
 			i++;
 		/* [start, i) is one pair (key=value or anything else) */
-		klen = strlen("password=");
-		if (i - start >= klen && strncmp(s + start, "password=", klen) == 0) {
-			put(out, len, off, s + start, klen);
+		eq = memchr(s + start, '=', i - start);
+		if (eq && secret_key(s + start, (size_t)(eq - s - start))) {
+			put(out, len, off, s + start, (size_t)(eq - s - start) + 1);
 			put(out, len, off, MASK, strlen(MASK));
 		} else {
 			put(out, len, off, s + start, i - start);
@@ -49,6 +63,22 @@ static void redact_pairs(const char *s, size_t n, const char *seps, char *out,
 		if (i < n)
 			put(out, len, off, s + i++, 1);
 	}
+}
+
+/* Schemes whose user name is a role, not a credential: postgresql://app@h
+ * shows app; any other userinfo without a password (http://TOKEN@host)
+ * is itself the secret. */
+static bool user_is_public(const char *in, const char *rest)
+{
+	static const char *const schemes[] = {
+		"postgresql://", "postgres://", "redis://", "rediss://", NULL };
+	size_t n = (size_t)(rest - in);
+
+	for (size_t i = 0; schemes[i]; i++)
+		if (n == strlen(schemes[i]) && strncasecmp(in, schemes[i], n) == 0)
+			return true;
+	/* postgresql+asyncpg:// and the like */
+	return n > 9 && strncasecmp(in, "postgres", 8) == 0 && memchr(in, '+', n);
 }
 
 /* Length of a DSN value at s: 'quoted with \\ escapes' or up to space. */
@@ -86,7 +116,7 @@ static void redact_dsn(const char *s, char *out, size_t len, size_t *off)
 		eq += strspn(s + eq, " \t\n");
 		vlen = dsn_value_len(s + eq);
 		put(out, len, off, s, eq);
-		if (klen == 8 && strncmp(s, "password", 8) == 0)
+		if (secret_key(s, klen))	/* password, sslpassword, ... */
 			put(out, len, off, MASK, strlen(MASK));
 		else
 			put(out, len, off, s + eq, vlen);
@@ -113,8 +143,10 @@ static void redact_uri(const char *in, const char *rest, char *out, size_t len,
 			put(out, len, off, rest, (size_t)(colon - rest) + 1);
 			put(out, len, off, MASK, strlen(MASK));
 			put(out, len, off, at, 1);
-		} else {
+		} else if (user_is_public(in, rest)) {
 			put(out, len, off, rest, (size_t)(at - rest) + 1);
+		} else {
+			put(out, len, off, MASK "@", strlen(MASK) + 1);
 		}
 		rest = at + 1;
 	}
@@ -202,10 +234,12 @@ void pf_mask_secrets(char *s, size_t cap, const char *const *secrets, size_t n)
 bool pf_mask_name_is_secret(const char *name)
 {
 	static const char *const exact[] = {
-		"authorization", "proxy-authorization", "cookie", "set-cookie", NULL
+		"authorization", "proxy-authorization", "cookie", "set-cookie",
+		"sig", "pwd", "pass", NULL
 	};
 	static const char *const part[] = {
-		"token", "key", "secret", "password", "auth", NULL
+		"token", "key", "secret", "password", "passwd", "auth",
+		"signature", "credential", "session", NULL
 	};
 	char low[128];
 
@@ -217,6 +251,21 @@ bool pf_mask_name_is_secret(const char *name)
 			return true;
 	for (size_t i = 0; part[i]; i++)
 		if (strstr(low, part[i]))
+			return true;
+	return false;
+}
+
+bool pf_mask_header_is_public(const char *name)
+{
+	static const char *const public[] = {
+		"accept", "accept-encoding", "accept-language", "cache-control",
+		"content-type", "content-language", "host", "user-agent", "origin",
+		"x-request-id", "x-forwarded-for", "x-forwarded-proto",
+		"x-forwarded-host", "traceparent", NULL
+	};
+
+	for (size_t i = 0; public[i]; i++)
+		if (strcasecmp(name, public[i]) == 0)
 			return true;
 	return false;
 }
@@ -250,7 +299,8 @@ static void emit(const char *text, size_t n,
 		fn(arg, dec);
 }
 
-/* Every `password=` value of the pairs in s[0..n) separated by seps. */
+/* The value of every pair whose key names a secret, in s[0..n) separated
+ * by seps. */
 static void pair_secrets(const char *s, size_t n, const char *seps,
 			 void (*fn)(void *arg, const char *secret), void *arg)
 {
@@ -258,12 +308,44 @@ static void pair_secrets(const char *s, size_t n, const char *seps,
 
 	while (i < n) {
 		size_t start = i;
+		const char *eq;
 
 		while (i < n && !strchr(seps, s[i]))
 			i++;
-		if (i - start > 9 && strncmp(s + start, "password=", 9) == 0)
-			emit(s + start + 9, i - start - 9, fn, arg);
+		eq = memchr(s + start, '=', i - start);
+		if (eq && secret_key(s + start, (size_t)(eq - s - start)))
+			emit(eq + 1, (size_t)(s + i - eq - 1), fn, arg);
 		i++;
+	}
+}
+
+/* The values of a DSN's secret keys (password, sslpassword, ...), with
+ * libpq's syntax: spaces around '=', values optionally single-quoted. */
+static void dsn_secrets(const char *s, void (*fn)(void *arg, const char *secret),
+			void *arg)
+{
+	while (*s) {
+		size_t klen, eq, vlen;
+
+		s += strspn(s, " \t\n");
+		klen = strcspn(s, "= \t\n");
+		eq = klen + strspn(s + klen, " \t\n");
+		if (!*s || s[eq] != '=') {
+			s += klen ? klen : (*s ? 1 : 0);
+			continue;
+		}
+		eq++;
+		eq += strspn(s + eq, " \t\n");
+		vlen = dsn_value_len(s + eq);
+		if (secret_key(s, klen) && s[eq] == '\'') {
+			/* 'quoted': without its quotes (the closing one may be missing) */
+			bool closed = vlen > 1 && s[eq + vlen - 1] == '\'';
+
+			emit(s + eq + 1, vlen - 1 - closed, fn, arg);
+		} else if (secret_key(s, klen)) {
+			emit(s + eq, vlen, fn, arg);
+		}
+		s += eq + vlen;
 	}
 }
 
@@ -274,19 +356,8 @@ void pf_mask_url_secrets(const char *in, void (*fn)(void *arg, const char *secre
 
 	if (!in)
 		return;
-	if (!rest) {	/* a key=value DSN */
-		for (const char *p = strstr(in, "password"); p; p = strstr(p + 1, "password")) {
-			const char *v = p + 8;
-
-			v += strspn(v, " \t");
-			if (*v != '=' || (p > in && !strchr(" \t", p[-1])))
-				continue;
-			v += 1 + strspn(v + 1, " \t");
-			if (*v == '\'')
-				emit(v + 1, strcspn(v + 1, "'"), fn, arg);
-			else
-				emit(v, strcspn(v, " \t\n"), fn, arg);
-		}
+	if (!rest) {
+		dsn_secrets(in, fn, arg);
 		return;
 	}
 	rest += 3;
@@ -299,6 +370,8 @@ void pf_mask_url_secrets(const char *in, void (*fn)(void *arg, const char *secre
 
 		if (colon)
 			emit(colon + 1, (size_t)(at - colon - 1), fn, arg);
+		else if (!user_is_public(in, rest))
+			emit(rest, (size_t)(at - rest), fn, arg);
 	}
 	if ((q = strchr(rest, '?')))
 		pair_secrets(q + 1, strcspn(q + 1, "#"), "&", fn, arg);

@@ -144,6 +144,9 @@ static void set_common(struct pf_xfer *x, const struct pf_xfer_req *req)
 	curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* http_proxy and friends in the environment are not followed: a
+	 * probe proves the direct path from here to the service */
+	curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);

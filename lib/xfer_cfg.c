@@ -148,9 +148,11 @@ static int xfer_check(void *obj, const cJSON *json, const char *path,
 static const struct pf_key xfer_key_list[] = {
 	{ .name = "headers", .type = PF_KEY_MAP, .secret = true,
 	  .offset = offsetof(struct pf_xfer_opts, headers),
-	  .doc = "extra request headers; the values of Authorization, Cookie"
-		 " and names holding token/key/secret/password/auth are"
-		 " secrets" },
+	  .doc = "extra request headers; every value is a secret, masked"
+		 " everywhere, but those of Accept, Accept-Encoding,"
+		 " Accept-Language, Cache-Control, Content-Type, Content-Language,"
+		 " Host, Origin, User-Agent, X-Request-Id, X-Forwarded-* and"
+		 " Traceparent" },
 	{ .name = "max_body", .type = PF_KEY_INT, .def = "1048576",
 	  .min = 1, .max = 256L * 1024 * 1024,
 	  .offset = offsetof(struct pf_xfer_opts, max_body),

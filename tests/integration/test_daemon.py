@@ -2,6 +2,7 @@
 listener, a refused port, a black hole and a tarpit; the HTTP surface, the
 one-shot CLI, SIGHUP reloads, SIGTERM, HTTP limits and load."""
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -279,13 +280,90 @@ def test_oneshot_wait_turns_ready(tmp_path):
 
 
 def test_config_command_redacts(tmp_path):
+    secrets = ["pgpw-4d1f9a", "redispw-8b3e20", "hdr-77c1aa", "tok-e93b57"]
     cfg = tmp_path / "c.json"
-    cfg.write_text(json.dumps({"checks": [tcp("x", 1234)]}))
+    cfg.write_text(json.dumps({"checks": [
+        tcp("x", 1234),
+        {"name": "db", "kind": "postgres",
+         "url": "postgresql://app:%s@127.0.0.1:5432/mobius_chat" % secrets[0]},
+        {"name": "q", "kind": "redis", "url": "redis://:%s@127.0.0.1:6379/0" % secrets[1]},
+        {"name": "api", "kind": "http", "url": "http://127.0.0.1:1/ready",
+         "headers": {"X-Api-Key": secrets[2]}},
+        {"name": "rt", "kind": "chat", "base_url": "http://127.0.0.1:1",
+         "token": secrets[3]}]}))
     p = run_cli(["config", "--config", str(cfg)])
     assert p.returncode == 0, p.stderr
     assert "127.0.0.1:1234" in p.stdout
+    for s in secrets:
+        assert s not in p.stdout + p.stderr, s
+    described = {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+    assert described["db"]["target"] == "postgresql://app:***@127.0.0.1:5432/mobius_chat"
+    assert described["q"]["url"] == "redis://:***@127.0.0.1:6379/0"
+    assert described["api"]["headers"] == {"X-Api-Key": "***"}
+    assert described["rt"]["token"] == "***"
     p = run_cli(["config", "--config", str(tmp_path / "missing.json")])
     assert p.returncode == 2 and "missing.json" in p.stderr
+
+
+def _runs(d):
+    text = d.get("/metrics")[2].decode()
+    return sum(float(l.split()[-1]) for l in text.splitlines()
+               if l.startswith("preflight_check_runs_total{"))
+
+
+def test_reload_of_5000_checks_keeps_their_rhythm_and_the_loop(daemon_factory):
+    """A SIGHUP that changes nothing probes nothing and blocks nothing: the
+    file is read on a helper thread and kept checks keep their schedule."""
+    refused = refused_port()
+    cfg = {"checks": [tcp("c%d" % i, refused, interval="60s", timeout="5s")
+                      for i in range(5000)]}
+    d = daemon_factory(cfg)
+    d.wait_for(lambda: _runs(d) >= 5000, timeout=20, what="the first round")
+    before = _runs(d)
+    worst, stop = [0.0], []
+
+    def poll():
+        while not stop:
+            t0 = time.monotonic()
+            d.get("/healthz")
+            worst[0] = max(worst[0], time.monotonic() - t0)
+            time.sleep(0.005)
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        time.sleep(0.2)
+        d.signal(signal.SIGHUP)
+        d.wait_for(lambda: any("configuration reloaded" in r.get("message", "")
+                               for r in d.log_records()), what="the reload")
+        time.sleep(0.5)
+    finally:
+        stop.append(True)
+        t.join()
+    assert _runs(d) == before, "the reload re-probed kept checks"
+    assert worst[0] * 1000 < 100, "/healthz waited %.0f ms" % (worst[0] * 1000)
+
+
+def test_file_values_from_a_fifo_or_too_big_refused_without_blocking(
+        daemon_factory, listener, tmp_path):
+    d = daemon_factory({"checks": [tcp("one", listener.port)]})
+    d.wait_status("one", "pass")
+    fifo = tmp_path / "token.fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.txt"
+    big.write_text("x" * (64 * 1024 + 1))
+    for path, words in ((fifo, "not a regular file"), (big, "larger than 65536 bytes")):
+        d.write_config({"checks": [tcp("one", listener.port,
+                                       hints={"timeout": "${file:%s}" % path})]})
+        d.signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        for _ in range(10):
+            assert d.get("/healthz", timeout=1)[0] == 200
+        assert time.monotonic() - t0 < 2
+        d.wait_for(lambda: any(words in r.get("message", "") and
+                               r.get("severity") == "ERROR"
+                               for r in d.log_records()),
+                   what="the reload refusing %s" % path.name)
+    assert d.get_json("/status/one")[1]["status"] == "pass"
 
 
 def test_sighup_adds_check_and_broken_file_keeps_old(daemon_factory, listener):

@@ -37,6 +37,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(418, b"I'm a teapot\n\x01\x02 with\tcontrol")
         if self.path == "/secret":
             return self._send(401, b"go away")
+        if self.path == "/badutf8":
+            return self._send(500, b"broken \xff\xfe\xc3( text \xed\xa0\x80 end")
         self._send(200, b"hello world")
 
     do_HEAD = do_GET
@@ -181,6 +183,29 @@ def test_blackhole_connect_timeout(blackhole):
     rc, res = run({"url": "http://127.0.0.1:%d/health" % blackhole.port,
                    "timeout": "500ms"})
     assert rc == 1 and res["reason"] == "connect_timeout", res
+
+
+def test_invalid_utf8_from_a_peer_never_reaches_status_raw(web, daemon_factory):
+    d = daemon_factory({"checks": [{"name": "bad", "kind": "http", "interval": "300ms",
+                                    "timeout": "250ms", "url": web.url + "/badutf8"}]})
+    d.wait_status("bad", "fail")
+    for path in ("/status", "/status/bad"):
+        body = d.get(path)[2]
+        text = body.decode("utf-8")     # strict: raises on invalid UTF-8
+        assert "broken" in text and "end" in text, text
+    d.stop()
+    d.stdout().encode("utf-8")
+    for line in open(d.stdout_path, "rb"):
+        line.decode("utf-8")
+
+
+def test_proxy_environment_is_not_used(web, daemon_factory):
+    proxy = "http://127.0.0.1:%d" % refused_port()
+    env = {k: proxy for k in ("http_proxy", "HTTP_PROXY", "https_proxy",
+                              "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
+    d = daemon_factory({"checks": [{"name": "direct", "kind": "http", "interval": "300ms",
+                                    "timeout": "250ms", "url": web.url + "/"}]}, env=env)
+    d.wait_status("direct", "pass")
 
 
 def test_config_errors_exit_2():

@@ -87,11 +87,37 @@ def test_accept_pauses_when_out_of_descriptors(tmp_path):
     assert rc == 0
     logs = (tmp_path / "stdout").read_text() + (tmp_path / "stderr").read_text()
     assert not sanitizer_errors(logs), logs
-    # What happened is logged once as a structured line, not as libevent noise.
+    # What happened is logged once as a structured line, not as libevent
+    # noise: the cap (lowered to leave descriptors to the probes) sheds the
+    # oldest connections, or, out of descriptors, accepting pauses.
     warned = [json.loads(line) for line in logs.splitlines()
-              if line.startswith("{") and "pausing accept" in line]
+              if line.startswith("{") and ("pausing accept" in line or
+                                           "closing the oldest" in line)]
     assert warned and warned[0]["severity"] == "WARNING", logs[-2000:]
     assert "[warn]" not in logs, logs[-2000:]
+
+
+def test_head_answers_headers_only_and_keeps_the_connection(daemon_factory):
+    d = daemon_factory({"checks": []})
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), data
+    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+              if l.lower().startswith(b"content-length:")]
+    status_len = len(d.get("/status")[2])
+    assert length and abs(length[0] - status_len) < 64, (length, status_len)
+    # no body after the HEAD answer: the next bytes are the second answer
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
+    assert rest.endswith(b"\r\n\r\nok\n"), rest[-80:]
 
 
 ABUSE = [

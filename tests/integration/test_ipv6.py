@@ -2,6 +2,7 @@
 one, the address actually used in details, and its class."""
 import socket
 import subprocess
+import shutil
 import tempfile
 import time
 
@@ -36,6 +37,13 @@ def v6_listener():
 @pytest.fixture
 def v6_redis():
     d = tempfile.mkdtemp(prefix="pf-redis6-")
+    try:
+        yield from _redis_on_v6(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _redis_on_v6(d):
     for _ in range(20):
         port = free_port()
         p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "::1",

@@ -232,6 +232,13 @@ static void test_durations_and_thresholds(void)
 	expect_err(CHECK(", \"timeout\": \"5x\""),
 		   "t.json: checks[0].timeout: \"5x\" is not a duration (e.g. \"250ms\", \"5s\", \"2m\")");
 	expect_err_prefix(CHECK(", \"interval\": -1"), "t.json: checks[0].interval: -1 is not a duration");
+	/* strtod alone would read hex, exponents and infinities */
+	expect_err_prefix(CHECK(", \"timeout\": \"0x10s\""),
+			  "t.json: checks[0].timeout: \"0x10s\" is not a duration");
+	expect_err_prefix(CHECK(", \"interval\": \"1e3s\""),
+			  "t.json: checks[0].interval: \"1e3s\" is not a duration");
+	expect_err_prefix(CHECK(", \"timeout\": \"infs\""),
+			  "t.json: checks[0].timeout: \"infs\" is not a duration");
 	expect_err_prefix(CHECK(", \"interval\": true"), "t.json: checks[0].interval: must be a duration");
 	expect_err(CHECK(", \"interval\": \"0s\""), "t.json: checks[0].interval: must be longer than 0 (or \"off\" for an on-demand check)");
 	expect_err(CHECK(", \"interval\": \"5s\""),

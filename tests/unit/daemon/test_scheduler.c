@@ -58,7 +58,7 @@ struct rig {
 	struct fake_cfg fcfg;
 	struct check c;
 	unsigned starts, results, changes;
-	struct pf_result last;
+	struct pf_last_result last;
 };
 
 static void on_result(void *arg, bool changed)

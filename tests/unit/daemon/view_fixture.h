@@ -82,7 +82,7 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 		c->depends_on = f->deps[i];
 		c->dep_idx = f->dep_idx[i];
 		f->checks[i].cfg = c;
-		pf_result_reset(&f->checks[i].state.last);
+		pf_last_reset(&f->checks[i].state.last);
 	}
 	f->cfg.source = "test";
 	f->cfg.checks = f->ccfg;

@@ -1,6 +1,7 @@
 /* Unit tests for lib/mask.c, the one masking function: known secrets of
  * any length wherever they reappear, cut-short copies, connection strings
  * shown as targets, header names that carry secrets. */
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -87,11 +88,80 @@ static void test_header_secret(void)
 	PF_EXPECT(!pf_mask_name_is_secret("X-Request-Id"));
 }
 
+/* The forms the secrets sweep found (SPEC §4). */
+static void test_redact_more_forms(void)
+{
+	char out[256];
+
+	PF_EXPECT_STR(pf_mask_url("http://h/x?token=t1&key=k2&api_key=a3&page=2&sig=s4",
+				  out, sizeof(out)),
+		      "http://h/x?token=***&key=***&api_key=***&page=2&sig=***");
+	PF_EXPECT_STR(pf_mask_url("host=db sslpassword=p1 sslmode=require", out, sizeof(out)),
+		      "host=db sslpassword=*** sslmode=require");
+	PF_EXPECT_STR(pf_mask_url("https://TOKEN123@api.example/x", out, sizeof(out)),
+		      "https://***@api.example/x");
+	/* a role name alone is no secret */
+	PF_EXPECT_STR(pf_mask_url("postgresql://app@db/x", out, sizeof(out)),
+		      "postgresql://app@db/x");
+	PF_EXPECT_STR(pf_mask_url("postgresql+asyncpg://app@db/x", out, sizeof(out)),
+		      "postgresql+asyncpg://app@db/x");
+	PF_EXPECT_STR(pf_mask_url("redis://default@r:6379", out, sizeof(out)),
+		      "redis://default@r:6379");
+}
+
+struct seen {
+	char v[8][64];
+	int n;
+};
+
+static void collect(void *arg, const char *secret)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8)
+		snprintf(s->v[s->n++], sizeof s->v[0], "%s", secret);
+}
+
+/* What pf_mask_url_secrets lists is what pf_mask_url masks. */
+static void test_url_secrets_match_the_mask(void)
+{
+	static const char *const urls[] = {
+		"http://TOK@h/x?api_key=AK&page=2",
+		"host=db password='p w' sslpassword=SP user=u",
+		"postgresql://u:PW@h/db?sslpassword=SP2",
+		"postgresql://role@h/db",
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+		struct seen s = { .n = 0 };
+
+		pf_mask_url(urls[i], out, sizeof out);
+		pf_mask_url_secrets(urls[i], collect, &s);
+		for (int k = 0; k < s.n; k++)
+			PF_EXPECT(strstr(out, s.v[k]) == NULL);
+		PF_EXPECT(i == 3 ? s.n == 0 : s.n >= 1);
+	}
+}
+
+static void test_header_allow_list(void)
+{
+	PF_EXPECT(pf_mask_header_is_public("Accept"));
+	PF_EXPECT(pf_mask_header_is_public("user-agent"));
+	PF_EXPECT(!pf_mask_header_is_public("X-Signature"));
+	PF_EXPECT(!pf_mask_header_is_public("X-Custom"));
+	PF_EXPECT(pf_mask_name_is_secret("X-Signature"));
+	PF_EXPECT(pf_mask_name_is_secret("sslpassword"));
+}
+
 int main(void)
 {
 	pf_test("known secrets, any length", test_secret);
 	pf_test("url: connection strings", test_redact);
 	pf_test("url: trailing whitespace in a DSN", test_redact_trailing_space);
 	pf_test("names whose values are secrets", test_header_secret);
+	pf_test("url: query names, sslpassword, user-info", test_redact_more_forms);
+	pf_test("url: the secrets listed are the ones masked", test_url_secrets_match_the_mask);
+	pf_test("headers: the allow-list", test_header_allow_list);
 	return pf_test_summary();
 }
