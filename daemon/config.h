@@ -53,6 +53,10 @@ struct pf_check_cfg {
 	 * first; masked in whatever is shown of it */
 	char **secrets;
 	size_t n_secrets;
+	/* owned: those of them that came from ${file:} (describe masks only
+	 * these: the key table masks its own secret keys) */
+	char **file_secrets;
+	size_t n_file_secrets;
 	/* Canonical JSON of the check's effective (expanded) config: two checks
 	 * with equal fingerprints are "unchanged" across a reload.  Holds
 	 * secrets: never printed. */
@@ -108,6 +112,8 @@ int pf_config_add_note(struct pf_config *cfg, const char *text);
  * string of j (NULL is ignored). */
 void pf_check_mask(const struct pf_check_cfg *c, char *s, size_t cap);
 void pf_check_mask_json(const struct pf_check_cfg *c, struct cJSON *j);
+/* Masks only its ${file:} contents in every string of j. */
+void pf_check_mask_file_values(const struct pf_check_cfg *c, struct cJSON *j);
 
 /* The check's target, secrets masked ("" and false when it has none). */
 bool pf_check_target(const struct pf_check_cfg *c, char *buf, size_t len);

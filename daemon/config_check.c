@@ -330,6 +330,6 @@ cJSON *pf_check_describe(const struct pf_check_cfg *c)
 				      cJSON_CreateStringArray((const char *const *)c->depends_on,
 							      (int)c->n_depends_on));
 	add_kind_fields(o, c);
-	pf_check_mask_json(c, o);
+	pf_check_mask_file_values(c, o);
 	return o;
 }

@@ -82,24 +82,55 @@ static int longer_first(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
+struct url_match {
+	const char *value;
+	bool found;
+};
+
+static void on_url(void *arg, const char *url)
+{
+	struct url_match *m = arg;
+
+	m->found |= strcmp(url, m->value) == 0;
+}
+
+/* A ${file:} content that is one of the check's URLs: the URL's own
+ * masking shows it without its secrets, and those are listed already. */
+static bool is_own_url(const struct pf_check_cfg *c, const char *value)
+{
+	struct url_match m = { value, false };
+
+	pf_keys_urls(c->ops->config, c->kind_cfg, on_url, &m);
+	return m.found;
+}
+
 int pf_check_secrets_build(struct pf_check_cfg *c, const struct pf_load *ld)
 {
 	struct collect k = { c, 0 };
 
 	pf_keys_secrets(c->ops->config, c->kind_cfg, on_secret, &k);
-	for (size_t i = 0; i < ld->n_file_values; i++)
+	for (size_t i = 0; i < ld->n_file_values; i++) {
+		if (is_own_url(c, ld->file_values[i]))
+			continue;
 		on_secret(&k, ld->file_values[i]);
+		if (add(&c->file_secrets, &c->n_file_secrets, ld->file_values[i]) < 0)
+			k.rc = -1;
+	}
 	if (c->n_secrets > 1)
 		qsort(c->secrets, c->n_secrets, sizeof *c->secrets, longer_first);
-	pf_check_mask_json(c, c->hints);
+	if (c->n_file_secrets > 1)
+		qsort(c->file_secrets, c->n_file_secrets, sizeof *c->file_secrets,
+		      longer_first);
+	pf_check_mask_file_values(c, c->hints);
 	return k.rc;
 }
 
 void pf_check_secrets_free(struct pf_check_cfg *c)
 {
 	free_list(c->secrets, c->n_secrets);
-	c->secrets = NULL;
-	c->n_secrets = 0;
+	free_list(c->file_secrets, c->n_file_secrets);
+	c->secrets = c->file_secrets = NULL;
+	c->n_secrets = c->n_file_secrets = 0;
 }
 
 void pf_check_mask(const struct pf_check_cfg *c, char *s, size_t cap)
@@ -107,16 +138,27 @@ void pf_check_mask(const struct pf_check_cfg *c, char *s, size_t cap)
 	pf_mask_secrets(s, cap, (const char *const *)c->secrets, c->n_secrets);
 }
 
-void pf_check_mask_json(const struct pf_check_cfg *c, cJSON *j)
+static void mask_json(char *const *v, size_t n, cJSON *j)
 {
 	cJSON *it;
 
-	if (!j || c->n_secrets == 0)
+	if (!j || n == 0)
 		return;
 	if (cJSON_IsString(j) && j->valuestring) {
-		pf_check_mask(c, j->valuestring, 0);	/* masking never lengthens */
+		/* masking never lengthens */
+		pf_mask_secrets(j->valuestring, 0, (const char *const *)v, n);
 		return;
 	}
 	cJSON_ArrayForEach(it, j)
-		pf_check_mask_json(c, it);
+		mask_json(v, n, it);
+}
+
+void pf_check_mask_json(const struct pf_check_cfg *c, cJSON *j)
+{
+	mask_json(c->secrets, c->n_secrets, j);
+}
+
+void pf_check_mask_file_values(const struct pf_check_cfg *c, cJSON *j)
+{
+	mask_json(c->file_secrets, c->n_file_secrets, j);
 }

@@ -173,13 +173,22 @@ void pf_log_sink_flush(struct pf_log_sink *s, int timeout_ms)
 		;
 }
 
-void pf_log_sink_free(struct pf_log_sink *s)
+void pf_log_sink_detach(struct pf_log_sink *s)
 {
 	if (!s)
 		return;
 	pf_log_sink_flush(s, 100);
 	if (s->ev)
 		event_free(s->ev);
+	s->ev = NULL;
+}
+
+void pf_log_sink_free(struct pf_log_sink *s)
+{
+	if (!s)
+		return;
+	pf_log_sink_detach(s);
+	pf_log_sink_flush(s, 100);
 	if (s->own_fd)
 		close(s->fd);
 	free(s->buf);

@@ -29,6 +29,10 @@ int pf_log_sink_attach(struct pf_log_sink *s, struct event_base *base);
 /* One whole record (a line): written, buffered, or dropped and counted. */
 void pf_log_sink_write(struct pf_log_sink *s, const char *rec, size_t len);
 
+/* Before the loop goes: writes what is buffered (blocking at most 100 ms)
+ * and forgets the loop; later records are written at once. */
+void pf_log_sink_detach(struct pf_log_sink *s);
+
 /* Records dropped so far (preflight_log_dropped_total). */
 unsigned long pf_log_sink_dropped(const struct pf_log_sink *s);
 

@@ -273,6 +273,7 @@ static int cmd_run(struct cli *c)
 		fputs("preflightd: cannot watch stdout: logs may be dropped\n", stderr);
 	listen = c->listen ? c->listen : env && env[0] ? env : d.eng.cfg->listen;
 	rc = pf_daemon_serve(&d, listen);
+	pf_log_sink_detach(sink);	/* its event belongs to the loop */
 	pf_daemon_free(&d);
 	pf_log_sink_free(sink);
 	return rc;

@@ -97,9 +97,9 @@ static void record(struct check *c, struct pf_result *res)
 	bool changed;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	/* whatever a peer echoed of a configured secret goes no further */
+	/* whatever a peer echoed of a configured secret goes no further (the
+	 * hint is our own text, its values never secrets) */
 	pf_check_mask(c->cfg, res->error, sizeof res->error);
-	pf_check_mask(c->cfg, res->hint, sizeof res->hint);
 	pf_check_mask_json(c->cfg, res->details);
 	if (pf_log_enabled(&e->log, PF_LOG_DEBUG))
 		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, pf_reason_name(res->reason),

@@ -143,6 +143,10 @@ struct cJSON *pf_keys_describe(const struct pf_keys *t, const void *obj);
 bool pf_keys_target(const struct pf_keys *t, const void *obj, char *buf,
 		    size_t len);
 
+/* Calls fn with the value of every URL key in obj (nested ones too). */
+void pf_keys_urls(const struct pf_keys *t, const void *obj,
+		  void (*fn)(void *arg, const char *url), void *arg);
+
 /* Calls fn for every configured secret value in obj: SECRET keys,
  * secret STRING keys, the password of URL keys, secret MAP values. */
 void pf_keys_secrets(const struct pf_keys *t, const void *obj,

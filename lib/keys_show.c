@@ -163,6 +163,21 @@ bool pf_keys_target(const struct pf_keys *t, const void *obj, char *buf,
 	return false;
 }
 
+void pf_keys_urls(const struct pf_keys *t, const void *obj,
+		  void (*fn)(void *arg, const char *url), void *arg)
+{
+	for (const struct pf_key *k = t->keys; k->name; k++) {
+		const void *f = field_of(obj, k);
+
+		if (k->type == PF_KEY_URL && *(char *const *)f)
+			fn(arg, *(char *const *)f);
+		else if (k->type == PF_KEY_OBJECT && *(void *const *)f)
+			pf_keys_urls(k->sub, *(void *const *)f, fn, arg);
+		else if (k->type == PF_KEY_INLINE)
+			pf_keys_urls(k->sub, f, fn, arg);
+	}
+}
+
 static void map_secrets(const cJSON *map,
 			void (*fn)(void *arg, const char *secret), void *arg)
 {
