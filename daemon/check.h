@@ -18,6 +18,7 @@
 struct event;
 struct pf_engine;
 struct pf_probe;
+struct pf_history;
 
 /* What the state keeps of the last result: what /status shows.  The hint
  * was chosen when the probe ended, so its cause and vars (1.4 KB a
@@ -34,6 +35,11 @@ struct pf_last_result {
 /* No reason, no details, every gauge NAN. */
 void pf_last_reset(struct pf_last_result *l);
 
+/* Upper bounds (seconds) of preflight_probe_duration_seconds' buckets;
+ * +Inf is the count. */
+#define PF_DURATION_BUCKETS 14
+extern const double pf_duration_bounds[PF_DURATION_BUCKETS];
+
 struct check_state {
 	enum pf_status status;		/* what /status shows */
 	unsigned consecutive_failures;
@@ -47,6 +53,10 @@ struct check_state {
 	struct timespec last_success;	/* wall clock of the last passing probe */
 	double last_run_mono_ms;	/* monotonic, for the stale rule */
 	double duration_ms;		/* of the last probe */
+	struct pf_history *history;	/* owned: recent runs, transitions, uptime; NULL before the first */
+	/* probes per duration bucket (not cumulative) and their sum */
+	uint32_t duration_buckets[PF_DURATION_BUCKETS];
+	double duration_sum_s;
 };
 
 /* Applies one completed probe.  Takes res->details.  The first completed

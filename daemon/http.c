@@ -52,6 +52,7 @@ struct pf_http {
 	struct cache *checks;			/* owned: one per check */
 	size_t n_checks;
 	struct cache metrics;
+	struct cache page;			/* GET / */
 };
 
 enum {
@@ -62,6 +63,7 @@ enum {
 static const char CT_JSON[] = "application/json";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 static const char CT_METRICS[] = "text/plain; version=0.0.4; charset=utf-8";
+static const char CT_HTML[] = "text/html; charset=utf-8";
 
 static void body_unref(struct body *b)
 {
@@ -285,6 +287,28 @@ static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 	send_body(req, 200, CT_METRICS, c->body);
 }
 
+/* GET /: what people read.  No script may run in it, whatever a peer put
+ * into an error: the page has none and the policy forbids any. */
+static void on_page(struct pf_http *h, struct pf_http_req *req)
+{
+	struct cache *c = &h->page;
+	double now = pf_mono_ms();
+	struct pf_view v;
+
+	if (!cache_valid(c, h->e->version, now)) {
+		pf_engine_view(h->e, &v);
+		if (!cache_store(c, pf_render_page(&v), h->e->version)) {
+			send_oom(req);
+			return;
+		}
+		c->expires_mono = next_stale_ms(h->e, now, false);
+	}
+	pf_httpd_header(req, "Content-Security-Policy",
+			"default-src 'none'; style-src 'unsafe-inline'");
+	pf_httpd_header(req, "X-Content-Type-Options", "nosniff");
+	send_body(req, 200, CT_HTML, c->body);
+}
+
 /* POST /run[?check=C|group=G]: the rules are run.c's; this passes the
  * request's facts and answers at once. */
 static void on_run(struct pf_http *h, struct pf_http_req *req,
@@ -328,7 +352,10 @@ static bool wrong_method(struct pf_http_req *req, int allowed)
 static void route(struct pf_http *h, struct pf_http_req *req,
 		  const char *path, const struct evkeyvalq *q)
 {
-	if (strcmp(path, "/healthz") == 0) {
+	if (strcmp(path, "/") == 0) {
+		if (!wrong_method(req, M_GET))
+			on_page(h, req);
+	} else if (strcmp(path, "/healthz") == 0) {
 		if (!wrong_method(req, M_GET))
 			send_text(req, 200, CT_TEXT, "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
@@ -376,6 +403,7 @@ static void free_caches(struct pf_http *h)
 	cache_clear(h->readyz, h->n_sets);
 	cache_clear(h->checks, h->n_checks);
 	cache_clear(&h->metrics, 1);
+	cache_clear(&h->page, 1);
 	pf_status_cache_free(h->frags);
 	h->frags = NULL;
 	free(h->status);

@@ -26,7 +26,7 @@ static const char USAGE[] =
 	"usage: preflightd [--config FILE] [--listen ADDR:PORT]\n"
 	"                  [--log-format json|text] [--log-level debug|info|warning|error]\n"
 	"       preflightd check [--config FILE] [--group G | --check C]\n"
-	"                  [--format text|json] [--wait DURATION]\n"
+	"                  [--format text|json|junit|tap] [--wait DURATION]\n"
 	"       preflightd config [--config FILE]\n"
 	"       preflightd config --reference | --json-schema\n"
 	"       preflightd schema [--schema S] DIR|DUMP.sql\n"
@@ -39,6 +39,20 @@ static const char USAGE[] =
 
 enum command { CMD_RUN, CMD_CHECK, CMD_CONFIG, CMD_SCHEMA, CMD_HEALTHCHECK };
 
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_TAP };
+
+static int parse_format(const char *s, enum report_format *out)
+{
+	static const char *const names[] = { "text", "json", "junit", "tap" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum report_format)i;
+			return 0;
+		}
+	return -1;
+}
+
 struct cli {
 	enum command cmd;
 	const char *config;	/* borrowed from argv */
@@ -47,7 +61,7 @@ struct cli {
 	const char *check;
 	const char *dir;
 	const char *schema;	/* schema: where unqualified names go */
-	bool json;
+	enum report_format format;	/* check --format */
 	bool has_wait;
 	uint64_t wait_ms;
 	bool level_set;
@@ -90,9 +104,9 @@ static int apply_option(struct cli *c, const char *name, const char *val)
 	else if (strcmp(name, "--schema") == 0 && c->cmd == CMD_SCHEMA)
 		c->schema = val;
 	else if (strcmp(name, "--format") == 0 && check) {
-		if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0)
-			return usage_error("--format must be text or json, not", val);
-		c->json = strcmp(val, "json") == 0;
+		if (parse_format(val, &c->format) < 0)
+			return usage_error("--format must be text, json, junit or tap,"
+					   " not", val);
 	} else if (strcmp(name, "--wait") == 0 && check) {
 		if (pf_duration_parse(val, &c->wait_ms) < 0)
 			return usage_error("--wait needs a duration such as 30s or 2m, not", val);
@@ -395,14 +409,17 @@ static void report_skipped(const struct pf_daemon *d, const struct oneshot *o)
 	}
 }
 
-static int report(const struct pf_daemon *d, const struct oneshot *o, bool json)
+static int report(const struct pf_daemon *d, const struct oneshot *o,
+		  enum report_format format)
 {
 	struct pf_view v;
 	char *text;
 
 	oneshot_view(d, o, &v);
-	text = json ? pf_render_report_json(&v, o->group)
-		    : pf_render_report_text(&v, o->group);
+	text = format == REPORT_JSON ? pf_render_report_json(&v, o->group) :
+	       format == REPORT_JUNIT ? pf_render_report_junit(&v, o->group) :
+	       format == REPORT_TAP ? pf_render_report_tap(&v, o->group) :
+	       pf_render_report_text(&v, o->group);
 	if (!text) {
 		fputs("preflightd: out of memory\n", stderr);
 		return 2;
@@ -411,7 +428,7 @@ static int report(const struct pf_daemon *d, const struct oneshot *o, bool json)
 	if (text[0] && text[strlen(text) - 1] != '\n')
 		putchar('\n');
 	free(text);
-	if (!json)
+	if (format == REPORT_TEXT)
 		report_skipped(d, o);
 	return pf_render_overall(&v, o->group) == PF_STATUS_FAIL ? 1 : 0;
 }
@@ -439,7 +456,7 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 	if (all_reported(d, o))
 		event_base_loopexit(d->eng.base, NULL);
 	event_base_dispatch(d->eng.base);
-	rc = report(d, o, c->json);
+	rc = report(d, o, c->format);
 	if (wait_ev)
 		event_free(wait_ev);
 	/* o dies with the caller's frame: the daemon must not call back. */

@@ -66,6 +66,56 @@ static void put_value(FILE *f, double x)
 		fprintf(f, " %.15g\n", x);
 }
 
+/* preflight_probe_duration_seconds: latency percentiles come from PromQL
+ * (histogram_quantile), across a fleet too. */
+static void duration_histogram(FILE *f, const struct pf_view *v)
+{
+	put_family(f, "preflight_probe_duration_seconds", "histogram",
+		   "Duration of the check's probes in seconds.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		const struct check_state *st = &v->checks[i].state;
+		uint64_t cum = 0;
+		char le[32];
+
+		for (size_t b = 0; b < PF_DURATION_BUCKETS; b++) {
+			cum += st->duration_buckets[b];
+			snprintf(le, sizeof le, "%g", pf_duration_bounds[b]);
+			fputs("preflight_probe_duration_seconds_bucket", f);
+			put_check_labels(f, v, i);
+			put_label(f, "le", le, false);
+			fprintf(f, "} %llu\n", (unsigned long long)cum);
+		}
+		fputs("preflight_probe_duration_seconds_bucket", f);
+		put_check_labels(f, v, i);
+		put_label(f, "le", "+Inf", false);
+		fprintf(f, "} %llu\n", (unsigned long long)st->runs);
+		fputs("preflight_probe_duration_seconds_sum", f);
+		put_check_labels(f, v, i);
+		fputc('}', f);
+		put_value(f, st->duration_sum_s);
+		fputs("preflight_probe_duration_seconds_count", f);
+		put_check_labels(f, v, i);
+		fprintf(f, "} %llu\n", (unsigned long long)st->runs);
+	}
+}
+
+static void last_success_family(FILE *f, const struct pf_view *v)
+{
+	put_family(f, "preflight_check_last_success_timestamp_seconds", "gauge",
+		   "Unix time of the check's last passing probe.");
+	for (size_t i = 0; i < v->n_checks; i++) {
+		const struct check_state *st = &v->checks[i].state;
+
+		if (!st->has_success)
+			continue;
+		fputs("preflight_check_last_success_timestamp_seconds", f);
+		put_check_labels(f, v, i);
+		fputc('}', f);
+		put_value(f, (double)st->last_success.tv_sec +
+			  (double)st->last_success.tv_nsec / 1e9);
+	}
+}
+
 static void check_families(FILE *f, const struct pf_view *v)
 {
 	put_family(f, "preflight_check_up", "gauge",
@@ -87,6 +137,8 @@ static void check_families(FILE *f, const struct pf_view *v)
 		fputc('}', f);
 		put_value(f, v->checks[i].state.duration_ms / 1000.0);
 	}
+	duration_histogram(f, v);
+	last_success_family(f, v);
 	put_family(f, "preflight_check_runs_total", "counter",
 		   "Probes of the check completed since start.");
 	for (size_t i = 0; i < v->n_checks; i++) {

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pf_util.h"
+#include "history.h"
 #include "render_int.h"
 #include "pf_text.h"
 
@@ -216,7 +217,11 @@ char *pf_render_status(const struct pf_view *v, int group)
 
 char *pf_render_check(const struct pf_view *v, size_t i)
 {
-	return print_and_free(pf_render_check_json(v, i));
+	cJSON *o = pf_render_check_json(v, i);
+
+	if (o)
+		pf_history_json(v->checks[i].state.history, v->now.tv_sec, o);
+	return print_and_free(o);
 }
 
 char *pf_render_readyz(const struct pf_view *v, int group, bool *ready)

@@ -44,6 +44,8 @@ char *pf_render_status(const struct pf_view *v, int group);
 char *pf_render_check(const struct pf_view *v, size_t i);
 /* GET /readyz body; *ready tells 200 vs 503. */
 char *pf_render_readyz(const struct pf_view *v, int group, bool *ready);
+/* GET / : the status page, one self-contained HTML document. */
+char *pf_render_page(const struct pf_view *v);
 /* GET /metrics body, Prometheus text format 0.0.4. */
 char *pf_render_metrics(const struct pf_view *v);
 
@@ -52,5 +54,8 @@ char *pf_render_metrics(const struct pf_view *v);
  * ✓/✗, name, target, reason, hint) or JSON (same object as /status). */
 char *pf_render_report_text(const struct pf_view *v, int group);
 char *pf_render_report_json(const struct pf_view *v, int group);
+/* The same for CI systems (report_ci.c): JUnit XML and TAP version 13. */
+char *pf_render_report_junit(const struct pf_view *v, int group);
+char *pf_render_report_tap(const struct pf_view *v, int group);
 
 #endif

@@ -9,7 +9,25 @@
 #include <string.h>
 
 #include "check.h"
+#include "history.h"
 #include "pf_hint.h"
+
+const double pf_duration_bounds[PF_DURATION_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60
+};
+
+/* The histogram of probe durations (preflight_probe_duration_seconds). */
+static void count_duration(struct check_state *st, double duration_ms)
+{
+	double s = duration_ms / 1000.0;
+
+	st->duration_sum_s += s;
+	for (size_t b = 0; b < PF_DURATION_BUCKETS; b++)
+		if (s <= pf_duration_bounds[b]) {
+			st->duration_buckets[b]++;
+			return;
+		}
+}
 
 static bool is_failing(enum pf_status s)
 {
@@ -95,6 +113,11 @@ bool pf_state_apply(struct check_state *st, const struct pf_check_cfg *cfg,
 	 * shows warn, which never blocks readiness. */
 	if (passed && after == PF_STATUS_PASS && res->warn)
 		after = PF_STATUS_WARN;
+	/* out of memory the history stays as it was: it is only shown */
+	(void)pf_history_add(&st->history, wall->tv_sec, st->has_run ? before :
+			     PF_STATUS_UNKNOWN, after, passed ? PF_REASON_NONE :
+			     res->reason, passed, duration_ms);
+	count_duration(st, duration_ms);
 	store_last(st, res, passed && is_failing(after) && !res->warn);
 	if (!passed && (unsigned)res->reason >= PF_REASON_COUNT)
 		st->last.reason = PF_REASON_INTERNAL;
@@ -120,6 +143,7 @@ void pf_state_move(struct check_state *dst, struct check_state *src)
 void pf_state_clear(struct check_state *st)
 {
 	cJSON_Delete(st->last.details);
+	free(st->history);
 	memset(st, 0, sizeof *st);
 	pf_last_reset(&st->last);
 }

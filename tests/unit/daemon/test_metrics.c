@@ -50,6 +50,15 @@ static void test_families(void)
 	PF_EXPECT(strstr(m, "preflight_check_duration_seconds{check=\"chat-db\",kind=\"fake\"} 0.0125\n"));
 	/* never ran: no duration sample */
 	PF_EXPECT(!strstr(m, "preflight_check_duration_seconds{check=\"plain\""));
+	/* fx_result probes take 12.5 ms: bucket 0.025 and up hold them all */
+	PF_EXPECT(strstr(m, "# TYPE preflight_probe_duration_seconds histogram\n"));
+	PF_EXPECT(strstr(m, "preflight_probe_duration_seconds_bucket{check=\"redis\",kind=\"fake\",le=\"0.01\"} 0\n"));
+	PF_EXPECT(strstr(m, "preflight_probe_duration_seconds_bucket{check=\"redis\",kind=\"fake\",le=\"0.025\"} 3\n"));
+	PF_EXPECT(strstr(m, "preflight_probe_duration_seconds_bucket{check=\"redis\",kind=\"fake\",le=\"+Inf\"} 3\n"));
+	PF_EXPECT(strstr(m, "preflight_probe_duration_seconds_count{check=\"redis\",kind=\"fake\"} 3\n"));
+	PF_EXPECT(strstr(m, "preflight_probe_duration_seconds_sum{check=\"redis\",kind=\"fake\"} 0.0375\n"));
+	PF_EXPECT(strstr(m, "preflight_check_last_success_timestamp_seconds{check=\"chat-db\",kind=\"fake\"}"));
+	PF_EXPECT(!strstr(m, "preflight_check_last_success_timestamp_seconds{check=\"redis\""));
 	PF_EXPECT(strstr(m, "# TYPE preflight_check_runs_total counter\n"));
 	PF_EXPECT(strstr(m, "preflight_check_runs_total{check=\"redis\",kind=\"fake\"} 3\n"));
 	PF_EXPECT(strstr(m, "preflight_check_runs_total{check=\"plain\",kind=\"plain\"} 0\n"));
