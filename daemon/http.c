@@ -217,10 +217,22 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 	send_body(req, 200, CT_JSON, c->body);
 }
 
-static void on_readyz(struct pf_http *h, struct pf_http_req *req,
-		      const struct evkeyvalq *q)
+/* GET /readyz/{G}: the group from the path; -2 (404 sent) when unknown. */
+static int path_group(struct pf_http *h, struct pf_http_req *req, const char *name)
 {
-	int g = query_group(h, req, q);
+	int g = pf_config_find_group(h->e->cfg, name);
+	char msg[300];
+
+	if (g < 0) {
+		snprintf(msg, sizeof(msg), "unknown group %s", name);
+		send_error(req, 404, msg);
+		return -2;
+	}
+	return g;
+}
+
+static void on_readyz(struct pf_http *h, struct pf_http_req *req, int g)
+{
 	double now = pf_mono_ms();
 	struct cache *c;
 	struct pf_view v;
@@ -360,7 +372,10 @@ static void route(struct pf_http *h, struct pf_http_req *req,
 			send_text(req, 200, CT_TEXT, "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
 		if (!wrong_method(req, M_GET | M_POST))
-			on_readyz(h, req, q);
+			on_readyz(h, req, query_group(h, req, q));
+	} else if (strncmp(path, "/readyz/", 8) == 0 && path[8]) {
+		if (!wrong_method(req, M_GET | M_POST))
+			on_readyz(h, req, path_group(h, req, path + 8));
 	} else if (strcmp(path, "/status") == 0) {
 		if (!wrong_method(req, M_GET))
 			on_status(h, req, q);

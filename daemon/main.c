@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "log_sink.h"
+#include "progress.h"
 #include "healthcheck.h"
 #include "log.h"
 #include "pf_schema.h"
@@ -438,6 +439,7 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 	struct timeval tv = { (time_t)(c->wait_ms / 1000),
 			      (suseconds_t)(c->wait_ms % 1000 * 1000) };
 	struct event *wait_ev = NULL;
+	struct pf_progress *progress = NULL;
 	int rc;
 
 	d->on_result = oneshot_on_result;
@@ -450,12 +452,16 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 				event_free(wait_ev);
 			return 2;
 		}
+		progress = pf_progress_new(&d->eng, o->group, o->report,
+					   pf_mono_ms() + (double)c->wait_ms, stderr,
+					   isatty(STDERR_FILENO));
 	}
 	pf_daemon_schedule(d, o->run);
 	/* Nothing selected (an empty configuration): report at once. */
 	if (all_reported(d, o))
 		event_base_loopexit(d->eng.base, NULL);
 	event_base_dispatch(d->eng.base);
+	pf_progress_free(progress);
 	rc = report(d, o, c->format);
 	if (wait_ev)
 		event_free(wait_ev);

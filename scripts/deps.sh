@@ -13,7 +13,8 @@ BUILD=(build-essential meson ninja-build pkg-config
 TEST=(postgresql postgresql-contrib redis-server prometheus
       python3 python3-pytest python3-yaml python3-jsonschema valgrind clang
       libclang-rt-14-dev
-      curl systemd iproute2 procps openssl ca-certificates chromium perl)
+      curl systemd iproute2 procps openssl ca-certificates chromium perl
+      man-db groff-base)
 BENCH=(wrk nginx-light)
 # What scripts/demo.sh starts (a subset of TEST: a newcomer's first command
 # should not wait for compilers and analysers it does not use).

@@ -119,6 +119,10 @@ def test_readyz_before_and_after_first_result(daemon_factory, listener, tarpit):
         code, _, body = d.get("/readyz?group=core")
         assert code == 200 and json.loads(body) == {
             "status": "pass", "ready": True, "failing": []}
+        # the group in the path, as Kubernetes probes write it
+        assert d.get("/readyz/core")[0] == 200
+        assert d.get("/readyz/slow")[0] == 503
+        assert d.get("/readyz/nope")[0] == 404
         # POST is accepted too, its body ignored (Flagger webhook).
         code, _, body = d.post("/readyz?group=core", body=b'{"name":"x"}',
                                headers={"Content-Type": "application/json"})
