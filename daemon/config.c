@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "config_keys.h"
+#include "config_notify.h"
 #include "config_priv.h"
 #include "config_text.h"
 #include "pf_mask.h"
@@ -160,6 +161,11 @@ void pf_config_free(struct pf_config *cfg)
 	for (size_t i = 0; i < cfg->n_notes; i++)
 		free(cfg->notes[i]);
 	free(cfg->notes);
+	for (size_t i = 0; i < cfg->notify.n; i++)
+		pf_keys_free(&pf_notify_keys,
+			     (struct pf_notify_cfg *)cfg->notify.v + i);
+	free(cfg->notify.v);
+	free(cfg->public_url);
 	free(cfg->source);
 	free(cfg->listen);
 	if (cfg->run_token)
@@ -182,7 +188,11 @@ static int load_top(const cJSON *doc, const cJSON *raw, struct pf_load *ld,
 	}
 	cfg->listen = top.listen;
 	cfg->run_token = top.run_token;
-	top.listen = top.run_token = NULL;
+	cfg->notify = top.notify;
+	cfg->public_url = top.public_url;
+	top.listen = top.run_token = top.public_url = NULL;
+	top.notify.v = NULL;
+	top.notify.n = 0;
 	ld->run_spacing_set = cfg->run_spacing_set = top.run_spacing_set;
 	ld->run_spacing_ms = cfg->run_spacing_ms = top.run_spacing_ms;
 	pf_keys_free(&pf_top_keys, &top);
@@ -202,7 +212,8 @@ static int load_doc(const cJSON *doc, const cJSON *raw,
 	}
 	if (load_top(doc, raw, &ld, cfg, err, errlen) < 0 ||
 	    load_checks(doc, raw, &ld, cfg, err, errlen) < 0 ||
-	    load_groups(doc, ld.source, cfg, err, errlen) < 0)
+	    load_groups(doc, ld.source, cfg, err, errlen) < 0 ||
+	    pf_config_notify_resolve(cfg, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -316,22 +327,6 @@ int pf_config_add_note(struct pf_config *cfg, const char *text)
 	return 0;
 }
 
-int pf_config_find_check(const struct pf_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_checks; i++)
-		if (strcmp(cfg->checks[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-int pf_config_find_group(const struct pf_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_groups; i++)
-		if (strcmp(cfg->groups[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 cJSON *pf_config_describe(const struct pf_config *cfg)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -355,6 +350,15 @@ cJSON *pf_config_describe(const struct pf_config *cfg)
 	}
 	for (size_t i = 0; i < cfg->n_checks; i++)
 		cJSON_AddItemToArray(checks, pf_check_describe(&cfg->checks[i]));
+	if (cfg->public_url)
+		cJSON_AddStringToObject(o, "public_url", cfg->public_url);
+	if (cfg->notify.n) {
+		cJSON *n = cJSON_AddArrayToObject(o, "notify");
+
+		for (size_t i = 0; n && i < cfg->notify.n; i++)
+			cJSON_AddItemToArray(n, pf_keys_describe(&pf_notify_keys,
+				(const struct pf_notify_cfg *)cfg->notify.v + i));
+	}
 	for (size_t i = 0; i < cfg->n_groups; i++) {
 		const struct pf_group_cfg *g = &cfg->groups[i];
 		cJSON_AddItemToObject(groups, g->name,

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "pf_check.h"
+#include "pf_keys.h"
 
 struct cJSON;
 
@@ -82,6 +83,9 @@ struct pf_config {
 	struct pf_check_cfg *checks;	/* owned array */
 	size_t n_checks;
 	struct pf_group_cfg *groups;	/* owned array */
+	/* owned: struct pf_notify_cfg entries (config_notify.h) */
+	struct pf_objv notify;
+	char *public_url;		/* owned, or NULL */
 	size_t n_groups;
 	/* owned: what the loader decided that the operator should know
 	 * ("queue check left out: ..."), for `preflightd config` and the log */

@@ -1,7 +1,8 @@
 /*
- * Cross-check validation of a loaded configuration: unique names,
- * depends_on naming other existing checks, and no dependency cycles;
- * then depends_on resolved to indices for good.
+ * Names in a configuration: what a valid name is, finding a check or a
+ * group by name, and the cross-check validation of a loaded configuration
+ * (unique names, depends_on naming other existing checks, no dependency
+ * cycles; then depends_on resolved to indices for good).
  * Works on index arrays it allocates and frees itself; O(n log n) so a
  * large file cannot make a reload slow.
  */
@@ -224,4 +225,35 @@ int pf_config_deps_and_names(struct pf_config *cfg, char *err, size_t errlen)
 	free(d.stack);
 	free(d.next_edge);
 	return rc;
+}
+
+bool pf_config_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PF_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+int pf_config_find_check(const struct pf_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		if (strcmp(cfg->checks[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int pf_config_find_group(const struct pf_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }

@@ -11,25 +11,12 @@
 #include <cjson/cJSON.h>
 
 #include "config_keys.h"
+#include "config_notify.h"
 #include "config_priv.h"
 #include "pf_check.h"
 #include "pf_net.h"
 #include "pf_util.h"
-
-bool pf_config_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > PF_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '_' || ch == '.' || ch == '-'))
-			return false;
-	}
-	return true;
-}
+#include "pf_xfer.h"
 
 /* interval: a duration longer than 0, or "off" (SPEC §3). */
 static int interval_parse(const cJSON *v, const char *path, void *field,
@@ -299,6 +286,13 @@ static const struct pf_key top_key_list[] = {
 	{ .name = "defaults", .type = PF_KEY_OBJECT, .sub = &pf_defaults_keys,
 	  .offset = offsetof(struct pf_top_cfg, defaults),
 	  .doc = "common check keys for every check" },
+	{ .name = "notify", .type = PF_KEY_OBJECTS, .sub = &pf_notify_keys,
+	  .offset = offsetof(struct pf_top_cfg, notify),
+	  .doc = "notifications on status transitions (slack, pagerduty, json)" },
+	{ .name = "public_url", .type = PF_KEY_URL, .valid = pf_url_check,
+	  .offset = offsetof(struct pf_top_cfg, public_url),
+	  .doc = "where people reach this daemon's status page; notifications link"
+		 " to it" },
 	{ .name = "checks", .type = PF_KEY_CUSTOM, .custom = &checks_type,
 	  .doc = "the checks: common keys plus their kind's" },
 	{ .name = "groups", .type = PF_KEY_CUSTOM, .custom = &groups_type,

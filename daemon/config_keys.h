@@ -49,6 +49,8 @@ struct pf_top_cfg {
 	uint64_t run_spacing_ms;
 	bool run_spacing_set;
 	struct pf_check_defaults *defaults;	/* validated; NULL when absent */
+	struct pf_objv notify;		/* struct pf_notify_cfg, moved to pf_config */
+	char *public_url;		/* the status page's address, or NULL */
 };
 
 extern const struct pf_keys pf_top_keys;

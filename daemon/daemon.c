@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "http.h"
+#include "notifier.h"
 #include "notify.h"
 #include "pf_curl.h"
 #include "pf_resolve.h"
@@ -222,6 +223,7 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen)
 		       "cannot install signal handlers: out of memory");
 		return 1;
 	}
+	pf_daemon_notifiers(d);
 	pf_daemon_schedule(d, NULL);
 	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1,
 	       "preflightd %s listening on %s with %zu checks from %s",
@@ -245,6 +247,8 @@ void pf_daemon_free(struct pf_daemon *d)
 {
 	pf_reload_free(d->reload);	/* before the loop: it holds an event */
 	d->reload = NULL;
+	pf_notifier_free(d->notifier);	/* requests on the curl multi, timers */
+	d->notifier = NULL;
 	pf_engine_free_checks(d->eng.checks, d->eng.n_checks);
 	d->eng.checks = NULL;
 	d->eng.n_checks = 0;

@@ -24,6 +24,7 @@
 struct event;
 struct pf_http;
 struct pf_notify;
+struct pf_notifier;
 struct pf_reload;
 
 struct pf_daemon;
@@ -40,6 +41,7 @@ struct pf_daemon {
 	struct event *watchdog;
 	char *config_path;		/* owned; NULL: the built-in env profile */
 	struct pf_reload *reload;	/* owned: the reload thread; NULL before the first SIGHUP */
+	struct pf_notifier *notifier;	/* owned: notifications; NULL when none configured */
 	enum pf_status last_overall;	/* for systemd STATUS= on changes */
 	pf_result_hook on_result;	/* optional; borrowed */
 	void *on_result_arg;
@@ -68,6 +70,10 @@ void pf_daemon_free(struct pf_daemon *d);
 /* SIGHUP: reload the configuration, keeping unchanged checks' state; the
  * file is read on a helper thread, the swap happens on the loop later. */
 void pf_daemon_reload(struct pf_daemon *d);
+/* Starts, reconfigures or stops the notifiers for d->eng.cfg (serve
+ * mode); logs when out of memory. */
+void pf_daemon_notifiers(struct pf_daemon *d);
+
 /* Waits for a load in progress, then frees (reload.c).  NULL is ignored. */
 void pf_reload_free(struct pf_reload *r);
 

@@ -19,6 +19,8 @@ void pf_engine_view(const struct pf_engine *e, struct pf_view *v)
 	v->n_checks = e->n_checks;
 	v->generation = e->generation;
 	v->log_dropped = pf_log_sink_dropped(e->log.sink);
+	v->notify = e->notify_stats;
+	v->n_notify = e->n_notify;
 	v->instance = e->instance;
 	v->started_at = e->started_at;
 	clock_gettime(CLOCK_REALTIME, &v->now);
@@ -28,6 +30,8 @@ void pf_engine_view(const struct pf_engine *e, struct pf_view *v)
 
 static bool needs_curl(const struct pf_config *cfg)
 {
+	if (cfg->notify.n > 0)
+		return true;	/* notifications go through the multi handle */
 	for (size_t i = 0; i < cfg->n_checks; i++)
 		if (cfg->checks[i].ops->needs_curl)
 			return true;

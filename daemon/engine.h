@@ -47,6 +47,12 @@ struct pf_engine {
 	 * bumps the version, tells systemd, ends a one-shot run). */
 	void (*on_result)(void *arg, bool status_changed);
 	void *on_result_arg;
+	/* Called (with on_result_arg) when check i's status changed from
+	 * before; NULL: nobody listens (notifications). */
+	void (*on_transition)(void *arg, size_t i, enum pf_status before);
+	/* borrowed from the notifier, for /metrics; NULL when none */
+	const struct pf_notify_stat *notify_stats;
+	size_t n_notify;
 };
 
 /* A read-only view for rendering, with the clocks read now. */

@@ -116,6 +116,35 @@ static void last_success_family(FILE *f, const struct pf_view *v)
 	}
 }
 
+static void notify_family(FILE *f, const struct pf_view *v, const char *name,
+			  const char *help, size_t field)
+{
+	put_family(f, name, "counter", help);
+	for (size_t k = 0; k < v->n_notify; k++) {
+		const struct pf_notify_stat *s = &v->notify[k];
+		unsigned long x = field == 0 ? s->sent : field == 1 ? s->failures :
+				  s->dropped;
+
+		fputs(name, f);
+		fputc('{', f);
+		put_label(f, "notifier", s->name, true);
+		fprintf(f, "} %lu\n", x);
+	}
+}
+
+static void notify_families(FILE *f, const struct pf_view *v)
+{
+	if (v->n_notify == 0)
+		return;
+	notify_family(f, v, "preflight_notify_sent_total",
+		      "Notification messages the receiver accepted.", 0);
+	notify_family(f, v, "preflight_notify_failures_total",
+		      "Notification messages not delivered after 5 minutes of retries"
+		      " (or refused).", 1);
+	notify_family(f, v, "preflight_notify_dropped_total",
+		      "Notification messages dropped because the queue was full.", 2);
+}
+
 static void check_families(FILE *f, const struct pf_view *v)
 {
 	put_family(f, "preflight_check_up", "gauge",
@@ -251,6 +280,7 @@ char *pf_render_metrics(const struct pf_view *v)
 	failure_family(f, v);
 	ready_families(f, v);
 	gauge_families(f, v);
+	notify_families(f, v);
 	put_family(f, "preflight_log_dropped_total", "counter",
 		   "Log records dropped because the reader of stdout was slow.");
 	fprintf(f, "preflight_log_dropped_total %lu\n", v->log_dropped);

@@ -9,6 +9,7 @@
  * nothing with the loop.  The thread hands the new configuration back
  * through a pipe, and only the swap runs on the loop.  struct pf_reload
  * owns the thread, the pipe and, until the swap, the new configuration.
+ * The notifiers follow each configuration (pf_daemon_notifiers).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "http.h"
+#include "notifier.h"
 #include "notify.h"
 #include "pf_curl.h"
 #include "pf_util.h"
@@ -175,6 +177,8 @@ static void apply(struct pf_daemon *d, struct pf_config *cfg)
 	}
 	carry_over(d, cs, cfg->n_checks, &rc);
 	swap_in(d, cfg, cs, &rc);
+	if (d->http)	/* serve mode: notifications follow the new file */
+		pf_daemon_notifiers(d);
 	pf_notify_ready(d->notify, "configuration reloaded");
 }
 
@@ -278,4 +282,26 @@ void pf_reload_free(struct pf_reload *r)
 		close(r->pipe[1]);
 	free(r->path);
 	free(r);
+}
+
+/* The engine's on_transition: the notifiers tell people. */
+static void on_transition(void *arg, size_t i, enum pf_status before)
+{
+	struct pf_daemon *d = arg;
+
+	pf_notifier_transition(d->notifier, i, before);
+}
+
+void pf_daemon_notifiers(struct pf_daemon *d)
+{
+	if (!d->notifier && d->eng.cfg->notify.n > 0)
+		d->notifier = pf_notifier_new(&d->eng);
+	else if (d->notifier && pf_notifier_configure(d->notifier) < 0)
+		pf_log(&d->eng.log, PF_LOG_ERROR, NULL, NULL, -1,
+		       "notify: out of memory configuring the notifiers");
+	if (d->eng.cfg->notify.n > 0 && !d->notifier)
+		pf_log(&d->eng.log, PF_LOG_ERROR, NULL, NULL, -1,
+		       "notify: out of memory: no notifications will be sent");
+	d->eng.notify_stats = pf_notifier_stats(d->notifier, &d->eng.n_notify);
+	d->eng.on_transition = d->notifier ? on_transition : NULL;
 }

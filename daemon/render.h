@@ -17,6 +17,12 @@
 
 struct cJSON;
 
+/* Counters of one notifier (notifier.c), for /metrics. */
+struct pf_notify_stat {
+	char name[129];
+	unsigned long sent, failures, dropped;
+};
+
 struct pf_view {
 	const struct pf_config *cfg;
 	const struct check *checks;	/* parallel to cfg->checks */
@@ -25,6 +31,8 @@ struct pf_view {
 	 * was rendered for another config is never reused */
 	uint64_t generation;
 	unsigned long log_dropped;	/* log records lost to a slow reader */
+	const struct pf_notify_stat *notify;	/* n_notify of them */
+	size_t n_notify;
 	const char *instance;		/* hostname or K_REVISION */
 	struct timespec started_at;	/* wall */
 	struct timespec now;		/* wall, for generated_at */

@@ -94,6 +94,7 @@ static void record(struct check *c, struct pf_result *res)
 	double now = pf_mono_ms();
 	double duration = now - c->probe_started_mono_ms;
 	struct timespec wall;
+	enum pf_status before = c->state.status;
 	bool changed;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
@@ -109,6 +110,8 @@ static void record(struct check *c, struct pf_result *res)
 	if (changed)
 		log_transition(c, duration);
 	e->version++;	/* every cached body is now out of date */
+	if (changed && e->on_transition)
+		e->on_transition(e->on_result_arg, (size_t)(c - e->checks), before);
 	if (e->on_result)
 		e->on_result(e->on_result_arg, changed);
 }
