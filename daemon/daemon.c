@@ -65,6 +65,7 @@ static struct event_base *new_base(void)
 }
 
 static void on_result(void *arg, bool status_changed);
+static void on_transition(void *arg, size_t i, enum pf_status before);
 
 int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 		   const char *config_path, const struct pf_log *log,
@@ -79,6 +80,7 @@ int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 	set_instance(d);
 	raise_fd_limit();
 	d->eng.on_result = on_result;
+	d->eng.on_transition = on_transition;
 	d->eng.on_result_arg = d;
 	d->eng.generation = 1;
 	d->eng.base = new_base();
@@ -132,6 +134,30 @@ static void notify_overall(struct pf_daemon *d)
 	d->last_overall = s;
 	snprintf(msg, sizeof(msg), "%s: %zu checks", pf_status_name(s), d->eng.n_checks);
 	pf_notify_status(d->notify, msg);
+}
+
+/* The engine's on_transition: the log says why (hint, root cause), and
+ * the notifiers tell people. */
+static void on_transition(void *arg, size_t i, enum pf_status before)
+{
+	struct pf_daemon *d = arg;
+	const struct check *c = &d->eng.checks[i];
+	const struct check_state *st = &c->state;
+	struct pf_view v;
+
+	(void)before;
+	if (st->status == PF_STATUS_PASS) {
+		pf_log(&d->eng.log, PF_LOG_INFO, c->cfg->name, NULL, st->duration_ms,
+		       "check %s is now pass", c->cfg->name);
+	} else {
+		pf_engine_view(&d->eng, &v);
+		pf_log_change(&d->eng.log, PF_LOG_WARNING, c->cfg->name,
+			      pf_reason_name(st->last.reason), st->duration_ms,
+			      pf_state_hint(st, c->cfg), pf_caused_by(&v, i),
+			      "check %s is now %s: %s", c->cfg->name,
+			      pf_status_name(st->status), st->last.error);
+	}
+	pf_notifier_transition(d->notifier, i, before);
 }
 
 /* The engine's on_result: after every recorded result. */

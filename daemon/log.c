@@ -26,6 +26,7 @@ void pf_log_init(struct pf_log *lg)
 {
 	lg->out = NULL;
 	lg->sink = NULL;
+	lg->journal = false;
 	lg->format = PF_LOG_JSON;
 	lg->level = PF_LOG_INFO;
 }
@@ -119,102 +120,152 @@ static void text_write(FILE *f, const char *s)
 	}
 }
 
-static void write_json(FILE *f, const char *sev, const char *time_s,
-		       const char *check, const char *reason,
-		       double duration_ms, const char *msg)
+/* One record's fields; NULL / negative ones are left out. */
+struct rec {
+	enum pf_severity sev;
+	const char *time_s, *check, *reason, *hint, *caused_by, *msg;
+	double duration_ms;
+};
+
+static void json_field(FILE *f, const char *key, const char *value)
 {
+	if (!value)
+		return;
+	fprintf(f, ",\"%s\":", key);
+	pf_json_write_string(f, value);
+}
+
+static int priority(enum pf_severity sev);
+
+static void write_json(FILE *f, const struct rec *r, bool journal)
+{
+	if (journal)	/* journald strips it: the message stays JSON */
+		fprintf(f, "<%d>", priority(r->sev));
 	fputs("{\"severity\":\"", f);
-	fputs(sev, f);
+	fputs(pf_severity_name(r->sev), f);
 	fputs("\",\"message\":", f);
-	pf_json_write_string(f, msg);
+	pf_json_write_string(f, r->msg);
 	fputs(",\"time\":\"", f);
-	fputs(time_s, f);
+	fputs(r->time_s, f);
 	fputc('"', f);
-	if (check) {
-		fputs(",\"check\":", f);
-		pf_json_write_string(f, check);
-	}
-	if (reason) {
-		fputs(",\"reason\":", f);
-		pf_json_write_string(f, reason);
-	}
-	if (isfinite(duration_ms) && duration_ms >= 0)
-		fprintf(f, ",\"duration_ms\":%.3f", duration_ms);
+	json_field(f, "check", r->check);
+	json_field(f, "reason", r->reason);
+	json_field(f, "hint", r->hint);
+	json_field(f, "caused_by", r->caused_by);
+	if (isfinite(r->duration_ms) && r->duration_ms >= 0)
+		fprintf(f, ",\"duration_ms\":%.3f", r->duration_ms);
 	fputs("}\n", f);
 }
 
-static void write_text(FILE *f, const char *sev, const char *time_s,
-		       const char *check, const char *reason,
-		       double duration_ms, const char *msg)
+static void text_field(FILE *f, const char *key, const char *value)
 {
-	fprintf(f, "%s %-7s ", time_s, sev);
-	if (check) {
+	if (!value)
+		return;
+	fprintf(f, " %s=", key);
+	text_write(f, value);
+}
+
+/* syslog priorities, as journald reads them from a "<N>" prefix */
+static int priority(enum pf_severity sev)
+{
+	return sev == PF_LOG_DEBUG ? 7 : sev == PF_LOG_INFO ? 6 :
+	       sev == PF_LOG_WARNING ? 4 : 3;
+}
+
+static void write_text(FILE *f, const struct rec *r, bool journal)
+{
+	if (journal)
+		fprintf(f, "<%d>", priority(r->sev));
+	fprintf(f, "%s %-7s ", r->time_s, pf_severity_name(r->sev));
+	if (r->check) {
 		fputc('[', f);
-		text_write(f, check);
+		text_write(f, r->check);
 		fputs("] ", f);
 	}
-	text_write(f, msg);
-	if (reason) {
-		fputs(" reason=", f);
-		text_write(f, reason);
-	}
-	if (isfinite(duration_ms) && duration_ms >= 0)
-		fprintf(f, " duration_ms=%.3f", duration_ms);
+	text_write(f, r->msg);
+	text_field(f, "reason", r->reason);
+	text_field(f, "caused_by", r->caused_by);
+	text_field(f, "hint", r->hint);
+	if (isfinite(r->duration_ms) && r->duration_ms >= 0)
+		fprintf(f, " duration_ms=%.3f", r->duration_ms);
 	fputc('\n', f);
 }
 
 /* One record to the sink (formatted in memory first: a record is kept
  * or dropped whole), else straight to the FILE. */
-static void write_record(const struct pf_log *lg, enum pf_severity sev,
-			 const char *time_s, const char *check,
-			 const char *reason, double duration_ms, const char *msg)
+static void write_record(const struct pf_log *lg, const struct rec *r)
 {
-	char *rec = NULL;
+	char *buf = NULL;
 	size_t n = 0;
-	FILE *f = lg->sink ? open_memstream(&rec, &n) : lg->out ? lg->out : stdout;
+	FILE *f = lg->sink ? open_memstream(&buf, &n) : lg->out ? lg->out : stdout;
 
 	if (!f)
 		return;
 	if (lg->format == PF_LOG_TEXT)
-		write_text(f, pf_severity_name(sev), time_s, check, reason,
-			   duration_ms, msg);
+		write_text(f, r, lg->journal);
 	else
-		write_json(f, pf_severity_name(sev), time_s, check, reason,
-			   duration_ms, msg);
+		write_json(f, r, lg->journal);
 	if (!lg->sink) {
 		fflush(f);
 		return;
 	}
 	if (fclose(f) == 0)
-		pf_log_sink_write(lg->sink, rec, n);
-	free(rec);
+		pf_log_sink_write(lg->sink, buf, n);
+	free(buf);
+}
+
+/* Formats the message (kept whole when long) and writes the record. */
+static void vlog(const struct pf_log *lg, struct rec *r, const char *fmt,
+		 va_list ap)
+{
+	char inline_buf[PF_LOG_INLINE_MAX], time_s[40], *big = NULL;
+	struct timespec now;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(inline_buf, sizeof inline_buf, fmt, ap);
+	r->msg = inline_buf;
+	if (n < 0) {
+		pf_strlcpy(inline_buf, "(unformattable log message)", sizeof inline_buf);
+	} else if ((size_t)n >= sizeof inline_buf && (big = malloc((size_t)n + 1))) {
+		/* long messages (a peer's whole error) are kept whole */
+		vsnprintf(big, (size_t)n + 1, fmt, again);
+		r->msg = big;
+	}
+	va_end(again);
+	clock_gettime(CLOCK_REALTIME, &now);
+	r->time_s = pf_time_rfc3339(&now, time_s, sizeof time_s);
+	write_record(lg, r);
+	free(big);
+}
+
+void pf_log_change(const struct pf_log *lg, enum pf_severity sev,
+		   const char *check, const char *reason, double duration_ms,
+		   const char *hint, const char *caused_by, const char *fmt, ...)
+{
+	struct rec r = { .sev = sev, .check = check, .reason = reason,
+			 .hint = hint, .caused_by = caused_by,
+			 .duration_ms = duration_ms };
+	va_list ap;
+
+	if (!pf_log_enabled(lg, sev))
+		return;
+	va_start(ap, fmt);
+	vlog(lg, &r, fmt, ap);
+	va_end(ap);
 }
 
 void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	    const char *reason, double duration_ms, const char *fmt, ...)
 {
-	char inline_buf[PF_LOG_INLINE_MAX], time_s[40];
-	char *msg = inline_buf, *big = NULL;
-	struct timespec now;
+	struct rec r = { .sev = sev, .check = check, .reason = reason,
+			 .duration_ms = duration_ms };
 	va_list ap;
-	int n;
 
 	if (!pf_log_enabled(lg, sev))
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(inline_buf, sizeof inline_buf, fmt, ap);
+	vlog(lg, &r, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		pf_strlcpy(inline_buf, "(unformattable log message)", sizeof inline_buf);
-	} else if ((size_t)n >= sizeof inline_buf && (big = malloc((size_t)n + 1))) {
-		/* long messages (a peer's whole error) are kept whole */
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		msg = big;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	pf_time_rfc3339(&now, time_s, sizeof time_s);
-	write_record(lg, sev, time_s, check, reason, duration_ms, msg);
-	free(big);
 }

@@ -31,6 +31,9 @@ struct pf_log {
 	/* borrowed; when set, records go to it (never blocking) instead of
 	 * out */
 	struct pf_log_sink *sink;
+	/* lines start with journald's "<N>" priority (stdout is the
+	 * journal: JOURNAL_STREAM names it) */
+	bool journal;
 	enum pf_log_format format;
 	enum pf_severity level;		/* records below it are dropped */
 };
@@ -49,6 +52,14 @@ static inline bool pf_log_enabled(const struct pf_log *lg, enum pf_severity sev)
 void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	    const char *reason, double duration_ms, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* A status change: pf_log plus the hint and the root cause, since on
+ * Cloud Run and Kubernetes the log is where an operator learns why a
+ * probe fails (SPEC §8).  hint and caused_by may be NULL. */
+void pf_log_change(const struct pf_log *lg, enum pf_severity sev,
+		   const char *check, const char *reason, double duration_ms,
+		   const char *hint, const char *caused_by, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
 
 /* "DEBUG", "INFO", "WARNING", "ERROR". */
 const char *pf_severity_name(enum pf_severity sev);

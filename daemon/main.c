@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -198,6 +199,36 @@ static const char *config_path(const struct cli *c)
 	return env && env[0] ? env : NULL;
 }
 
+/* A fatal error: in the daemon's log format (SPEC §8: a JSON log stream
+ * gets a JSON record), else as a plain line; on stderr either way. */
+static void fatal(const struct cli *c, const char *msg)
+{
+	struct pf_log lg = c->log;
+
+	if (c->cmd != CMD_RUN || lg.format != PF_LOG_JSON) {
+		fprintf(stderr, "preflightd: %s\n", msg);
+		return;
+	}
+	lg.out = stderr;
+	lg.sink = NULL;
+	lg.level = PF_LOG_ERROR;
+	pf_log(&lg, PF_LOG_ERROR, NULL, "config", -1, "%s", msg);
+}
+
+/* journald reads a "<N>" priority from the start of each line of a
+ * stream it owns; JOURNAL_STREAM names that stream (device:inode). */
+static bool stdout_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDOUT_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 static struct pf_config *load_config(const struct cli *c)
 {
 	const char *path = config_path(c);
@@ -208,7 +239,7 @@ static struct pf_config *load_config(const struct cli *c)
 	rc = path ? pf_config_load_file(path, &cfg, err, sizeof(err))
 		  : pf_config_from_env(&cfg, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "preflightd: %s\n", err);
+		fatal(c, err);
 		return NULL;
 	}
 	return cfg;
@@ -279,8 +310,9 @@ static int cmd_run(struct cli *c)
 		return 2;
 	}
 	c->log.sink = sink;
+	c->log.journal = stdout_is_journal();
 	if (pf_daemon_init(&d, cfg, config_path(c), &c->log, false, err, sizeof(err)) < 0) {
-		fprintf(stderr, "preflightd: %s\n", err);
+		fatal(c, err);
 		pf_log_sink_free(sink);
 		return 2;
 	}

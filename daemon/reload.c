@@ -284,14 +284,6 @@ void pf_reload_free(struct pf_reload *r)
 	free(r);
 }
 
-/* The engine's on_transition: the notifiers tell people. */
-static void on_transition(void *arg, size_t i, enum pf_status before)
-{
-	struct pf_daemon *d = arg;
-
-	pf_notifier_transition(d->notifier, i, before);
-}
-
 void pf_daemon_notifiers(struct pf_daemon *d)
 {
 	if (!d->notifier && d->eng.cfg->notify.n > 0)
@@ -303,5 +295,4 @@ void pf_daemon_notifiers(struct pf_daemon *d)
 		pf_log(&d->eng.log, PF_LOG_ERROR, NULL, NULL, -1,
 		       "notify: out of memory: no notifications will be sent");
 	d->eng.notify_stats = pf_notifier_stats(d->notifier, &d->eng.n_notify);
-	d->eng.on_transition = d->notifier ? on_transition : NULL;
 }

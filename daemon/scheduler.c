@@ -17,10 +17,11 @@
 #include "pf_util.h"
 #include "scheduler.h"
 
-/* Spread of the first round of probes: wide enough that a thousand checks
- * do not connect in one instant, short enough that /readyz turns green
- * within a few seconds of start-up. */
-#define SPLAY_WINDOW_MS 3000
+/* Spread of the first round of probes (SPEC §8): none for a few checks,
+ * so /readyz can turn 200 within one probe's time of start; over at most
+ * a second for many, so a thousand checks do not connect in one instant. */
+#define SPLAY_WINDOW_MS 1000
+#define SPLAY_MIN_CHECKS 64
 /* The backstop fires this long after a probe's own deadline. */
 #define BACKSTOP_GRACE_MS 1000
 /* One-shot mode (`check --wait`) retries failing checks at most this often. */
@@ -39,7 +40,7 @@ uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms)
 {
 	uint64_t window = interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
 
-	if (n <= 1 || i >= n)
+	if (n <= SPLAY_MIN_CHECKS || i >= n)
 		return 0;
 	return window * (uint64_t)i / (uint64_t)n;
 }
@@ -72,21 +73,6 @@ static bool periodic(const struct check *c)
 	return !c->cfg->on_demand || c->engine->oneshot;
 }
 
-static void log_transition(const struct check *c, double duration_ms)
-{
-	const struct check_state *st = &c->state;
-	const char *reason = pf_reason_name(st->last.reason);
-	enum pf_status s = st->status;
-
-	if (s == PF_STATUS_PASS)
-		pf_log(&c->engine->log, PF_LOG_INFO, c->cfg->name, NULL, duration_ms,
-		       "check %s is now pass", c->cfg->name);
-	else
-		pf_log(&c->engine->log, PF_LOG_WARNING, c->cfg->name, reason,
-		       duration_ms, "check %s is now %s: %s", c->cfg->name,
-		       pf_status_name(s), st->last.error);
-}
-
 /* Records one result (from a probe, or made up by the scheduler). */
 static void record(struct check *c, struct pf_result *res)
 {
@@ -107,8 +93,6 @@ static void record(struct check *c, struct pf_result *res)
 		       duration, "probe %s: %s", res->reason == PF_REASON_NONE ?
 		       "passed" : "failed", res->error);
 	changed = pf_state_apply(&c->state, c->cfg, res, duration, &wall, now);
-	if (changed)
-		log_transition(c, duration);
 	e->version++;	/* every cached body is now out of date */
 	if (changed && e->on_transition)
 		e->on_transition(e->on_result_arg, (size_t)(c - e->checks), before);

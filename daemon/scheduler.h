@@ -17,8 +17,9 @@ struct pf_engine;
  * memory, with nothing left allocated. */
 int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg);
 
-/* Delay of check i's first probe among n: spread over min(interval, 3 s),
- * deterministic by index so a thousand checks do not fire at once. */
+/* Delay of check i's first probe among n: none for up to 64 checks, else
+ * spread over min(interval, 1 s), deterministic by index so a thousand
+ * checks do not fire at once. */
 uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms);
 
 /* Arms the next probe delay_ms from now (replacing any pending tick). */
