@@ -134,6 +134,12 @@ def test_cloudrun_annotations():
     svc, ann, spec = cloudrun()
     deps = json.loads(ann["run.googleapis.com/container-dependencies"])
     assert "preflightd" in deps["chat-api"]
+    # the collector must run while the gate fails: it waits for nobody
+    assert "collector" not in deps, deps
+    # Cloud SQL sockets come from the annotation; "cloudsql" is a reserved
+    # volume name and cloudsql.run.googleapis.com no CSI driver Cloud Run has
+    for v in spec["volumes"]:
+        assert v["name"] != "cloudsql" and "csi" not in v, v
     names = {c["name"] for c in spec["containers"]}
     assert set(deps) <= names and all(set(v) <= names for v in deps.values())
     assert ann["run.googleapis.com/cpu-throttling"] == "false"
