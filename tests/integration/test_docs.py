@@ -125,3 +125,64 @@ def test_schema_and_loader_reject_a_typo(tmp_path):
                     '"redis://127.0.0.1:1", "queue": {"key": "q", "key": "r"}}]}')
     r = run_cli(["config", "--config", str(path)])
     assert r.returncode == 2 and "checks[0].queue.key: duplicate key" in r.stderr
+
+
+# ---- the user reference is complete and stands alone ---------------------
+
+def _src(path):
+    return open(os.path.join(ROOT, path)).read()
+
+
+def test_reference_names_every_reason_metric_and_endpoint():
+    ref = _src("docs/reference.md")
+    reasons = re.findall(r'\] = "([a-z_]+)"', _src("lib/reason.c"))
+    assert len(reasons) == 20, reasons
+    metrics = set(re.findall(r'"(preflight_[a-z_]+)"', _src("daemon/metrics.c")))
+    for kind in os.listdir(os.path.join(ROOT, "checks")):
+        if kind.endswith(".c"):
+            metrics |= set(re.findall(r'"(preflight_[a-z_]+)"', _src("checks/" + kind)))
+    metrics = {m for m in metrics if not m.endswith(("_bucket", "_sum", "_count"))}
+    assert len(metrics) >= 18, metrics
+    routes = set(re.findall(r'strn?cmp\(path, "(/[a-z/]*)"', _src("daemon/http.c")))
+    assert {"/", "/healthz", "/readyz", "/status", "/metrics", "/run"} <= routes, routes
+    missing = ([r for r in reasons if "`%s`" % r not in ref] +
+               [m for m in sorted(metrics) if "`%s`" % m not in ref] +
+               [r for r in sorted(routes) if (r if r == "/" else r.rstrip("/")) + "`" not in
+                ref.replace("[?", "`").replace("/{", "`").replace(" ", "`")])
+    assert not missing, missing
+
+
+def test_every_config_key_is_in_the_reference():
+    ref = _src("docs/reference-config.md")
+    r = run_cli(["config", "--json-schema"])
+    schema = json.loads(r.stdout)
+    keys = set(schema["properties"])
+    for kind in schema["$defs"]["check"]["oneOf"]:
+        keys |= set(kind["properties"])
+
+    def nested(s):
+        for v in s.get("properties", {}).values():
+            if "properties" in v:
+                keys.update(v["properties"])
+                nested(v)
+            if "items" in v and "properties" in v["items"]:
+                keys.update(v["items"]["properties"])
+    for kind in schema["$defs"]["check"]["oneOf"]:
+        nested(kind)
+    nested(schema)
+    missing = [k for k in sorted(keys) if "| `%s` |" % k not in ref]
+    assert not missing, missing
+
+
+def test_docs_stand_alone():
+    """Nothing a user reads points outside the repository."""
+    paths = ["README.md"] + ["docs/" + f for f in os.listdir(os.path.join(ROOT, "docs"))
+                             if f.endswith(".md")]
+    for p in paths:
+        text = _src(p)
+        assert "../shared" not in text and "SPEC.md" not in text, p
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            full = os.path.normpath(os.path.join(ROOT, os.path.dirname(p), target))
+            assert full.startswith(ROOT) and os.path.exists(full), (p, target)
