@@ -85,6 +85,9 @@ def check_readyz_url(url):
 def test_parses(path):
     docs = load(os.path.join(ROOT, path))
     assert docs and all(isinstance(d, dict) for d in docs)
+    if path.startswith(os.path.join("deploy", "monitoring", "rules")) or \
+            path.endswith("dashboard.json"):
+        return      # Prometheus rule files and a Grafana dashboard: tested below
     for d in docs:
         assert d.get("apiVersion") and d.get("kind"), path
 
@@ -284,3 +287,58 @@ def test_daemon_serves_every_deploy_path():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ---- deploy/monitoring: rules and the dashboard --------------------------
+
+MON = os.path.join(ROOT, "deploy", "monitoring")
+
+
+def _known_metrics():
+    import glob
+    names = set()
+    for f in [os.path.join(ROOT, "daemon", "metrics.c")] + glob.glob(os.path.join(ROOT, "checks", "*.c")):
+        names |= set(re.findall(r'"(preflight_[a-z_]+)"', open(f).read()))
+    return names | {n + s for n in names for s in ("_bucket", "_sum", "_count")}
+
+
+def _rule_names():
+    doc = yaml.safe_load(open(os.path.join(MON, "rules.yaml")))
+    return {r["record"] for g in doc["groups"] for r in g["rules"] if "record" in r}
+
+
+def test_rules_check_and_unit_tests_pass():
+    r = subprocess.run(["promtool", "check", "rules", "rules.yaml"], cwd=MON,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["promtool", "test", "rules", "rules_test.yaml"], cwd=MON,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+
+
+def _metric_names(expr):
+    return {m for m in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
+            if m.startswith("preflight_") or ":preflight_" in m}
+
+
+def test_rules_and_dashboard_use_only_metrics_that_exist():
+    known = _known_metrics() | _rule_names()
+    doc = yaml.safe_load(open(os.path.join(MON, "rules.yaml")))
+    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert {a["alert"] for a in alerts} >= {"PreflightNotReady", "PreflightResultsStale",
+                                           "PreflightQueueStalled", "PreflightRoundTripFailing",
+                                           "PreflightNotificationsFailing"}
+    for r in [r for g in doc["groups"] for r in g["rules"]]:
+        assert _metric_names(r["expr"]) <= known, (r["expr"], _metric_names(r["expr"]) - known)
+    dash = json.load(open(os.path.join(MON, "dashboard.json")))
+    assert dash["title"] and dash["uid"] and isinstance(dash["schemaVersion"], int)
+    ids = set()
+    for p in dash["panels"]:
+        assert p["type"] in ("timeseries", "table", "stat", "gauge"), p
+        assert p["title"] and p["id"] not in ids and set(p["gridPos"]) == {"x", "y", "w", "h"}
+        ids.add(p["id"])
+        assert p["targets"], p["title"]
+        for t in p["targets"]:
+            assert t["refId"] and t["expr"]
+            used = _metric_names(t["expr"])
+            assert used and used <= known, (p["title"], used - known)
