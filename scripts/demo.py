@@ -90,22 +90,38 @@ def services(tmp):
     return pg, redis, api, env
 
 
+def quiet(args, env):
+    return subprocess.run([BIN] + args, env=env, capture_output=True, text=True)
+
+
+def status_table(base):
+    """/status as one line a check (the JSON has them all)."""
+    code, body = http("GET", f"{base}/status")
+    doc = json.loads(body)
+    print(f"{DIM}$ curl {base}/status   (one line a check of the JSON){END}")
+    print(f"overall: {doc['status']}")
+    for name, c in doc["checks"].items():
+        extra = f"  {c['reason']}" if c.get("reason") else ""
+        print(f"  {c['status']:<7} {name:<24} {c.get('target') or ''}{extra}")
+
+
 def tour(pg, env, base):
-    say("the effective configuration, built from the environment alone (secrets redacted)")
-    run(["config"], env)
     say("the pre-production checklist (free checks only; waits until ready, at most 60s)")
     run(["check", "--wait", "60s"], env)
+    cfg = json.loads(quiet(["config"], env).stdout)
+    print(f"{DIM}(built from the environment alone: {len(cfg['checks'])} checks;"
+          f" `preflightd config` prints them, secrets masked){END}")
     say("the promotion gate: the paid end-to-end round trip, run once on demand")
     run(["check", "--group", "e2e"], env)
-    say("the daemon's verdicts, per worker (once its first round of probes is in)")
+    say("the daemon's verdicts, per worker")
     if not wait_ready(base, None, True, timeout=60):
         print("preflightd did not turn ready within 60s")
     for group in ("chat-worker", "rag-embedding-worker"):
         show("GET", f"{base}/readyz?group={group}")
-    code, body = http("GET", f"{base}/status")
-    print(f"{DIM}$ curl {base}/status{END}\n" + json.dumps(json.loads(body), indent=1)[:1500] + "\n...")
+    status_table(base)
 
-    say("breaking one thing: DROP TABLE chat_turn_messages (a migration that did not run)")
+    say("breaking one thing: a migration that did not run")
+    print(f"{DIM}$ psql -d mobius_chat -c 'DROP TABLE chat_turn_messages CASCADE'{END}")
     pg.sql("mobius_chat", "DROP TABLE chat_turn_messages CASCADE")
     show("POST", f"{base}/run")
     wait_ready(base, "chat-worker", False)
@@ -113,11 +129,26 @@ def tour(pg, env, base):
     show("GET", f"{base}/readyz?group=rag-embedding-worker")
     run(["check", "--group", "chat-worker"], env)
 
-    say("the fix: run the migrations for mobius_chat, then re-probe")
+    say("the fix the hint names: run the migrations for mobius_chat, then re-probe")
+    print(f"{DIM}$ for f in db/schema/*.sql; do psql -d mobius_chat -f \"$f\"; done"
+          f"   # mobius-chat's migrations{END}")
     pg.restore("mobius_chat")
     show("POST", f"{base}/run")
     wait_ready(base, "chat-worker", True)
     show("GET", f"{base}/readyz")
+
+
+NEXT = """
+Next steps
+  - Next to the real services: run the image as a sidecar with the services'
+    own environment (CHAT_RAG_DATABASE_URL, RAG_DATABASE_URL, REDIS_URL,
+    CHAT_API_URL, JWT_SECRET or their _FILE forms): docs/deploy.md.
+  - Gate a promotion: `preflightd check --group e2e --wait 2m` exits 0 only
+    when the whole path works; `--format junit` for CI: docs/operations.md.
+  - Watch it: GET / is the status page, /metrics the Prometheus view;
+    deploy/monitoring/ has the rules and a dashboard.
+  - Every key, reason, metric and endpoint: docs/reference.md.
+"""
 
 
 def main():
@@ -131,8 +162,9 @@ def main():
         daemon = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--log-format", "text",
                                    "--log-level", "warning"], env=env)
         tour(pg, env, base)
+        print(NEXT)
         if serve:
-            say(f"preflightd serves on {base} (/status, /readyz, /metrics); Ctrl-C stops everything")
+            say(f"preflightd serves on {base} (/, /status, /readyz, /metrics); Ctrl-C stops everything")
             signal.pause()
     except KeyboardInterrupt:
         pass
