@@ -244,9 +244,8 @@ void pf_log_change(const struct pf_log *lg, enum pf_severity sev,
 		   const char *check, const char *reason, double duration_ms,
 		   const char *hint, const char *caused_by, const char *fmt, ...)
 {
-	struct rec r = { .sev = sev, .check = check, .reason = reason,
-			 .hint = hint, .caused_by = caused_by,
-			 .duration_ms = duration_ms };
+	struct rec r = { sev, NULL, check, reason, hint, caused_by, NULL,
+			 duration_ms };
 	va_list ap;
 
 	if (!pf_log_enabled(lg, sev))
@@ -256,16 +255,16 @@ void pf_log_change(const struct pf_log *lg, enum pf_severity sev,
 	va_end(ap);
 }
 
+/* pf_log_change without a hint or cause. */
 void pf_log(const struct pf_log *lg, enum pf_severity sev, const char *check,
 	    const char *reason, double duration_ms, const char *fmt, ...)
 {
-	struct rec r = { .sev = sev, .check = check, .reason = reason,
-			 .duration_ms = duration_ms };
+	struct rec r = { sev, NULL, check, reason, NULL, NULL, NULL, duration_ms };
 	va_list ap;
 
-	if (!pf_log_enabled(lg, sev))
-		return;
-	va_start(ap, fmt);
-	vlog(lg, &r, fmt, ap);
-	va_end(ap);
+	if (pf_log_enabled(lg, sev)) {
+		va_start(ap, fmt);
+		vlog(lg, &r, fmt, ap);
+		va_end(ap);
+	}
 }
