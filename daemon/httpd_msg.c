@@ -244,12 +244,13 @@ static void dispatch(struct pf_httpd_conn *c, struct head *h)
 	TAILQ_INIT(&q);
 	c->close_after = !h->keep_alive;
 	c->http10_keep_alive = h->http10 && h->keep_alive;
-	if (!decoded || (query && evhttp_parse_query_str(query, &q) < 0))
+	if (!decoded || (query && evhttp_parse_query_str(query, &q) < 0)) {
 		pf_httpd_refuse(c, 400, "malformed request URI");
-	else
+	} else {
 		c->srv->handler(&req, c->srv->arg);
-	if (decoded && !req.answered)
-		pf_httpd_refuse(c, 500, "no answer");
+		if (!req.answered)	/* a route that forgot: still one answer */
+			pf_httpd_refuse(c, 500, "no answer");
+	}
 	evhttp_clear_headers(&q);
 	free(decoded);
 	if (uri)

@@ -97,6 +97,20 @@ def test_accept_pauses_when_out_of_descriptors(tmp_path):
     assert "[warn]" not in logs, logs[-2000:]
 
 
+def test_a_malformed_query_gets_exactly_one_answer(daemon_factory):
+    d = daemon_factory({"checks": []})
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(b"GET /status?abc HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.startswith(b"HTTP/1.1 400") and data.count(b"HTTP/1.1 ") == 1, data
+
+
 def test_head_answers_headers_only_and_keeps_the_connection(daemon_factory):
     d = daemon_factory({"checks": []})
     s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
