@@ -24,7 +24,7 @@ static bool is_state_char(char c)
 
 bool pf_pg_message_sqlstate(const char *msg, char state[6])
 {
-	/* "SEVERITY:  XXXXX: " — the two spaces after the severity are
+	/* "FATAL:  28P01: ..." — the two spaces after the severity are
 	 * libpq's, the code is 5 of [0-9A-Z]; the severity word itself may be
 	 * translated, so it is not matched. */
 	for (const char *p = msg ? strstr(msg, ":  ") : NULL; p;

@@ -245,18 +245,11 @@ static struct pf_config *load_config(const struct cli *c)
 	return cfg;
 }
 
-/* --reference and --json-schema: what the key tables document. */
-static int cmd_config_doc(const struct cli *c)
+/* Prints j (taken; NULL: out of memory) on stdout; the exit status. */
+static int print_json(cJSON *j)
 {
-	cJSON *j;
-	char *text;
+	char *text = j ? cJSON_Print(j) : NULL;
 
-	if (c->reference) {
-		pf_config_reference(stdout);
-		return 0;
-	}
-	j = pf_config_schema();
-	text = j ? cJSON_Print(j) : NULL;
 	cJSON_Delete(j);
 	if (!text) {
 		fputs("preflightd: out of memory\n", stderr);
@@ -267,27 +260,29 @@ static int cmd_config_doc(const struct cli *c)
 	return 0;
 }
 
+/* --reference and --json-schema: what the key tables document. */
+static int cmd_config_doc(const struct cli *c)
+{
+
+	if (c->reference) {
+		pf_config_reference(stdout);
+		return 0;
+	}
+	return print_json(pf_config_schema());
+}
+
 static int cmd_config(const struct cli *c)
 {
 	struct pf_config *cfg;
 	cJSON *j;
-	char *text;
 
 	if (c->reference || c->json_schema)
 		return cmd_config_doc(c);
 	if (!(cfg = load_config(c)))
 		return 2;
 	j = pf_config_describe(cfg);
-	text = j ? cJSON_Print(j) : NULL;
-	cJSON_Delete(j);
 	pf_config_free(cfg);
-	if (!text) {
-		fputs("preflightd: out of memory\n", stderr);
-		return 2;
-	}
-	puts(text);
-	free(text);
-	return 0;
+	return print_json(j);
 }
 
 /* Serve mode.  Logs go through a sink that never blocks the loop: a

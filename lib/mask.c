@@ -39,6 +39,22 @@ static bool secret_key(const char *s, size_t n)
 	return pf_mask_name_is_secret(name);
 }
 
+/* The key=value pair at s (up to a separator in seps, or n): its length;
+ * *secret_at the offset of its value when its key names a secret, else 0.
+ * What pf_mask_url masks and pf_mask_url_secrets lists, in one place. */
+static size_t next_pair(const char *s, size_t n, const char *seps,
+			size_t *secret_at)
+{
+	size_t len = 0;
+	const char *eq;
+
+	while (len < n && !strchr(seps, s[len]))
+		len++;
+	eq = memchr(s, '=', len);
+	*secret_at = eq && secret_key(s, (size_t)(eq - s)) ? (size_t)(eq - s) + 1 : 0;
+	return len;
+}
+
 /* Masks the value of every pair whose key names a secret in a run of
  * key=value pairs separated by `seps` ("&" in a URL query). */
 static void redact_pairs(const char *s, size_t n, const char *seps, char *out,
@@ -47,19 +63,15 @@ static void redact_pairs(const char *s, size_t n, const char *seps, char *out,
 	size_t i = 0;
 
 	while (i < n) {
-		size_t start = i;
-		const char *eq;
+		size_t at, plen = next_pair(s + i, n - i, seps, &at);
 
-		while (i < n && !strchr(seps, s[i]))
-			i++;
-		/* [start, i) is one pair (key=value or anything else) */
-		eq = memchr(s + start, '=', i - start);
-		if (eq && secret_key(s + start, (size_t)(eq - s - start))) {
-			put(out, len, off, s + start, (size_t)(eq - s - start) + 1);
+		if (at) {
+			put(out, len, off, s + i, at);
 			put(out, len, off, MASK, strlen(MASK));
 		} else {
-			put(out, len, off, s + start, i - start);
+			put(out, len, off, s + i, plen);
 		}
+		i += plen;
 		if (i < n)
 			put(out, len, off, s + i++, 1);
 	}
@@ -307,15 +319,11 @@ static void pair_secrets(const char *s, size_t n, const char *seps,
 	size_t i = 0;
 
 	while (i < n) {
-		size_t start = i;
-		const char *eq;
+		size_t at, plen = next_pair(s + i, n - i, seps, &at);
 
-		while (i < n && !strchr(seps, s[i]))
-			i++;
-		eq = memchr(s + start, '=', i - start);
-		if (eq && secret_key(s + start, (size_t)(eq - s - start)))
-			emit(eq + 1, (size_t)(s + i - eq - 1), fn, arg);
-		i++;
+		if (at)
+			emit(s + i + at, plen - at, fn, arg);
+		i += plen + 1;
 	}
 }
 

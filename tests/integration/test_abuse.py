@@ -21,7 +21,7 @@ import threading
 import time
 
 from harness.daemon import preflightd_bin, sanitizer_errors
-from harness.net import free_port
+from harness.net import free_port, recv_all
 
 FRESH_MS = 100.0
 
@@ -34,12 +34,7 @@ def _request(port, path, method="GET", src=None, timeout=2.0):
     try:
         s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                    % (method, path)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     finally:
         s.close()
     head, _, body = data.partition(b"\r\n\r\n")

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from harness.daemon import preflightd_bin, sanitizer_errors
-from harness.net import free_port
+from harness.net import free_port, recv_all
 
 FD_LIMIT = 96
 
@@ -23,12 +23,7 @@ def _cpu_ticks(pid):
 def _get(port, path):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(b"GET " + path.encode() + b" HTTP/1.0\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     return int(data.split(b" ", 2)[1]), data.split(b"\r\n\r\n", 1)[1]
 
@@ -101,12 +96,7 @@ def test_a_malformed_query_gets_exactly_one_answer(daemon_factory):
     d = daemon_factory({"checks": []})
     s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
     s.sendall(b"GET /status?abc HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     assert data.startswith(b"HTTP/1.1 400") and data.count(b"HTTP/1.1 ") == 1, data
 
@@ -116,12 +106,7 @@ def test_head_answers_headers_only_and_keeps_the_connection(daemon_factory):
     s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
     s.sendall(b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n"
               b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     head, _, rest = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), data
@@ -162,6 +147,7 @@ def _send_raw(port, data):
     try:
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
+        # not recv_all: a reset after part of an answer keeps that part
         while len(got) < 10_000_000:
             chunk = s.recv(65536)
             if not chunk:

@@ -44,6 +44,17 @@ def listen_low(host="127.0.0.1", backlog=64):
     raise RuntimeError("no free port below 32768")
 
 
+def recv_all(sock, limit=10_000_000):
+    """Everything the peer sends until it closes (at most limit bytes)."""
+    data = b""
+    while len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def refused_port(host="127.0.0.1"):
     """A port nothing listens on: connects are refused."""
     return free_port(host)
