@@ -624,19 +624,21 @@ def test_daemon_thousand_probes_flat_fds_and_rss(redis, redis_factory, tarpit,
             fds.append(f)
             rss.append(r)
             time.sleep(0.05)
-        return max(fds), max(rss)
+        return min(fds), max(fds), max(rss)
 
     _, _, m0 = d.get("/metrics")
-    fds0, rss0 = window(1.0)
+    fds0, _, rss0 = window(1.0)
     time.sleep(2.5)
-    fds1, rss1 = window(1.0)
+    _, fds1, rss1 = window(1.0)
     _, _, m1 = d.get("/metrics")
     paused.resume()
     runs = sum(_runs(m1.decode()).values()) - sum(_runs(m0.decode()).values())
     assert runs >= 1000, runs
-    # At most one socket per check is in flight; a leak would add one per
-    # failed probe (hundreds here).
-    assert fds1 <= fds0 + 3, (fds0, fds1)
+    # At most one socket per check is in flight, so the most fds seen later
+    # is the fewest seen before plus one per check; a leak would add one per
+    # failed probe (hundreds here). Comparing max with max instead depends
+    # on where the samples fall in the probes' cycle (CI saw 18 then 33).
+    assert fds1 <= fds0 + len(checks) + 3, (fds0, fds1)
     assert rss1 - rss0 < 1024, (rss0, rss1)
     _, doc = d.get_json("/status/stalled1")
     assert doc["reason"] == "timeout"
