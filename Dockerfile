@@ -2,14 +2,14 @@
 #   build    installs the build packages with the project's own
 #            scripts/deps.sh and builds with the same meson commands as CI
 #            (warnings are errors), so CI keeps this file honest;
-#   runtime  debian:12-slim with the runtime libraries only, a numeric
+#   runtime  scratch plus the binary and the libraries it loads, a numeric
 #            non-root user and an exec-form entrypoint.
 # Build: docker build -t preflightd .   (no engine? scripts/oci-check.sh)
 #
 # The build stage starts from debian:12-slim rather than debian:12: the two
 # carry the same packages for our purpose (deps.sh installs the toolchain),
-# and it lets image builders without registry access (buildah with a local
-# debootstrapped base, see scripts/oci-check.sh) build from one base image.
+# and image builders without registry access (buildah with a local
+# debootstrapped base, see scripts/oci-check.sh) need only that one image.
 FROM debian:12-slim AS build
 WORKDIR /src
 # deps.sh first, alone, so the package layer is cached across source edits.
@@ -19,28 +19,22 @@ COPY . .
 RUN rm -rf build \
  && meson setup build --buildtype=release -Dwerror=true \
  && ninja -C build \
- && meson install -C build --destdir /out
+ && meson install -C build --destdir /out \
+ && bash scripts/image-rootfs.sh /out /rootfs
 
-FROM debian:12-slim AS runtime
-# Runtime libraries only: no compiler, no shell tools beyond the base.
-# The package cache, the lists and the logs of apt go in the same layer:
-# left behind they were 83 MB of the image.
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 \
-      libpq5 libhiredis0.14 libcurl4 libcjson1 libssl3 ca-certificates \
- && apt-get clean \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old \
-      /var/log/apt /var/log/dpkg.log /usr/share/doc/* /usr/share/man/* \
-      /usr/share/locale/*
-COPY --from=build /out/usr/local/ /usr/local/
+FROM scratch AS runtime
+# The binary, its shared-library closure, the CA bundle and passwd/group
+# entries for uid 65532, and nothing else: no shell, no package manager
+# (scripts/image-rootfs.sh lays the tree out in the build stage).  A base
+# distribution image alone is bigger than the 100 MB the whole image has.
+COPY --from=build /rootfs/ /
 # With no --config and no PREFLIGHT_CONFIG the daemon builds its checks from
 # the services' environment (SPEC §5): the sidecar needs no config file.
 # Mount one and set PREFLIGHT_CONFIG=/etc/preflightd/preflightd.json if needed.
 # The listener defaults to 0.0.0.0:8089; to move it set PREFLIGHT_LISTEN,
 # which both the daemon and the healthcheck below read.
-# 65532 is the conventional "nonroot" id; it needs no /etc/passwd entry:
-# the daemon writes no files and needs no home directory.
+# 65532 is the conventional "nonroot" id (its passwd entry is there for
+# libpq's user lookup); the daemon writes no files and needs no home.
 USER 65532:65532
 EXPOSE 8089
 STOPSIGNAL SIGTERM

@@ -9,11 +9,12 @@ set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config
        libevent-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libcjson-dev
-       libssl-dev)
+       libssl-dev
+       ca-certificates)  # the image's CA bundle is copied from the build stage
 TEST=(postgresql postgresql-contrib redis-server prometheus
       python3 python3-pytest python3-yaml python3-jsonschema valgrind clang
       libclang-rt-14-dev
-      curl systemd iproute2 procps openssl ca-certificates chromium perl
+      curl systemd iproute2 procps openssl chromium perl
       man-db groff-base)
 BENCH=(wrk nginx-light)
 # What scripts/demo.sh starts (a subset of TEST: a newcomer's first command
