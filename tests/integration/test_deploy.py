@@ -152,26 +152,33 @@ def test_cloudrun_annotations():
     assert ann["run.googleapis.com/vpc-access-egress"] == "private-ranges-only"
 
 
-def test_cloudrun_secrets_are_files_the_daemon_reads():
-    _, _, spec = cloudrun()
-    sidecar = container(spec, "preflightd")
+def assert_secrets_are_files(spec, ctr):
+    """Every variable of container ctr is one preflightd reads, and each
+    secret arrives as a NAME_FILE pointing into a mounted secret volume.
+    Returns how many _FILE variables there were."""
     volumes = {v["name"]: v for v in spec["volumes"]}
-    mounts = {m["mountPath"]: m["name"] for m in sidecar["volumeMounts"]}
+    mounts = {m["mountPath"]: m["name"] for m in ctr["volumeMounts"]}
     file_vars = 0
-    for e in sidecar["env"]:
+    for e in ctr["env"]:
         name = e["name"]
         assert "valueFrom" not in e, f"{name}: secrets go in as files, not env values"
         base = name[:-5] if name.endswith("_FILE") else name
         assert base in PROFILE_VARS or name in DAEMON_VARS, f"{name} is not a variable preflightd reads"
         if not name.endswith("_FILE"):
             assert not re.search(r"://[^/@\s]*:[^/@\s]+@", e["value"]), f"{name} holds a password"
+            assert not re.search(r"TOKEN|SECRET|PASSWORD", name), f"{name} in clear"
             continue
         file_vars += 1
         directory, filename = os.path.split(e["value"])
         assert directory in mounts, f"{name}: {directory} is not mounted"
         secret = volumes[mounts[directory]]["secret"]
         assert filename in [i["path"] for i in secret["items"]], name
-    assert file_vars >= 2
+    return file_vars
+
+
+def test_cloudrun_secrets_are_files_the_daemon_reads():
+    _, _, spec = cloudrun()
+    assert assert_secrets_are_files(spec, container(spec, "preflightd")) >= 2
 
 
 def test_runmonitoring_scrapes_metrics():
@@ -184,18 +191,50 @@ def test_runmonitoring_scrapes_metrics():
     assert any(m["mountPath"] == "/etc/rungmp" for m in collector["volumeMounts"])
 
 
-def test_clouddeploy_verify_runs_check():
+def skaffold_schema(api_version):
+    """(major, beta) of skaffold/v4beta12 -> (4, 12)."""
+    m = re.fullmatch(r"skaffold/v(\d+)beta(\d+)", api_version)
+    assert m, api_version
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_clouddeploy_verify_executes_the_preflight_job():
+    """The verify container only executes the Cloud Run job (gcloud ...
+    --wait propagates its exit code); the job runs `preflightd check` with
+    the token mounted from Secret Manager, never in a plain env value."""
     (cfg,) = docs_of_kind("Config")
     (step,) = cfg["verify"]
-    argv = step["container"]["command"] + step["container"]["args"]
+    vc = step["container"]
+    # `env` on a verify container exists from schema v4beta12 on.
+    if vc.get("env"):
+        assert skaffold_schema(cfg["apiVersion"]) >= (4, 12), cfg["apiVersion"]
+    for e in vc.get("env", []):
+        assert set(e) == {"name", "value"}, e  # skaffold has no valueFrom
+        assert not re.search(r"TOKEN|SECRET|PASSWORD", e["name"]), e
+    argv = vc["command"] + vc["args"]
+    assert argv[:4] == ["gcloud", "run", "jobs", "execute"] and "--wait" in argv
+    (job,) = docs_of_kind("Job")
+    assert argv[4] == job["metadata"]["name"]
+    # skaffold deploys the job with the service, from a file that exists.
+    here = os.path.join(DEPLOY, "clouddeploy")
+    raw = cfg["manifests"]["rawYaml"]
+    assert all(os.path.exists(os.path.join(here, r)) for r in raw), raw
+    assert any(job in load(os.path.join(here, r)) for r in raw)
+    task = job["spec"]["template"]["spec"]["template"]["spec"]
+    assert task["maxRetries"] == 0
+    (ctr,) = task["containers"]
+    argv = ctr["command"] + ctr["args"]
     assert argv[0] == "/usr/local/bin/preflightd" and argv[1] == "check"
     wait = argv[argv.index("--wait") + 1]
     assert re.fullmatch(r"\d+(ms|s|m|h)", wait)
-    if "--group" in argv:
-        assert argv[argv.index("--group") + 1] in GROUPS
+    assert argv[argv.index("--group") + 1] == "e2e"
     assert set(argv[2:]) - {wait} <= {"--wait", "--group", "--format", "text", "json", *GROUPS}
-    for e in step["container"].get("env", []):
-        assert e["name"] in PROFILE_VARS | DAEMON_VARS or e["name"][:-5] in PROFILE_VARS
+    env = {e["name"] for e in ctr["env"]}
+    assert "CHAT_API_URL" in env and "CHAT_API_TOKEN_FILE" in env
+    assert assert_secrets_are_files(task, ctr) >= 1
+    # the job reaches private backends the way the service does
+    ann = job["spec"]["template"]["metadata"]["annotations"]
+    assert ann["run.googleapis.com/vpc-access-egress"] == "private-ranges-only"
     for p in docs_of_kind("DeliveryPipeline"):
         for stage in p["serialPipeline"]["stages"]:
             assert stage["strategy"]["standard"]["verify"] is True
