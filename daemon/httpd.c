@@ -52,6 +52,17 @@ static void warn(struct pf_httpd *s, int which)
 		       " time", SWEEP_MS);
 }
 
+/* The sweep (deadlines, resuming a paused accept) runs only while there
+ * is something to sweep: an idle daemon with no clients then has no timer
+ * of its own waking it 10 times a second. */
+static void arm_sweep(struct pf_httpd *s)
+{
+	struct timeval tick = { 0, SWEEP_MS * 1000 };
+
+	if (!evtimer_pending(s->sweep, NULL))
+		evtimer_add(s->sweep, &tick);
+}
+
 void pf_httpd_close(struct pf_httpd_conn *c)
 {
 	struct pf_httpd *s = c->srv;
@@ -191,6 +202,7 @@ static void watch_descriptors(struct pf_httpd *s)
 	}
 	evconnlistener_disable(s->lev);
 	s->paused = true;
+	arm_sweep(s);
 	warn(s, WARN_FDS);
 }
 
@@ -222,6 +234,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	c->since_ms = pf_mono_ms();
 	TAILQ_INIT(&c->out_headers);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	arm_sweep(s);
 	s->n++;
 	set_nodelay(fd);
 	bufferevent_setcb(c->bev, on_read, on_written, on_event, c);
@@ -240,6 +253,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
 		evconnlistener_disable(lev);
 		s->paused = true;
+		arm_sweep(s);
 		warn(s, WARN_FDS);
 	}
 }
@@ -275,6 +289,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		s->paused = false;
 		evconnlistener_enable(s->lev);
 	}
+	if (!TAILQ_EMPTY(&s->conns))
+		arm_sweep(s);
 }
 
 /* The total cap, lowered so that the connections leave reserve_fds of
@@ -317,7 +333,6 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 			      pf_httpd_handler handler, void *arg, char *err,
 			      size_t errlen)
 {
-	struct timeval tick = { 0, SWEEP_MS * 1000 };
 	struct pf_httpd *s = calloc(1, sizeof *s);
 
 	if (!s) {
@@ -330,7 +345,7 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 	s->handler = handler;
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
-	s->sweep = event_new(base, -1, EV_PERSIST, on_sweep, s);
+	s->sweep = evtimer_new(base, on_sweep, s);
 	s->lev = bind_listener(s, host[0] ? host : "0.0.0.0", port);
 	if (!s->sweep || !s->lev) {
 		snprintf(err, errlen, "cannot listen on %s:%u: address in use, not "
@@ -339,7 +354,6 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 		return NULL;
 	}
 	evconnlistener_set_error_cb(s->lev, on_accept_error);
-	event_add(s->sweep, &tick);
 	return s;
 }
 
