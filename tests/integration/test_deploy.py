@@ -105,7 +105,8 @@ def test_every_url_to_the_daemon_uses_a_real_endpoint():
 
 
 def cloudrun():
-    (svc,) = docs_of_kind("Service")
+    # Kubernetes Services (deploy/argo) share the kind; Cloud Run's is Knative's.
+    (svc,) = [s for s in docs_of_kind("Service") if s["apiVersion"] == "serving.knative.dev/v1"]
     tmpl = svc["spec"]["template"]
     return svc, tmpl["metadata"]["annotations"], tmpl["spec"]
 
@@ -276,6 +277,15 @@ def deploy_paths():
         paths.add(sidecar[probe]["httpGet"]["path"])
     (rm,) = docs_of_kind("RunMonitoring")
     paths.update(e["path"] for e in rm["spec"]["endpoints"])
+    # Kubernetes (deploy/flagger, deploy/argo): the sidecar's probes and the PodMonitorings.
+    for kind in ("Deployment", "Rollout"):
+        for w in docs_of_kind(kind):
+            for c in w["spec"]["template"]["spec"]["containers"]:
+                for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                    if "httpGet" in c.get(probe, {}):
+                        paths.add(c[probe]["httpGet"]["path"])
+    for pm in docs_of_kind("PodMonitoring"):
+        paths.update(e.get("path", "/metrics") for e in pm["spec"]["endpoints"])
     return sorted(paths)
 
 
