@@ -22,17 +22,22 @@ struct pf_history;
 
 /* What the state keeps of the last result: what /status shows.  The hint
  * was chosen when the probe ended, so its cause and vars (1.4 KB a
- * check) are not kept. */
+ * check) are not kept, and error and hint are kept at their length, not
+ * in the result's 512-byte buffers: a passing check, the common case at
+ * 10,000 checks, then holds no text at all (1 KB a check less). */
 struct pf_last_result {
 	enum pf_reason reason;
 	bool warn;
-	char error[PF_ERROR_MAX];
-	char hint[PF_HINT_MAX];
+	/* Never NULL: each points into text or at a constant "". */
+	const char *error;
+	const char *hint;
+	char *text;			/* owned: "error\0hint\0", NULL when both are "" */
 	struct cJSON *details;		/* owned by the state */
 	double gauge[PF_GAUGE_MAX];
 };
 
-/* No reason, no details, every gauge NAN. */
+/* No reason, no text, no details, every gauge NAN.  Frees nothing: for
+ * a zeroed or moved-from struct; pf_state_clear() releases. */
 void pf_last_reset(struct pf_last_result *l);
 
 /* Upper bounds (seconds) of preflight_probe_duration_seconds' buckets;

@@ -28,6 +28,7 @@
 
 /* How often deadlines are checked and a paused accept is retried. */
 #define SWEEP_MS 100
+#define MIN_CONNS 8
 /* A sustained attack is explained by one line per this period. */
 #define WARN_EVERY_MS 10000
 
@@ -294,20 +295,27 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The total cap, lowered so that the connections leave reserve_fds of
- * RLIMIT_NOFILE to the probes (a process-wide budget: one per socket). */
-static size_t fit_cap(const struct pf_httpd_limits *lim)
+ * RLIMIT_NOFILE to the probes (a process-wide budget: one per socket),
+ * but never below MIN_CONNS: with the budget that tight (10,000 checks
+ * under a 20,000 limit) one connection would evict the next, and an
+ * operator could not read /status beside a probe poller.  A probe that
+ * then finds no descriptor fails with its reason; the log says why. */
+static size_t fit_cap(const struct pf_httpd_limits *lim, bool *tight)
 {
 	struct rlimit rl;
 	size_t cap = lim->max_conns;
+	size_t floor = cap < MIN_CONNS ? cap : MIN_CONNS;
 
+	*tight = false;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		size_t room = rl.rlim_cur > lim->reserve_fds + 16 ?
-			(size_t)rl.rlim_cur - lim->reserve_fds - 16 : 1;
+			(size_t)rl.rlim_cur - lim->reserve_fds - 16 : 0;
 
 		if (room < cap)
 			cap = room;
+		*tight = room < floor;
 	}
-	return cap ? cap : 1;
+	return cap < floor ? (floor ? floor : 1) : cap;
 }
 
 static struct evconnlistener *bind_listener(struct pf_httpd *s,
@@ -328,12 +336,14 @@ static struct evconnlistener *bind_listener(struct pf_httpd *s,
 				       (struct sockaddr *)&ss, len);
 }
 
+
 struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 			      unsigned port, const struct pf_httpd_limits *lim,
 			      pf_httpd_handler handler, void *arg, char *err,
 			      size_t errlen)
 {
 	struct pf_httpd *s = calloc(1, sizeof *s);
+	bool tight;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory starting the HTTP server");
@@ -341,7 +351,7 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 	}
 	s->base = base;
 	s->lim = *lim;
-	s->lim.max_conns = fit_cap(lim);
+	s->lim.max_conns = fit_cap(lim, &tight);
 	s->handler = handler;
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
@@ -354,6 +364,12 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 		return NULL;
 	}
 	evconnlistener_set_error_cb(s->lev, on_accept_error);
+	if (tight)
+		pf_log(lim->log, PF_LOG_WARNING, NULL, NULL, -1, "the open file"
+		       " limit (RLIMIT_NOFILE) leaves too few descriptors for the"
+		       " probes and %zu HTTP connections: raise it (LimitNOFILE="
+		       " under systemd, ulimit -n) to at least %zu",
+		       s->lim.max_conns, lim->reserve_fds + 16 + lim->max_conns);
 	return s;
 }
 

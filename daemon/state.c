@@ -58,6 +58,27 @@ static enum pf_status next_status(const struct check_state *st,
 	return PF_STATUS_PASS;
 }
 
+/* error and hint into one allocation sized to them.  Out of memory the
+ * texts read "" (the reason still says what failed). */
+static void store_text(struct pf_last_result *l, const char *error,
+		       const char *hint)
+{
+	size_t ne = strnlen(error, PF_ERROR_MAX - 1);
+	size_t nh = strnlen(hint, PF_HINT_MAX - 1);
+
+	free(l->text);
+	l->text = NULL;
+	l->error = l->hint = "";
+	if (ne + nh == 0 || !(l->text = malloc(ne + nh + 2)))
+		return;
+	memcpy(l->text, error, ne);
+	l->text[ne] = '\0';
+	memcpy(l->text + ne + 1, hint, nh);
+	l->text[ne + 1 + nh] = '\0';
+	l->error = l->text;
+	l->hint = l->text + ne + 1;
+}
+
 /*
  * Stores the probe's result as `last`.  While the displayed status stays
  * failing after a passing probe (success_threshold not reached yet), the
@@ -75,15 +96,13 @@ static void store_last(struct check_state *st, struct pf_result *res,
 		return;
 	st->last.reason = res->reason;
 	st->last.warn = res->warn;
-	memcpy(st->last.error, res->error, sizeof st->last.error);
-	memcpy(st->last.hint, res->hint, sizeof st->last.hint);
-	st->last.error[sizeof st->last.error - 1] = '\0';
-	st->last.hint[sizeof st->last.hint - 1] = '\0';
+	store_text(&st->last, res->error, res->hint);
 }
 
 void pf_last_reset(struct pf_last_result *l)
 {
 	memset(l, 0, sizeof *l);
+	l->error = l->hint = "";
 	for (size_t i = 0; i < PF_GAUGE_MAX; i++)
 		l->gauge[i] = NAN;
 }
@@ -143,6 +162,7 @@ void pf_state_move(struct check_state *dst, struct check_state *src)
 void pf_state_clear(struct check_state *st)
 {
 	cJSON_Delete(st->last.details);
+	free(st->last.text);
 	free(st->history);
 	memset(st, 0, sizeof *st);
 	pf_last_reset(&st->last);

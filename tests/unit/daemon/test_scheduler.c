@@ -5,6 +5,7 @@
  * start-up splay, periodic rhythm, the backstop that cancels a probe that
  * never reports, and POST /run's spacing and coalescing.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,8 @@ struct rig {
 	struct fake_cfg fcfg;
 	struct check c;
 	unsigned starts, results, changes;
-	struct pf_last_result last;
+	enum pf_reason last_reason;
+	char last_error[PF_ERROR_MAX];	/* a copy: the state owns its text */
 };
 
 static void on_result(void *arg, bool changed)
@@ -67,7 +69,8 @@ static void on_result(void *arg, bool changed)
 
 	r->results++;
 	r->changes += changed;
-	r->last = r->c.state.last;
+	r->last_reason = r->c.state.last.reason;
+	snprintf(r->last_error, sizeof r->last_error, "%s", r->c.state.last.error);
 }
 
 static int rig_init(struct rig *r, uint64_t interval_ms, uint64_t timeout_ms,
@@ -136,8 +139,8 @@ static void backstop_cancels_a_hung_probe(void)
 	PF_EXPECT(r.starts == 1 && r.results == 0 && r.c.probe != NULL);
 	rig_run(&r, 700);	/* timeout 20 ms + the 1 s grace */
 	PF_EXPECT(r.results == 1 && r.c.probe == NULL);
-	PF_EXPECT(r.last.reason == PF_REASON_INTERNAL);
-	PF_EXPECT(strstr(r.last.error, "did not report within its timeout of 20 ms"));
+	PF_EXPECT(r.last_reason == PF_REASON_INTERNAL);
+	PF_EXPECT(strstr(r.last_error, "did not report within its timeout of 20 ms"));
 	PF_EXPECT(r.c.state.status == PF_STATUS_FAIL);
 	rig_free(&r);
 }
