@@ -741,7 +741,7 @@ def main():
                     help="one round, short windows (< 1 minute)")
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.warm = 1, 2.0, 1.3
+        args.rounds, args.seconds, args.warm = 1, 1.5, 1.2
         wrk_s, starts, scale_plan = 2, 2, [(10, 1, 2), (100, 1, 2), (1000, 1, 3),
                                            (10000, 10, 11.5)]
     else:
@@ -764,8 +764,9 @@ def main():
         b.start_blackbox()
         bb_idle = mem_kb(b.blackbox.pid)
         b.start_monit()
-        print("== servers up: redis %d, postgres %d, nginx %d, blackbox %d" % (
-            b.redis.port, b.pg.port, b.nginx_port, b.bb_port), flush=True)
+        print("== %.1fs servers up: redis %d, postgres %d, nginx %d, blackbox %d" % (
+            time.monotonic() - t_start, b.redis.port, b.pg.port, b.nginx_port,
+            b.bb_port), flush=True)
 
         cpu = {k: {"pf": [], "bb": []} for k in ("tcp", "redis", "http")}
         pg = {"preflightd": [], "pg_isready": [], "psql -c 'select 1'": []}
@@ -778,8 +779,9 @@ def main():
                     else:
                         x = bb_window(b, kind, args.seconds)
                     cpu[kind][side].append(x)
-                    print("  round %d %-5s %s %.4f ms/probe at %.0f/s" % (
-                        rnd + 1, kind, side, x["cpu_ms"], x["rate"]), flush=True)
+                    print("  %5.1fs round %d %-5s %s %.4f ms/probe at %.0f/s" % (
+                        time.monotonic() - t_start, rnd + 1, kind, side,
+                        x["cpu_ms"], x["rate"]), flush=True)
             whos = list(pg)
             if rnd % 2:
                 whos.reverse()
@@ -789,13 +791,15 @@ def main():
                 else:
                     x = pg_anchor_window(b, who.split()[0], args.seconds)
                 pg[who].append(x)
-                print("  round %d postgres %s client %.3f server %.3f ms/probe at "
-                      "%.1f/s" % (rnd + 1, who, x["cpu_ms"], x["server_ms"],
-                                  x["rate"]), flush=True)
+                print("  %5.1fs round %d postgres %s client %.3f server %.3f ms/probe "
+                      "at %.1f/s" % (time.monotonic() - t_start, rnd + 1, who,
+                                     x["cpu_ms"], x["server_ms"], x["rate"]),
+                      flush=True)
         st = status_vs_nginx(b, max(2, args.rounds), wrk_s)
-        print("  /status vs nginx: %s" % st, flush=True)
+        print("  %5.1fs /status vs nginx: %s" % (time.monotonic() - t_start, st),
+              flush=True)
         monit_idle = mem_kb(b.monit.pid)
-        prof, n_prof = profile_idle(b, 2.0 if args.quick else 4.0)
+        prof, n_prof = profile_idle(b, 1.5 if args.quick else 4.0)
         mem = [("preflightd (built-in profile, %d checks)" % n_prof, "idle",) + prof,
                ("monit", "idle, 3 checks every 1 s") + monit_idle,
                ("prometheus-blackbox-exporter", "idle, before any probe") + bb_idle,
@@ -813,8 +817,9 @@ def main():
         for n, iv, secs in scale_plan:
             s = scale_point(b, n, iv, secs)
             scale.append(s)
-            print("  scale %d checks: rss %d KiB, lateness p99 %.3f ms (%d ticks)" % (
-                n, s["rss"], s["p99"], s["ticks"]), flush=True)
+            print("  %5.1fs scale %d checks: rss %d KiB, lateness p99 %.3f ms (%d "
+                  "ticks)" % (time.monotonic() - t_start, n, s["rss"], s["p99"],
+                              s["ticks"]), flush=True)
         start = startup(b, starts)
         report(cpu, pg, st, mem, scale, start, args, time.monotonic() - t_start)
     finally:
