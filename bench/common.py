@@ -1,12 +1,18 @@
 """Shared helpers for the benchmarks in bench/: paths to the binaries, the
 integration-test harness (daemon runner, free ports, tarpit, redis-server),
-percentiles, /proc sampling (RSS, fds) and the one result-line format.
-Traffic goes to 127.0.0.1 only; ports come from harness.net.free_port."""
+percentiles, /proc sampling (RSS, fds), temp dirs removed at exit and the
+one result-line format.  Traffic goes to 127.0.0.1 only; ports come from
+harness.net.free_port.  Importing this module turns SIGTERM (what
+`timeout` in run_all.sh sends) into SystemExit, so every `finally` and
+atexit clean-up runs then too, as on Ctrl-C (see _exit_on_signal)."""
+import atexit
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -15,6 +21,30 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from harness.daemon import Daemon, preflightd_bin, sanitizer_errors  # noqa: E402,F401
 from harness.net import BlackHole, Tarpit, free_port  # noqa: E402,F401
 from harness.redis import RedisServer  # noqa: E402,F401
+
+
+def _exit_on_signal(signum, _frame):
+    """The first SIGINT/SIGTERM unwinds (KeyboardInterrupt / SystemExit, so
+    `finally` and atexit run); later ones are ignored so that they cannot
+    cut that clean-up short (`timeout` and a terminal's Ctrl-C signal the
+    whole process group, so a second copy often arrives)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _exit_on_signal)
+signal.signal(signal.SIGINT, _exit_on_signal)
+
+
+def mkdtemp(prefix):
+    """A temp dir under /tmp that is removed when the script exits: normally,
+    on failure, on Ctrl-C or on SIGTERM (a scale run's debug log is ~28 MB)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def require_binary():

@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PREFLIGHTD_BIN="${PREFLIGHTD_BIN:-build/preflightd}"
 log=$(mktemp /tmp/pf-bench-XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+trap 'exit 130' INT TERM
 rc=0
 echo "== start (load average: $(cut -d" " -f1-3 /proc/loadavg))"
 for b in status_under_hang status_vs_nginx scale_1000 time_to_detect; do
@@ -16,5 +18,4 @@ for b in status_under_hang status_vs_nginx scale_1000 time_to_detect; do
 done
 echo "== summary ($PREFLIGHTD_BIN, load average: $(cut -d" " -f1-3 /proc/loadavg))"
 grep '^RESULT' "$log"
-rm -f "$log"
 exit $rc

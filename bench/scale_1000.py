@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 
 import common
@@ -66,7 +65,7 @@ def main():
     seconds = float(os.environ.get("BENCH_SCALE_SECONDS", "120"))
     n = n_tcp + n_redis
     srv = common.start_redis()
-    tmp = tempfile.mkdtemp(prefix="pf-bench-scale-")
+    tmp = common.mkdtemp("pf-bench-scale-")
     d = None
     try:
         d = common.start_daemon(tmp, config(srv.port, n_tcp, n_redis),

@@ -14,7 +14,6 @@ Issue 2's bar, 200 tcp checks over a minute:
 import http.client
 import os
 import sys
-import tempfile
 import time
 
 import common
@@ -84,9 +83,10 @@ def main():
     kinds = os.environ.get("BENCH_HANG_KINDS", "redis,postgres,chat").split(",")
     tarpit = common.Tarpit()
     hole = common.BlackHole()
-    tmp = tempfile.mkdtemp(prefix="pf-bench-hang-")
-    d = common.start_daemon(tmp, hang_config(tarpit.port, hole.port, n, kinds))
+    tmp = common.mkdtemp("pf-bench-hang-")
+    d = None
     try:
+        d = common.start_daemon(tmp, hang_config(tarpit.port, hole.port, n, kinds))
         time.sleep(3.5)  # past the start-up splay: every probe is hanging
         fd_base = common.fd_count(d.pid)
         lat, fds, size = measure(d, seconds)
@@ -96,7 +96,7 @@ def main():
             reasons[c["reason"]] = reasons.get(c["reason"], 0) + 1
         accepted = tarpit.accepted
     finally:
-        rc = common.stop_daemon(d)
+        rc = common.stop_daemon(d) if d else -1
         tarpit.close()
         hole.close()
     p50, p99 = common.percentile(lat, 50), common.percentile(lat, 99)

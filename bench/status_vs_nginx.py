@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -96,11 +95,11 @@ def main():
     rounds = int(os.environ.get("BENCH_NGINX_ROUNDS", "3"))
     conns = int(os.environ.get("BENCH_NGINX_CONNS", "50"))
     tarpit = common.Tarpit()
-    tmp = tempfile.mkdtemp(prefix="pf-bench-nginx-")
+    tmp = common.mkdtemp("pf-bench-nginx-")
     os.chmod(tmp, 0o755)  # nginx's worker (nobody) walks into it
-    d = common.start_daemon(os.path.join(tmp, "pf"), config(tarpit.port, n))
-    nginx = None
+    d = nginx = None
     try:
+        d = common.start_daemon(os.path.join(tmp, "pf"), config(tarpit.port, n))
         common.run(["taskset", "-a", "-p", "-c", "0", str(d.pid)])
         common.wait_all_run(d, n)
         _, _, body = d.get("/status")
@@ -118,7 +117,7 @@ def main():
         if nginx:
             nginx.terminate()
             nginx.wait(timeout=5)
-        rc = common.stop_daemon(d)
+        rc = common.stop_daemon(d) if d else -1
         tarpit.close()
     ratio = max(pf) / max(ng)
     print("status_vs_nginx: body %d bytes (%d checks), wrk -t1 -c%d -d%ds, "

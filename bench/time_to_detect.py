@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 
 import common
@@ -71,11 +70,12 @@ def kill(srv):
 def main():
     cycles = int(os.environ.get("BENCH_DETECT_CYCLES", "4"))
     srv = common.start_redis()
-    d = common.start_daemon(tempfile.mkdtemp(prefix="pf-bench-detect-"),
-                            config(srv.url()))
     detect = {n: [] for n in CHECKS}
     recover = {n: [] for n in CHECKS}
+    d = None
     try:
+        d = common.start_daemon(common.mkdtemp("pf-bench-detect-"),
+                                config(srv.url()))
         wait_states(d, {n: "pass" for n in CHECKS}, time.monotonic(), 15)
         for i in range(cycles):
             frozen = i % 2 == 1
@@ -96,7 +96,7 @@ def main():
             for n, s in wait_states(d, {n: "pass" for n in CHECKS}, t1, 15).items():
                 recover[n].append(s)
     finally:
-        rc = common.stop_daemon(d)
+        rc = common.stop_daemon(d) if d else -1
         srv.close()
     ok = True
     for n, c in CHECKS.items():

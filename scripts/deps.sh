@@ -16,7 +16,7 @@ TEST=(postgresql postgresql-contrib redis-server prometheus
       libclang-rt-14-dev
       curl systemd iproute2 procps openssl chromium perl
       man-db groff-base)
-BENCH=(wrk nginx-light)
+BENCH=(wrk nginx-light prometheus-blackbox-exporter monit)
 # What scripts/demo.sh starts (a subset of TEST: a newcomer's first command
 # should not wait for compilers and analysers it does not use).
 DEMO=(postgresql redis-server python3 python3-pytest)
