@@ -31,6 +31,7 @@ struct tcp_probe {
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	struct event *io;		/* owned: write-readiness of the connect */
 	int fd;				/* owned socket, -1 when closed */
+	bool connected;			/* the handshake completed */
 	char ip[64];			/* numeric address being connected to */
 	char target[320];		/* "ip:port" for messages */
 };
@@ -74,6 +75,14 @@ static void tcp_teardown(struct pf_probe *base)
 		pf_resolve_cancel(p->resolve);
 	if (p->io)
 		event_free(p->io);	/* event_free deletes a pending event first */
+	/* A connection we opened only to prove it can be opened closes with
+	 * a reset, as HAProxy's checks do: no FIN exchange, and no TIME_WAIT
+	 * left on our side, where 1,000 probes a second would otherwise hold
+	 * 60,000 sockets and run the ephemeral ports of a remote target out. */
+	if (p->fd >= 0 && p->connected)
+		(void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER,
+				 &(struct linger){ .l_onoff = 1, .l_linger = 0 },
+				 sizeof(struct linger));
 	if (p->fd >= 0)
 		close(p->fd);
 	p->resolve = NULL;
@@ -126,6 +135,7 @@ static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
 	if (soerr != 0)
 		pf_probe_set(&p->base, tcp_classify(soerr), "connect to %s: %s",
 			     p->target, strerror(soerr));
+	p->connected = soerr == 0;
 	pf_probe_end(&p->base);
 }
 

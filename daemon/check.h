@@ -110,6 +110,8 @@ struct check {
 	void *memory;
 	struct pf_probe *probe;		/* in-flight probe, or NULL */
 	double probe_started_mono_ms;	/* 0: never started */
+	uint64_t planned_delay_ms;	/* from the last start to the next one */
+	uint64_t spread_ms;		/* added once after the first start (pf_sched_first) */
 	struct event *tick;		/* fires the next probe */
 	double tick_due_mono_ms;	/* when tick fires; 0 when not armed */
 	struct event *backstop;		/* cancels a probe that never reported */

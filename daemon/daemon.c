@@ -115,8 +115,7 @@ void pf_daemon_schedule(struct pf_daemon *d, const bool *selected)
 
 		if (selected ? !selected[i] : cfg->on_demand)
 			continue;
-		pf_sched_after(&d->eng.checks[i], d->eng.oneshot ? 0 :
-			       pf_sched_splay_ms(i, d->eng.n_checks, cfg->interval_ms));
+		pf_sched_first(&d->eng.checks[i], i, d->eng.n_checks);
 	}
 }
 

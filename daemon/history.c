@@ -55,8 +55,9 @@ bool pf_history_add(struct pf_history **hp, time_t now, enum pf_status before,
 		h->head_run = (h->head_run + 1) % PF_HISTORY_RUNS;
 	else
 		h->n_runs++;
-	h->runs[i] = (struct pf_history_run){ t, (float)duration_ms,
-					      (uint8_t)after, (uint8_t)reason };
+	h->run_t[i] = t;
+	h->run_ms[i] = (float)duration_ms;
+	h->run_what[i] = (uint8_t)(((unsigned)after << 5) | ((unsigned)reason & 31u));
 	if (before != after) {
 		i = (h->head_trans + h->n_trans) % PF_HISTORY_TRANSITIONS;
 		if (h->n_trans == PF_HISTORY_TRANSITIONS)
@@ -104,12 +105,21 @@ double pf_history_uptime(const struct pf_history *h, time_t now,
 	return total ? (double)pass / (double)total : NAN;
 }
 
-const struct pf_history_run *pf_history_run_at(const struct pf_history *h,
-					       unsigned i)
+_Static_assert(PF_REASON_COUNT <= 32, "reason must fit 5 bits of run_what");
+_Static_assert(PF_STATUS_FAIL < 8, "status must fit 3 bits of run_what");
+
+bool pf_history_run_at(const struct pf_history *h, unsigned i,
+		       struct pf_history_run *out)
 {
+	unsigned k;
+
 	if (!h || i >= h->n_runs)
-		return NULL;
-	return &h->runs[(h->head_run + h->n_runs - 1 - i) % PF_HISTORY_RUNS];
+		return false;
+	k = (h->head_run + h->n_runs - 1 - i) % PF_HISTORY_RUNS;
+	*out = (struct pf_history_run){ h->run_t[k], h->run_ms[k],
+					(uint8_t)(h->run_what[k] >> 5),
+					(uint8_t)(h->run_what[k] & 31u) };
+	return true;
 }
 
 static void add_time(cJSON *o, uint32_t t)
@@ -126,17 +136,19 @@ static cJSON *runs_json(const struct pf_history *h)
 
 	/* oldest first, as a strip reads */
 	for (unsigned k = h ? h->n_runs : 0; a && k > 0; k--) {
-		const struct pf_history_run *r = pf_history_run_at(h, k - 1);
+		struct pf_history_run r;
 		cJSON *o = cJSON_CreateObject();
 
-		add_time(o, r->t);
-		cJSON_AddStringToObject(o, "status", pf_status_name(r->status));
-		if (r->reason)
-			cJSON_AddStringToObject(o, "reason", pf_reason_name(r->reason));
+		if (!pf_history_run_at(h, k - 1, &r))
+			break;
+		add_time(o, r.t);
+		cJSON_AddStringToObject(o, "status", pf_status_name(r.status));
+		if (r.reason)
+			cJSON_AddStringToObject(o, "reason", pf_reason_name(r.reason));
 		else
 			cJSON_AddNullToObject(o, "reason");
 		cJSON_AddNumberToObject(o, "duration_ms",
-					round(r->duration_ms * 1000.0) / 1000.0);
+					round(r.duration_ms * 1000.0) / 1000.0);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

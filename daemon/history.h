@@ -2,7 +2,7 @@
  * A check's recent past, in memory (SPEC §6 /status/{check}): the last
  * PF_HISTORY_RUNS probe results, the last PF_HISTORY_TRANSITIONS status
  * changes, and pass ratios over the last hour, day and week.  Pure: the
- * caller passes the time.  About 2 KB a check (docs/operations.md), fixed
+ * caller passes the time.  About 1.8 KB a check (docs/operations.md), fixed
  * once allocated; owned by the check's state, moved with it on a reload.
  */
 #ifndef PF_HISTORY_H
@@ -19,7 +19,7 @@ struct cJSON;
 #define PF_HISTORY_RUNS 100
 #define PF_HISTORY_TRANSITIONS 20
 
-/* One probe: 12 bytes. */
+/* One probe, as pf_history_run_at() hands it out (stored packed). */
 struct pf_history_run {
 	uint32_t t;		/* wall clock, seconds since the epoch */
 	float duration_ms;
@@ -38,8 +38,13 @@ struct pf_history_bucket {
 	uint16_t pass, total;
 };
 
+/* The runs ring as parallel arrays, 9 bytes a run instead of a padded
+ * 12: status in the high 3 bits of `what`, reason in the low 5 (both
+ * enums fit, checked at compile time in history.c). */
 struct pf_history {
-	struct pf_history_run runs[PF_HISTORY_RUNS];	/* ring, oldest at head when full */
+	uint32_t run_t[PF_HISTORY_RUNS];	/* ring, oldest at head when full */
+	float run_ms[PF_HISTORY_RUNS];
+	uint8_t run_what[PF_HISTORY_RUNS];
 	unsigned n_runs, head_run;
 	struct pf_history_transition trans[PF_HISTORY_TRANSITIONS];
 	unsigned n_trans, head_trans;
@@ -63,8 +68,8 @@ double pf_history_uptime(const struct pf_history *h, time_t now,
 /* Adds "history", "transitions" and "uptime" to o (h may be NULL). */
 void pf_history_json(const struct pf_history *h, time_t now, struct cJSON *o);
 
-/* The i-th most recent run (0 = newest), or NULL. */
-const struct pf_history_run *pf_history_run_at(const struct pf_history *h,
-					       unsigned i);
+/* The i-th most recent run (0 = newest) into *out; false when none. */
+bool pf_history_run_at(const struct pf_history *h, unsigned i,
+		       struct pf_history_run *out);
 
 #endif

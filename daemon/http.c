@@ -33,6 +33,9 @@ struct body {
 	unsigned refs;		/* the cache's + one per response in flight */
 };
 
+/* /status bodies larger than this are not kept between requests. */
+#define STATUS_KEEP_MAX (256 * 1024)
+
 struct cache {
 	struct body *body;	/* owned, NULL when empty */
 	uint64_t version;	/* daemon version it was rendered at */
@@ -215,6 +218,13 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 		c->expires_mono = next_stale_ms(h->e, now, true);
 	}
 	send_body(req, 200, CT_JSON, c->body);
+	/* A body of thousands of checks changes with every result, so a
+	 * second request almost never finds it current: keeping it would only
+	 * double what the fragments already hold.  It goes once sent. */
+	if (c->body->len > STATUS_KEEP_MAX) {
+		body_unref(c->body);
+		c->body = NULL;
+	}
 }
 
 /* GET /readyz/{G}: the group from the path; -2 (404 sent) when unknown. */

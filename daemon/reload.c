@@ -107,7 +107,7 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 		if (j < 0) {
 			rc->added++;
 			if (!nc[i].cfg->on_demand)
-				pf_sched_after(&nc[i], pf_sched_splay_ms(i, n, nc[i].cfg->interval_ms));
+				pf_sched_first(&nc[i], i, n);
 			continue;
 		}
 		old = &d->eng.checks[j];

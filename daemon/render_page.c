@@ -100,17 +100,22 @@ static void strip(FILE *f, const struct pf_history *h)
 		return;
 	fputs("<div class=\"strip\" aria-label=\"recent results\">", f);
 	for (unsigned k = n < STRIP_RUNS ? n : STRIP_RUNS; k > 0; k--) {
-		const struct pf_history_run *r = pf_history_run_at(h, k - 1);
-		double ms = r->duration_ms > 0 ? r->duration_ms : 0;
-		int px = 4 + (int)(log10(1.0 + ms) * 5.0);
+		struct pf_history_run r;
+		double ms;
+		int px;
 		char when[40];
-		struct timespec ts = { .tv_sec = (time_t)r->t };
+		struct timespec ts;
 
+		if (!pf_history_run_at(h, k - 1, &r))
+			break;
+		ms = r.duration_ms > 0 ? r.duration_ms : 0;
+		px = 4 + (int)(log10(1.0 + ms) * 5.0);
+		ts = (struct timespec){ .tv_sec = (time_t)r.t };
 		fprintf(f, "<i class=\"b-%s\" style=\"height:%dpx\" title=\"%s %s %.1f ms%s%s\"></i>",
-			pf_status_name(r->status), px > 22 ? 22 : px,
+			pf_status_name(r.status), px > 22 ? 22 : px,
 			pf_time_rfc3339(&ts, when, sizeof when),
-			pf_status_name(r->status), ms, r->reason ? " " : "",
-			r->reason ? pf_reason_name(r->reason) : "");
+			pf_status_name(r.status), ms, r.reason ? " " : "",
+			r.reason ? pf_reason_name(r.reason) : "");
 	}
 	fputs("</div>", f);
 }

@@ -45,6 +45,23 @@ uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms)
 	return window * (uint64_t)i / (uint64_t)n;
 }
 
+uint64_t pf_sched_spread_ms(size_t i, size_t n, uint64_t interval_ms)
+{
+	uint64_t window = interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
+
+	if (n <= SPLAY_MIN_CHECKS || i >= n)
+		return 0;
+	return (interval_ms - window) * (uint64_t)i / (uint64_t)n;
+}
+
+void pf_sched_first(struct check *c, size_t i, size_t n)
+{
+	uint64_t iv = c->cfg->interval_ms;
+
+	c->spread_ms = c->engine->oneshot ? 0 : pf_sched_spread_ms(i, n, iv);
+	pf_sched_after(c, c->engine->oneshot ? 0 : pf_sched_splay_ms(i, n, iv));
+}
+
 void pf_sched_after(struct check *c, uint64_t delay_ms)
 {
 	struct timeval tv = ms_to_tv(delay_ms);
@@ -165,6 +182,8 @@ static void start_probe(struct check *c)
 	struct pf_engine *e = c->engine;
 	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
 	double prev_start = c->probe_started_mono_ms;
+	/* The first round's spread, added once: see pf_sched_first(). */
+	uint64_t delay = next_delay_ms(c) + c->spread_ms;
 
 	c->probe_started_mono_ms = pf_mono_ms();
 	if (c->run_armed)
@@ -175,9 +194,11 @@ static void start_probe(struct check *c)
 	if (prev_start > 0 && periodic(c) && pf_log_enabled(&e->log, PF_LOG_DEBUG))
 		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
 		       "probe start lateness_ms=%.3f", c->probe_started_mono_ms -
-		       prev_start - (double)next_delay_ms(c));
+		       prev_start - (double)c->planned_delay_ms);
+	c->spread_ms = 0;
+	c->planned_delay_ms = delay;
 	if (periodic(c))
-		pf_sched_after(c, next_delay_ms(c));
+		pf_sched_after(c, delay);
 	else
 		c->tick_due_mono_ms = 0;
 	c->probe = c->cfg->ops->start(&(struct pf_start){

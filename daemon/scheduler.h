@@ -22,6 +22,16 @@ int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg
  * checks do not fire at once. */
 uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms);
 
+/* What check i's second probe adds to its interval so that from then on
+ * the n checks start evenly over the whole interval, not in the first
+ * second of it: 10,000 checks at 10 s then make 1,000 probes a second
+ * instead of a 10,000-probe burst every 10 s.  0 for up to 64 checks. */
+uint64_t pf_sched_spread_ms(size_t i, size_t n, uint64_t interval_ms);
+
+/* Arms check i's first probe (of n) after its splay and records its
+ * spread; at once in one-shot mode. */
+void pf_sched_first(struct check *c, size_t i, size_t n);
+
 /* Arms the next probe delay_ms from now (replacing any pending tick). */
 void pf_sched_after(struct check *c, uint64_t delay_ms);
 

@@ -8,6 +8,10 @@
  * allocated (with no user callback) until evdns calls back, and frees
  * itself then.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@ struct pf_resolve {
 	struct evdns_getaddrinfo_request *req;	/* pending query, NULL once answered */
 	struct event *deliver;			/* runs the user callback on a later turn */
 	struct evutil_addrinfo *ai;		/* the answer, owned */
+	struct sockaddr_storage literal;	/* the answer for an IP literal */
+	socklen_t literal_len;			/* 0: none, evdns answers */
 	pf_resolve_fn cb;			/* NULL once cancelled */
 	void *arg;
 	bool in_cancel;				/* evdns called back inside cancel */
@@ -47,7 +53,9 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->ai)
+	if (r->literal_len)
+		cb(r->arg, (struct sockaddr *)&r->literal, r->literal_len, NULL);
+	else if (r->ai)
 		cb(r->arg, r->ai->ai_addr, (socklen_t)r->ai->ai_addrlen, NULL);
 	else
 		cb(r->arg, NULL, 0, r->err);
@@ -79,9 +87,31 @@ static void on_answer(int result, struct evutil_addrinfo *ai, void *arg)
 	evtimer_add(r->deliver, &zero);
 }
 
+/* An IPv4 or IPv6 literal needs no resolver: evdns would parse it with
+ * sscanf and allocate an answer on every probe (a few % of a tcp probe's
+ * CPU).  False for names and scoped addresses (fe80::1%eth0). */
+static bool parse_literal(struct pf_resolve *r, const char *host, unsigned port)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&r->literal;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->literal;
+
+	memset(&r->literal, 0, sizeof r->literal);
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		r->literal_len = sizeof *in4;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		r->literal_len = sizeof *in6;
+	}
+	return r->literal_len != 0;
+}
+
 struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 				    unsigned port, pf_resolve_fn cb, void *arg)
 {
+	struct timeval zero = { 0, 0 };
 	struct evutil_addrinfo hints;
 	struct pf_resolve *r;
 	char portstr[16];
@@ -97,6 +127,10 @@ struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 	r->cb = cb;
 	r->arg = arg;
 	pf_strlcpy(r->host, host, sizeof(r->host));
+	if (parse_literal(r, host, port)) {
+		evtimer_add(r->deliver, &zero);	/* still a later turn */
+		return r;
+	}
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

@@ -14,14 +14,19 @@
 static void runs_ring_keeps_the_last_100(void)
 {
 	struct pf_history *h = NULL;
+	struct pf_history_run r;
 
 	for (int i = 0; i < 250; i++)
-		PF_EXPECT(pf_history_add(&h, T0 + i, PF_STATUS_PASS, PF_STATUS_PASS,
-					 PF_REASON_NONE, true, (double)i));
+		PF_EXPECT(pf_history_add(&h, T0 + i, i % 3 ? PF_STATUS_PASS :
+					 PF_STATUS_FAIL, i % 3 ? PF_STATUS_PASS : PF_STATUS_FAIL,
+					 i % 3 ? PF_REASON_NONE : PF_REASON_DNS,
+					 i % 3 != 0, (double)i));
 	PF_EXPECT(h && h->n_runs == PF_HISTORY_RUNS);
-	PF_EXPECT(pf_history_run_at(h, 0)->duration_ms == 249.0f);
-	PF_EXPECT(pf_history_run_at(h, 99)->duration_ms == 150.0f);
-	PF_EXPECT(pf_history_run_at(h, 100) == NULL);
+	PF_EXPECT(pf_history_run_at(h, 0, &r) && r.duration_ms == 249.0f);
+	PF_EXPECT(r.t == T0 + 249 && r.status == PF_STATUS_FAIL && r.reason == PF_REASON_DNS);
+	PF_EXPECT(pf_history_run_at(h, 1, &r) && r.status == PF_STATUS_PASS && r.reason == 0);
+	PF_EXPECT(pf_history_run_at(h, 99, &r) && r.duration_ms == 150.0f);
+	PF_EXPECT(!pf_history_run_at(h, 100, &r));
 	PF_EXPECT(h->n_trans == 0);
 	free(h);
 }

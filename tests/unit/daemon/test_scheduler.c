@@ -206,6 +206,22 @@ static void splay_spreads_within_window(void)
 	PF_EXPECT(pf_sched_splay_ms(63, 64, 10000) == 0);
 }
 
+/* From the second round on, check i of n starts at interval * i / n:
+ * first-round splay plus the one-time spread. */
+static void spread_evens_later_rounds(void)
+{
+	for (size_t i = 0; i < 10000; i += 37) {
+		uint64_t phase = pf_sched_splay_ms(i, 10000, 10000) +
+				 pf_sched_spread_ms(i, 10000, 10000);
+
+		PF_EXPECT(phase + 1 >= (uint64_t)i && phase <= (uint64_t)i);
+	}
+	PF_EXPECT(pf_sched_spread_ms(5000, 10000, 10000) == 4500);
+	PF_EXPECT(pf_sched_spread_ms(63, 64, 10000) == 0);
+	/* an interval within the splay window needs no spread */
+	PF_EXPECT(pf_sched_spread_ms(500, 1000, 800) == 0);
+}
+
 static void splay_bounded_by_short_interval(void)
 {
 	PF_EXPECT(pf_sched_splay_ms(999, 1000, 1000) < 1000);
@@ -227,6 +243,7 @@ static void splay_is_deterministic(void)
 int main(void)
 {
 	pf_test("splay spreads within window", splay_spreads_within_window);
+	pf_test("spread evens later rounds", spread_evens_later_rounds);
 	pf_test("splay bounded by short interval", splay_bounded_by_short_interval);
 	pf_test("splay single and out of range", splay_single_and_out_of_range);
 	pf_test("splay is deterministic", splay_is_deterministic);
