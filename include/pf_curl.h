@@ -7,7 +7,8 @@
  *
  * Ownership:
  *  - The caller owns every CURL easy handle, before, during and after the
- *    transfer; pf_curlm never calls curl_easy_cleanup.
+ *    transfer; pf_curlm cleans up only the idle handles given back to its
+ *    pool (pf_curlm_put_easy), which it owns from then on.
  *  - pf_curlm owns CURLOPT_PRIVATE of handles it runs: callers must not set
  *    or read it (the done callback carries the caller's arg instead).
  *  - pf_curlm_cancel() removes a handle without a callback; afterwards the
@@ -44,6 +45,21 @@ int pf_curlm_add(struct pf_curlm *m, CURL *easy, pf_curlm_done_fn done,
  * handle that is not (or no longer) running is ignored.  Not to be called
  * from inside a curl callback (write/header callbacks). */
 void pf_curlm_cancel(struct pf_curlm *m, CURL *easy);
+
+/* Idle handles kept for reuse: curl_easy_init and cleanup were a third of
+ * an HTTP probe's user CPU.  A reused handle starts from curl_easy_reset
+ * (no options, no connection: every probe still sets FRESH_CONNECT and
+ * FORBID_REUSE, and the TLS session cache is off). */
+#define PF_CURLM_POOL 64
+
+/* A handle for a new transfer, pooled or new; NULL when out of memory.
+ * The caller owns it until it gives it back. */
+CURL *pf_curlm_get_easy(struct pf_curlm *m);
+
+/* Gives back a handle that is not running (never added, done, or
+ * cancelled): reset and kept, or cleaned up when the pool is full or m is
+ * NULL.  Must not run after pf_curlm_free(m). */
+void pf_curlm_put_easy(struct pf_curlm *m, CURL *easy);
 
 /* Number of transfers in flight (tests use it to prove nothing leaks). */
 size_t pf_curlm_running(const struct pf_curlm *m);

@@ -52,6 +52,7 @@ struct pf_xfer {
 	char ip[64];
 	int aclass;
 	struct pf_curlm *m;		/* borrowed; NULL once finished */
+	struct pf_curlm *pool;		/* borrowed: where easy goes back on free */
 	pf_xfer_done_fn done;
 	void *arg;
 };

@@ -36,6 +36,9 @@ struct pf_curlm {
 	struct curlm_xfer *xfers;	/* owned list of running transfers */
 	struct curlm_sock *socks;	/* owned list of watched sockets */
 	size_t running;
+	/* owned: idle easy handles, reset, for the next transfers */
+	CURL *idle[PF_CURLM_POOL];
+	size_t n_idle;
 };
 
 static void drain(struct pf_curlm *m);
@@ -276,6 +279,28 @@ void pf_curlm_cancel(struct pf_curlm *m, CURL *easy)
 	xfer_drop(m, x);
 }
 
+CURL *pf_curlm_get_easy(struct pf_curlm *m)
+{
+	if (m && m->n_idle > 0)
+		return m->idle[--m->n_idle];
+	return curl_easy_init();
+}
+
+/* Reset here, not on the next get: the handle must not keep pointers
+ * into the finished transfer (its header list, error buffer, callbacks'
+ * data), which its owner frees next. */
+void pf_curlm_put_easy(struct pf_curlm *m, CURL *easy)
+{
+	if (!easy)
+		return;
+	if (!m || m->n_idle == PF_CURLM_POOL) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	curl_easy_reset(easy);
+	m->idle[m->n_idle++] = easy;
+}
+
 size_t pf_curlm_running(const struct pf_curlm *m)
 {
 	return m ? m->running : 0;
@@ -290,6 +315,8 @@ void pf_curlm_free(struct pf_curlm *m)
 	/* Cleanup may still call on_curl_socket (REMOVE) and on_curl_timer,
 	 * which need m, the base and the timer alive. */
 	curl_multi_cleanup(m->multi);
+	while (m->n_idle > 0)
+		curl_easy_cleanup(m->idle[--m->n_idle]);
 	while (m->socks)
 		sock_free(m, m->socks);
 	event_free(m->timer);

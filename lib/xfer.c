@@ -143,6 +143,9 @@ static void set_common(struct pf_xfer *x, const struct pf_xfer_req *req)
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, budget);
 	curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+	/* and a full TLS handshake each time: a resumed session would skip
+	 * the certificate the probe exists to verify (handles are reused) */
+	curl_easy_setopt(x->easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	/* http_proxy and friends in the environment are not followed: a
 	 * probe proves the direct path from here to the service */
@@ -182,7 +185,9 @@ struct pf_xfer *pf_xfer_start(struct pf_curlm *m, const struct pf_xfer_req *req,
 {
 	struct pf_xfer *x = calloc(1, sizeof(*x));
 
-	if (!x || !(x->easy = curl_easy_init()) ||
+	if (x)
+		x->pool = m;
+	if (!x || !(x->easy = pf_curlm_get_easy(m)) ||
 	    (req->body && !(x->req_body = strdup(req->body))) ||
 	    build_headers(x, req) < 0) {
 		snprintf(err, errlen, "out of memory preparing the request");
@@ -210,7 +215,7 @@ void pf_xfer_free(struct pf_xfer *x)
 	if (x->m)
 		pf_curlm_cancel(x->m, x->easy);
 	if (x->easy)
-		curl_easy_cleanup(x->easy);
+		pf_curlm_put_easy(x->pool, x->easy);
 	curl_slist_free_all(x->hdrs);
 	free(x->req_body);
 	free(x->body);

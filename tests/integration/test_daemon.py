@@ -440,3 +440,31 @@ def test_many_tarpit_checks_stay_fast_and_flat(daemon_factory, tarpit):
     # 200 probes come and go every second: the fd count must not grow.
     assert fds1 <= fds0 + 30 and max(samples) <= fds0 + 100, (fds0, fds1, max(samples))
     assert tarpit.accepted >= 400
+
+
+def test_tcp_probe_closes_with_reset_and_leaves_no_socket(daemon_factory):
+    """A tcp check's connection closes with RST: after dozens of probes to
+    a peer that never accepts (the kernel completes the handshakes), none
+    of ours lingers in FIN-WAIT or TIME-WAIT, and the check passes."""
+    peer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    peer.bind(("127.0.0.1", free_port()))
+    peer.listen(512)
+    port = peer.getsockname()[1]
+    try:
+        d = daemon_factory({"checks": [tcp("held%d" % i, port, interval="100ms",
+                                           timeout="80ms") for i in range(5)]})
+        d.wait_status("held0", "pass")
+        time.sleep(1.5)  # ~75 probes
+        _, _, m = d.get("/metrics")
+        runs = sum(float(l.rsplit(" ", 1)[1]) for l in m.decode().splitlines()
+                   if l.startswith("preflight_check_runs_total{"))
+        assert runs >= 40, runs
+        out = subprocess.run(["ss", "-tanH", "dst", "127.0.0.1:%d" % port],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        lingering = [l for l in out.splitlines()
+                     if l.split()[0] in ("FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSING")]
+        assert lingering == [], lingering
+        for i in range(5):
+            assert d.get_json("/status/held%d" % i)[1]["status"] == "pass"
+    finally:
+        peer.close()
