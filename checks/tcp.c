@@ -63,7 +63,7 @@ static const struct pf_key tcp_key_list[] = {
 static const struct pf_keys tcp_keys = {
 	.name = "tcp", .keys = tcp_key_list, .size = sizeof(struct tcp_cfg),
 	.check = tcp_check, .target = "address",
-	.doc = "One TCP connection to a host and port: accepted or not.",
+	.doc = "One TCP connection to a host and port: accepted or not. It is closed at once with a reset, so no TIME_WAIT socket is left behind.",
 };
 
 /* Closes what the probe holds (the skeleton frees the struct). */

@@ -33,6 +33,11 @@ struct body {
 	unsigned refs;		/* the cache's + one per response in flight */
 };
 
+/* Check objects rendered per loop turn for a /status (~2 ms), and the
+ * rounds after which the rest is rendered at once (results arriving
+ * faster than slices cannot starve the request). */
+#define STATUS_SLICE 300
+#define STATUS_ROUNDS_MAX 200
 /* /status bodies larger than this are not kept between requests. */
 #define STATUS_KEEP_MAX (256 * 1024)
 
@@ -50,6 +55,9 @@ struct pf_http {
 	/* owned: per-check /status fragments the status bodies are
 	 * assembled from, so a body after K results costs K check renders */
 	struct pf_status_cache *frags;
+	/* h->e->version when a /status body was last rendered: fewer
+	 * results than a slice since then are rendered in the request */
+	uint64_t status_version;
 	struct cache *readyz;			/* owned, same layout */
 	size_t n_sets;
 	struct cache *checks;			/* owned: one per check */
@@ -210,12 +218,23 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 	c = &h->status[g + 1];
 	if (!cache_valid(c, h->e->version, now)) {
 		pf_engine_view(h->e, &v);
+		/* Thousands of out-of-date check objects (the first request,
+		 * a reload, a long pause between requests) are rendered a
+		 * slice per loop turn, probes and other clients between. */
+		if (req->round < STATUS_ROUNDS_MAX &&
+		    (pf_status_cache_cold(h->frags, &v) ||
+		     h->e->version - h->status_version > STATUS_SLICE) &&
+		    pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) > 0) {
+			pf_httpd_again(req);
+			return;
+		}
 		if (!cache_store(c, pf_status_cache_render(h->frags, &v, g),
 				 h->e->version)) {
 			send_oom(req);
 			return;
 		}
 		c->expires_mono = next_stale_ms(h->e, now, true);
+		h->status_version = h->e->version;
 	}
 	send_body(req, 200, CT_JSON, c->body);
 	/* A body of thousands of checks changes with every result, so a
@@ -287,6 +306,7 @@ static void on_check(struct pf_http *h, struct pf_http_req *req,
 			return;
 		}
 		c->expires_mono = next_stale_ms(h->e, now, true);
+		h->status_version = h->e->version;
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }

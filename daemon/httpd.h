@@ -44,6 +44,8 @@ struct pf_http_req {
 	const char *peer;		/* the client's numeric address */
 	struct pf_httpd_conn *conn;	/* borrowed: where the answer goes */
 	bool answered;
+	bool again;			/* pf_httpd_again() was called */
+	unsigned round;			/* 0, then 1, 2, ... for each call again */
 };
 
 typedef void (*pf_httpd_handler)(struct pf_http_req *req, void *arg);
@@ -80,6 +82,13 @@ void pf_httpd_reply(struct pf_http_req *req, int code, const char *ctype,
 void pf_httpd_reply_ref(struct pf_http_req *req, int code, const char *ctype,
 			const char *body, size_t len, pf_httpd_unref unref,
 			void *arg);
+
+/* Answer later: the handler is called again with the same request on a
+ * later loop turn (req->round counts), so a long job can be cut into
+ * slices with other clients served between them.  The connection reads
+ * nothing meanwhile and no deadline closes it; the handler must answer
+ * within a bounded number of rounds. */
+void pf_httpd_again(struct pf_http_req *req);
 
 /* The effective caps, open connections, and those shed so far. */
 size_t pf_httpd_max_conns(const struct pf_httpd *s);

@@ -14,6 +14,8 @@
 #include "httpd.h"
 
 struct bufferevent;
+struct event;
+struct head;
 
 struct pf_httpd_conn {
 	struct pf_httpd *srv;		/* borrowed */
@@ -27,6 +29,11 @@ struct pf_httpd_conn {
 	bool close_after;		/* close once the answer is written */
 	bool http10_keep_alive;		/* an HTTP/1.0 client asked to keep it open */
 	struct evkeyvalq out_headers;	/* owned: extra headers of the answer */
+	/* owned: a request whose handler asked to be called again
+	 * (pf_httpd_again), its round, and the event that calls it */
+	struct head *held;
+	unsigned held_round;
+	struct event *again;
 	TAILQ_ENTRY(pf_httpd_conn) link;
 };
 
@@ -49,6 +56,9 @@ struct pf_httpd {
 /* httpd_msg.c: reads what is buffered on c and answers every complete
  * request (one at a time: the next once the answer was written). */
 void pf_httpd_read(struct pf_httpd_conn *c);
+
+/* httpd_msg.c: frees what a held request holds (from pf_httpd_close). */
+void pf_httpd_drop_held(struct pf_httpd_conn *c);
 
 /* httpd.c: closes c and forgets it (safe inside c's callbacks). */
 void pf_httpd_close(struct pf_httpd_conn *c);

@@ -228,8 +228,9 @@ void pf_httpd_reply_ref(struct pf_http_req *req, int code, const char *ctype,
 	}
 }
 
-/* Path and query of the target, and the handler's call. */
-static void dispatch(struct pf_httpd_conn *c, struct head *h)
+/* Path and query of the target, and the handler's call.  True when the
+ * handler asked to be called again (the caller then holds h). */
+static bool dispatch(struct pf_httpd_conn *c, struct head *h, unsigned round)
 {
 	struct evhttp_uri *uri = h->target[0] == '/' ? evhttp_uri_parse(h->target) : NULL;
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -239,11 +240,14 @@ static void dispatch(struct pf_httpd_conn *c, struct head *h)
 	struct pf_http_req req = {
 		.method = h->method, .path = decoded, .query = &q,
 		.headers = &h->headers, .peer = c->peer, .conn = c,
+		.round = round,
 	};
 
 	TAILQ_INIT(&q);
-	c->close_after = !h->keep_alive;
-	c->http10_keep_alive = h->http10 && h->keep_alive;
+	if (round == 0) {	/* later rounds keep what an EOF meanwhile set */
+		c->close_after = !h->keep_alive;
+		c->http10_keep_alive = h->http10 && h->keep_alive;
+	}
 	if (!decoded || (query && evhttp_parse_query_str(query, &q) < 0)) {
 		pf_httpd_refuse(c, 400, "malformed request URI");
 	} else {
@@ -255,6 +259,67 @@ static void dispatch(struct pf_httpd_conn *c, struct head *h)
 	free(decoded);
 	if (uri)
 		evhttp_uri_free(uri);
+	return req.again;
+}
+
+void pf_httpd_again(struct pf_http_req *req)
+{
+	if (req->answered)
+		return;
+	req->answered = true;
+	req->again = true;
+}
+
+static void head_destroy(struct head *h)
+{
+	if (!h)
+		return;
+	head_free(h);
+	free(h);
+}
+
+void pf_httpd_drop_held(struct pf_httpd_conn *c)
+{
+	if (c->again)
+		event_free(c->again);
+	head_destroy(c->held);
+	c->again = NULL;
+	c->held = NULL;
+}
+
+static void on_again(evutil_socket_t fd, short what, void *arg);
+
+/* Keeps h for another call of the handler on the next loop turn; the
+ * connection reads nothing and counts as busy (no deadline) meanwhile. */
+static void hold(struct pf_httpd_conn *c, struct head *h)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (!c->again)
+		c->again = evtimer_new(c->srv->base, on_again, c);
+	if (!c->again || evtimer_add(c->again, &zero) < 0) {
+		head_destroy(h);
+		pf_httpd_refuse(c, 500, "out of memory");
+		return;
+	}
+	c->held = h;
+	c->busy = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void on_again(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_httpd_conn *c = arg;
+	struct head *h = c->held;
+
+	(void)fd;
+	(void)what;
+	c->held = NULL;
+	c->busy = false;
+	if (dispatch(c, h, ++c->held_round))
+		hold(c, h);
+	else
+		head_destroy(h);
 }
 
 /* Takes the head off in, parsed into h; 0, 1 (incomplete) or a status. */
@@ -281,20 +346,26 @@ static int take_head(struct pf_httpd_conn *c, struct evbuffer *in,
 void pf_httpd_read(struct pf_httpd_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct head h = { .body_len = -1 };
+	struct head *h;
 	int rc;
 
 	if (c->busy)
 		return;
-	TAILQ_INIT(&h.headers);
-	rc = take_head(c, in, &h);
+	/* on the heap: a request may be held for later rounds */
+	if (!(h = calloc(1, sizeof *h))) {
+		pf_httpd_refuse(c, 500, "out of memory");
+		return;
+	}
+	h->body_len = -1;
+	TAILQ_INIT(&h->headers);
+	rc = take_head(c, in, h);
 	if (rc == 1 || (rc == 0 && evbuffer_get_length(in) <
-			h.len + (size_t)(h.body_len > 0 ? h.body_len : 0))) {
-		head_free(&h);	/* more to come */
+			h->len + (size_t)(h->body_len > 0 ? h->body_len : 0))) {
+		head_destroy(h);	/* more to come */
 		return;
 	}
 	if (rc != 0) {
-		head_free(&h);
+		head_destroy(h);
 		pf_httpd_refuse(c, rc, rc == 431 ? "request head too large" :
 				rc == 413 ? "request body too large" :
 				rc == 501 ? "chunked bodies are not supported" :
@@ -302,7 +373,10 @@ void pf_httpd_read(struct pf_httpd_conn *c)
 				"malformed request");
 		return;
 	}
-	evbuffer_drain(in, h.len + (size_t)(h.body_len > 0 ? h.body_len : 0));
-	dispatch(c, &h);
-	head_free(&h);
+	evbuffer_drain(in, h->len + (size_t)(h->body_len > 0 ? h->body_len : 0));
+	c->held_round = 0;
+	if (dispatch(c, h, 0))
+		hold(c, h);
+	else
+		head_destroy(h);
 }

@@ -4,7 +4,6 @@
  * --version and --help.  Usage and configuration errors exit 2.
  */
 #include <signal.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,11 +579,6 @@ int main(int argc, char **argv)
 	/* hiredis and our own sockets write with plain write(): a peer that
 	 * went away must be an error value, not a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Large blocks (a /status body of thousands of checks) get their own
-	 * mapping and go back to the system when freed; glibc's default
-	 * raises this threshold after the first such free and then keeps
-	 * every later one resident. */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	event_set_log_callback(on_libevent_log);
 	switch (c.cmd) {
 	case CMD_CHECK:

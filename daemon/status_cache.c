@@ -108,15 +108,24 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 /* Re-renders check i's fragment if what it shows may have changed: its own
  * state (every result bumps runs) or the root cause it names, which
  * follows the statuses of the checks it depends on. */
-static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
+static bool current(const struct pf_status_cache *c, const struct pf_view *v,
+		    size_t i, const char **cause, bool *stale)
 {
 	const struct frag *f = &c->frags[i];
-	const char *cause = pf_caused_by(v, i);
-	bool stale = pf_state_stale(&v->checks[i].state, &v->cfg->checks[i],
-				    v->now_mono_ms);
 
-	if (f->text && f->runs == v->checks[i].state.runs &&
-	    f->caused_by == cause && f->stale == stale)
+	*cause = pf_caused_by(v, i);
+	*stale = pf_state_stale(&v->checks[i].state, &v->cfg->checks[i],
+				v->now_mono_ms);
+	return f->text && f->runs == v->checks[i].state.runs &&
+	       f->caused_by == *cause && f->stale == *stale;
+}
+
+static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
+{
+	const char *cause;
+	bool stale;
+
+	if (current(c, v, i, &cause, &stale))
 		return 0;
 	return render_frag(c, v, i, cause, stale);
 }
@@ -151,6 +160,36 @@ static char *assemble(const struct pf_status_cache *c, const char *head,
 	}
 	memcpy(p, "}}", sizeof("}}"));
 	return out;
+}
+
+bool pf_status_cache_cold(const struct pf_status_cache *c,
+			  const struct pf_view *v)
+{
+	return !c->frags || c->generation != v->generation || c->n != v->n_checks;
+}
+
+size_t pf_status_cache_refresh(struct pf_status_cache *c,
+			       const struct pf_view *v, int group, size_t max)
+{
+	struct pf_set s;
+	size_t done = 0, left = 0;
+
+	if (bind_view(c, v) < 0 || pf_set_init(&s, v, group) < 0)
+		return 0;	/* out of memory: the render reports it */
+	for (size_t k = 0; k < s.n; k++) {
+		size_t i = s.idx[k];
+		const char *cause;
+		bool stale;
+
+		if (current(c, v, i, &cause, &stale))
+			continue;
+		if (done < max && render_frag(c, v, i, cause, stale) == 0)
+			done++;
+		else
+			left++;
+	}
+	pf_set_free(&s);
+	return left;
 }
 
 char *pf_status_cache_render(struct pf_status_cache *c,

@@ -7,6 +7,7 @@
 #ifndef PF_STATUS_CACHE_H
 #define PF_STATUS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "render.h"
@@ -34,6 +35,19 @@ void pf_status_cache_free(struct pf_status_cache *c);
  * on-demand result reads stale are the same as when it was rendered. */
 char *pf_status_cache_render(struct pf_status_cache *c,
 			     const struct pf_view *v, int group);
+
+/* True while the cache holds nothing for v's config (before the first
+ * request, after a reload). */
+bool pf_status_cache_cold(const struct pf_status_cache *c,
+			  const struct pf_view *v);
+
+/* Renders at most max of the fragments the body for group would need
+ * re-rendered; returns how many are still out of date after that (0:
+ * pf_status_cache_render now renders nothing but results that arrive
+ * meanwhile).  Lets the caller spread a cold cache of thousands of
+ * checks over several loop turns. */
+size_t pf_status_cache_refresh(struct pf_status_cache *c,
+			       const struct pf_view *v, int group, size_t max);
 
 /* Check objects rendered since the cache was created (tests, logs). */
 size_t pf_status_cache_renders(const struct pf_status_cache *c);

@@ -468,3 +468,58 @@ def test_tcp_probe_closes_with_reset_and_leaves_no_socket(daemon_factory):
             assert d.get_json("/status/held%d" % i)[1]["status"] == "pass"
     finally:
         peer.close()
+
+
+def _raw(port, data, read=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(data)
+    out = b""
+    if read:
+        s.shutdown(socket.SHUT_WR)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    s.close()
+    return out
+
+
+def test_status_of_thousands_is_rendered_in_slices_and_whole(daemon_factory, listener):
+    """A cold /status of 1,500 checks is rendered a slice per loop turn
+    (pf_httpd_again): the answer is still one whole body, a pipelined
+    request behind it is answered after it, and clients that leave while
+    it is held cost nothing (the factory checks the exit and sanitizers)."""
+    n = 1500
+    d = daemon_factory({"checks": [tcp("c%04d" % i, listener.port, interval="10s")
+                                   for i in range(n)]})
+    deadline = time.monotonic() + 30
+    while True:
+        _, doc = d.get_json("/readyz")
+        if doc.get("ready") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert doc.get("ready"), doc
+    # Pipelined: the first /status (cold: held for several turns), then
+    # /healthz behind it.
+    out = _raw(d.port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, rest = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")][0])
+    body, second = rest[:length], rest[length:]
+    doc = json.loads(body)
+    assert len(doc["checks"]) == n and all(c["status"] == "pass" for c in doc["checks"].values())
+    assert second.startswith(b"HTTP/1.1 200"), second[:100]
+    _, _, page = d.get("/status")
+    assert json.loads(page)["checks"].keys() == doc["checks"].keys()
+    # A reload empties the cache again; clients that go away while their
+    # /status is held.
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    for _ in range(5):
+        _raw(d.port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n", read=False)
+    assert d.get("/healthz")[0] == 200
+    _, doc = d.get_json("/status")
+    assert len(doc["checks"]) == n
