@@ -23,6 +23,29 @@ from harness.net import BlackHole, Tarpit, free_port  # noqa: E402,F401
 from harness.redis import RedisServer  # noqa: E402,F401
 
 
+# nginx serving static files from {dir}/www on 127.0.0.1:{port}, one
+# worker, no logs: the anchor of the /status throughput comparisons.
+NGINX_CONF = """worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    default_type application/json;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+    }}
+}}
+"""
+
+
 def _exit_on_signal(signum, _frame):
     """The first SIGINT/SIGTERM unwinds (KeyboardInterrupt / SystemExit, so
     `finally` and atexit run); later ones are ignored so that they cannot

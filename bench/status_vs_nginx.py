@@ -18,25 +18,6 @@ import common
 
 RATIO_BAR = 0.80
 
-NGINX_CONF = """worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 100000000;
-    default_type application/json;
-    client_body_temp_path {dir}/tmp;
-    proxy_temp_path {dir}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {dir}/www;
-    }}
-}}
-"""
 
 
 def config(port, n):
@@ -61,7 +42,7 @@ def start_nginx(tmp, body):
     conf = os.path.join(tmp, "nginx.conf")
     last = None
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=tmp, port=port))
+        f.write(common.NGINX_CONF.format(dir=tmp, port=port))
     proc = subprocess.Popen(["taskset", "-c", "0", common.require_tool("nginx"),
                              "-c", conf], stderr=subprocess.PIPE)
     for _ in range(100):

@@ -56,25 +56,6 @@ BARS = {}                # name -> (measured text, bar text, ok or None)
 
 SMALL_PAGE = b"<!doctype html><title>ok</title><p>preflightd bench page</p>\n"
 
-NGINX_CONF = """worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 100000000;
-    default_type application/json;
-    client_body_temp_path {dir}/tmp;
-    proxy_temp_path {dir}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {dir}/www;
-    }}
-}}
-"""
 
 BLACKBOX_YML = """modules:
   tcp_connect:
@@ -289,7 +270,7 @@ class Bench:
         self.nginx_port = common.free_port()
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=d, port=self.nginx_port))
+            f.write(common.NGINX_CONF.format(dir=d, port=self.nginx_port))
         # Pinned to CPU 0, wrk to CPU 1 (as bench/status_vs_nginx.py).
         self.nginx = self._spawn(["taskset", "-c", "0", common.require_tool("nginx"),
                                   "-c", conf], stderr=subprocess.DEVNULL)
