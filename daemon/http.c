@@ -55,9 +55,6 @@ struct pf_http {
 	/* owned: per-check /status fragments the status bodies are
 	 * assembled from, so a body after K results costs K check renders */
 	struct pf_status_cache *frags;
-	/* h->e->version when a /status body was last rendered: fewer
-	 * results than a slice since then are rendered in the request */
-	uint64_t status_version;
 	struct cache *readyz;			/* owned, same layout */
 	size_t n_sets;
 	struct cache *checks;			/* owned: one per check */
@@ -223,7 +220,7 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 		 * slice per loop turn, probes and other clients between. */
 		if (req->round < STATUS_ROUNDS_MAX &&
 		    (pf_status_cache_cold(h->frags, &v) ||
-		     h->e->version - h->status_version > STATUS_SLICE) &&
+		     h->e->version - c->version > STATUS_SLICE) &&
 		    pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) > 0) {
 			pf_httpd_again(req);
 			return;
@@ -234,7 +231,6 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 			return;
 		}
 		c->expires_mono = next_stale_ms(h->e, now, true);
-		h->status_version = h->e->version;
 	}
 	send_body(req, 200, CT_JSON, c->body);
 	/* A body of thousands of checks changes with every result, so a
@@ -306,7 +302,6 @@ static void on_check(struct pf_http *h, struct pf_http_req *req,
 			return;
 		}
 		c->expires_mono = next_stale_ms(h->e, now, true);
-		h->status_version = h->e->version;
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
