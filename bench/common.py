@@ -19,7 +19,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from harness.daemon import Daemon, preflightd_bin, sanitizer_errors  # noqa: E402,F401
-from harness.net import BlackHole, Tarpit, free_port  # noqa: E402,F401
+from harness.net import (BlackHole, Tarpit, free_port, listen_low,  # noqa: E402,F401
+                         serve_in_thread)
 from harness.redis import RedisServer  # noqa: E402,F401
 
 

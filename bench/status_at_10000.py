@@ -14,10 +14,8 @@ Env: BENCH_STATUS_CHECKS (10000), BENCH_STATUS_SECONDS (20).
 Bars: RSS < 48 MB (45.8 MiB); steady /healthz max <= 5 ms."""
 import http.client
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import common
@@ -54,26 +52,6 @@ print("\n".join("%.6f %.3f" % v for v in out))
 """
 
 
-class Sink:
-    """Accepts and closes: a healthy tcp peer for every check."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", common.free_port()))
-        self.sock.listen(4096)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-                c.close()
-            except OSError:
-                return
-
-
 def fetch_status(port, seconds):
     """GET /status every 50 ms for `seconds`; returns the latencies (ms)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -89,8 +67,12 @@ def fetch_status(port, seconds):
 
 def main():
     tmp = common.mkdtemp("pf-bench-status10k-")
-    sink = Sink()
-    checks = [{"name": "c%05d" % i, "kind": "tcp", "address": "127.0.0.1:%d" % sink.port,
+    # A healthy tcp peer for every check: accepts and closes.
+    sink = common.listen_low(backlog=4096)
+    stopped = []
+    common.serve_in_thread(sink, lambda c: c.close(), lambda: stopped)
+    port = sink.getsockname()[1]
+    checks = [{"name": "c%05d" % i, "kind": "tcp", "address": "127.0.0.1:%d" % port,
                "interval": "10s", "timeout": "1s"} for i in range(N)]
     d = common.start_daemon(tmp, {"checks": checks})
     try:
@@ -124,7 +106,8 @@ def main():
                       (max(hot), max(cold)), "<= 5 ms", ok_turn)
     finally:
         common.stop_daemon(d)
-        sink.sock.close()
+        stopped.append(True)
+        sink.close()
     return 0 if ok_rss and ok_turn else 1
 
 

@@ -36,22 +36,27 @@ static struct timeval ms_to_tv(uint64_t ms)
 	return tv;
 }
 
-uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms)
+/* Check i's share of span among n: none for a few checks. */
+static uint64_t share_ms(size_t i, size_t n, uint64_t span_ms)
 {
-	uint64_t window = interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
-
 	if (n <= SPLAY_MIN_CHECKS || i >= n)
 		return 0;
-	return window * (uint64_t)i / (uint64_t)n;
+	return span_ms * (uint64_t)i / (uint64_t)n;
+}
+
+static uint64_t splay_window_ms(uint64_t interval_ms)
+{
+	return interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
+}
+
+uint64_t pf_sched_splay_ms(size_t i, size_t n, uint64_t interval_ms)
+{
+	return share_ms(i, n, splay_window_ms(interval_ms));
 }
 
 uint64_t pf_sched_spread_ms(size_t i, size_t n, uint64_t interval_ms)
 {
-	uint64_t window = interval_ms < SPLAY_WINDOW_MS ? interval_ms : SPLAY_WINDOW_MS;
-
-	if (n <= SPLAY_MIN_CHECKS || i >= n)
-		return 0;
-	return (interval_ms - window) * (uint64_t)i / (uint64_t)n;
+	return share_ms(i, n, interval_ms - splay_window_ms(interval_ms));
 }
 
 void pf_sched_first(struct check *c, size_t i, size_t n)

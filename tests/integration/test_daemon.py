@@ -12,7 +12,7 @@ import time
 import pytest
 
 from harness.daemon import run_cli
-from harness.net import BlackHole, free_port, refused_port
+from harness.net import BlackHole, free_port, listen_low, recv_all, refused_port
 
 
 class Listener:
@@ -446,9 +446,7 @@ def test_tcp_probe_closes_with_reset_and_leaves_no_socket(daemon_factory):
     """A tcp check's connection closes with RST: after dozens of probes to
     a peer that never accepts (the kernel completes the handshakes), none
     of ours lingers in FIN-WAIT or TIME-WAIT, and the check passes."""
-    peer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    peer.bind(("127.0.0.1", free_port()))
-    peer.listen(512)
+    peer = listen_low(backlog=512)
     port = peer.getsockname()[1]
     try:
         d = daemon_factory({"checks": [tcp("held%d" % i, port, interval="100ms",
@@ -476,11 +474,7 @@ def _raw(port, data, read=True):
     out = b""
     if read:
         s.shutdown(socket.SHUT_WR)
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = recv_all(s)
     s.close()
     return out
 
