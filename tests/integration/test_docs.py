@@ -71,21 +71,22 @@ def strip_comments(text):
     return "".join(out)
 
 
-def test_reference_is_generated():
-    r = run_cli(["config", "--reference"])
+def generated(flag, name):
+    """docs/<name>, asserted equal to `preflightd config <flag>`."""
+    r = run_cli(["config", flag])
     assert r.returncode == 0, r.stderr
-    have = open(os.path.join(ROOT, "docs", "reference-config.md")).read()
-    assert r.stdout == have, ("docs/reference-config.md is out of date: "
-                              "preflightd config --reference > docs/reference-config.md")
+    have = open(os.path.join(ROOT, "docs", name)).read()
+    assert r.stdout == have, ("docs/%s is out of date: preflightd config %s > docs/%s"
+                              % (name, flag, name))
+    return have
+
+
+def test_reference_is_generated():
+    generated("--reference", "reference-config.md")
 
 
 def schema():
-    r = run_cli(["config", "--json-schema"])
-    assert r.returncode == 0, r.stderr
-    have = open(os.path.join(ROOT, "docs", "preflightd.schema.json")).read()
-    assert r.stdout == have, ("docs/preflightd.schema.json is out of date: "
-                              "preflightd config --json-schema > docs/preflightd.schema.json")
-    return json.loads(have)
+    return json.loads(generated("--json-schema", "preflightd.schema.json"))
 
 
 def shipped_configs():
