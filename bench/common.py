@@ -159,6 +159,26 @@ def wait_all_run(d, n, timeout=30.0):
     raise SystemExit("bench: checks did not all complete a probe in %.0fs" % timeout)
 
 
+def loop_turns(d):
+    """The daemon's loop-turn histogram from /metrics: {le: cumulative
+    count} (le as a float, +Inf as inf) and the longest turn (seconds)."""
+    _, _, body = d.get("/metrics", timeout=30)
+    buckets, longest = {}, 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("preflight_loop_turn_cpu_seconds_bucket{le="):
+            le = line.split('"')[1]
+            buckets[float("inf") if le == "+Inf" else float(le)] = int(line.split()[-1])
+        elif line.startswith("preflight_loop_turn_cpu_max_seconds "):
+            longest = float(line.split()[-1])
+    return buckets, longest
+
+
+def turns_over(before, after, le):
+    """Turns longer than le seconds between two loop_turns() readings."""
+    inf = float("inf")
+    return (after[inf] - after[le]) - (before[inf] - before[le])
+
+
 def run(cmd, **kw):
     """subprocess.run with text output; raises on a non-zero exit."""
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)

@@ -1,8 +1,8 @@
 """SPEC §9 scale bar: 1,000 checks at a 1 s interval against a local
 redis-server (900 tcp connect checks on its port, 100 redis PING checks),
 run for DURATION seconds with DEBUG logs.  Measures probe start lateness
-(the scheduler's `lateness_ms` debug record: how late each tick fired vs
-one interval after the previous start), RSS and open fds sampled every
+(the scheduler's `lateness_ms` debug record: how late each start came
+against its plan, which is one interval after the previous plan), RSS and open fds sampled every
 5 s (a dashboard-like GET /status and /metrics rides along each sample).
 Bars: lateness p99 < 5 ms; RSS < 32 MB; no RSS growth (last sample within
 1 MiB of the first after warm-up); fds flat.

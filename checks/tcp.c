@@ -152,7 +152,16 @@ static void tcp_add_details(struct tcp_probe *p, const struct sockaddr *sa)
 	p->base.res.details = d;
 }
 
-/* Starts the non-blocking connect; returns -1 with the result set. */
+/* A failed connect(): the result, and -1. */
+static int tcp_refused(struct tcp_probe *p, int e)
+{
+	pf_probe_set(&p->base, tcp_classify(e), "connect to %s: %s",
+		     p->target, strerror(e));
+	return -1;
+}
+
+/* Starts the non-blocking connect: 1 when it already completed, 0 when
+ * the write event will tell, -1 with the result set. */
 static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		       socklen_t salen)
 {
@@ -161,14 +170,20 @@ static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-
-		pf_probe_set(&p->base, tcp_classify(e), "connect to %s: %s",
-			     p->target, strerror(e));
-		return -1;
+	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS)
+		return tcp_refused(p, errno);
+	/* To a local peer the kernel has done the whole handshake by the
+	 * time connect() returns EINPROGRESS: asking again says EISCONN,
+	 * and the probe needs no event, no SO_ERROR and no extra turn.  A
+	 * remote peer says EALREADY (one cheap syscall) and the write event
+	 * tells.  A refusal that came meanwhile is reported here: asking
+	 * again consumed the socket's error, SO_ERROR would read 0. */
+	if (connect(p->fd, sa, salen) == 0 || errno == EISCONN) {
+		p->connected = true;
+		return 1;
 	}
-	/* Even an immediate success is reported from the event callback. */
+	if (errno != EALREADY && errno != EINPROGRESS)
+		return tcp_refused(p, errno);
 	p->io = event_new(p->base.env->base, p->fd, EV_WRITE, tcp_on_connect, p);
 	if (!p->io || event_add(p->io, NULL) < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
@@ -192,7 +207,7 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 	snprintf(p->target, sizeof(p->target), sa->sa_family == AF_INET6 ?
 		 "[%s]:%u" : "%s:%u", p->ip, pf_addr_port(sa));
 	tcp_add_details(p, sa);
-	if (tcp_connect(p, sa, salen) < 0)
+	if (tcp_connect(p, sa, salen) != 0)
 		pf_probe_end(&p->base);
 }
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "pf_check.h"
+#include "slots.h"
 
 struct event;
 struct pf_engine;
@@ -110,10 +111,12 @@ struct check {
 	void *memory;
 	struct pf_probe *probe;		/* in-flight probe, or NULL */
 	double probe_started_mono_ms;	/* 0: never started */
-	uint64_t planned_delay_ms;	/* from the last start to the next one */
 	uint64_t spread_ms;		/* added once after the first start (pf_sched_first) */
-	struct event *tick;		/* fires the next probe */
-	double tick_due_mono_ms;	/* when tick fires; 0 when not armed */
+	struct pf_slot tick;		/* fires the next probe, on engine->slots */
+	/* the start the armed tick serves, before rounding to its slot: the
+	 * next one is an interval after it (no drift), lateness counts from
+	 * it; 0 when nothing is planned or the tick fires "at once" */
+	double plan_mono_ms;
 	struct event *backstop;		/* cancels a probe that never reported */
 	bool run_queued;		/* POST /run while a probe was in flight */
 	bool run_armed;			/* tick armed by POST /run, not yet fired */

@@ -47,12 +47,10 @@ static void raise_fd_limit(void)
 /* The loop.  The epoll changelist folds the add/del pairs evhttp makes on
  * every request into one epoll_ctl per descriptor and loop turn: /status
  * throughput +12 % (docs/benchmarks.md).  It is unsafe only with dup()ed
- * descriptors, which nothing here registers.  The default coarse (4 ms)
- * timer clock is kept on purpose: the precise timer cuts tick lateness
- * p99 from ~3.7 to ~0.2 ms at 1,000 checks/s but wakes the loop once per
- * tick (4-5x the loop turns, each with a timerfd_settime) and costs ~45 us
- * a probe, which is most of what separates us from the kernel's own
- * connect cost; the bar is 5 ms and a sidecar pays for its CPU. */
+ * descriptors, which nothing here registers.  libevent's default coarse
+ * (4 ms) clock is kept for its own timers (timeouts, backstops): its
+ * precise mode wakes the loop for every distinct deadline and costs ~45 us
+ * a probe here.  Probe starts do not use it: see slots.h. */
 static struct event_base *new_base(void)
 {
 	struct event_config *ec = event_config_new();
@@ -94,7 +92,8 @@ int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 	}
 	d->eng.env.base = d->eng.base;
 	d->eng.env.dns = d->eng.dns;
-	if (pf_engine_ensure_curl(&d->eng, cfg, err, errlen) < 0) {
+	d->eng.slots = pf_slots_new(d->eng.base, err, errlen);
+	if (!d->eng.slots || pf_engine_ensure_curl(&d->eng, cfg, err, errlen) < 0) {
 		pf_daemon_free(d);
 		return -1;
 	}
@@ -258,7 +257,7 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen)
 	for (size_t i = 0; i < d->eng.cfg->n_notes; i++)
 		pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "%s", d->eng.cfg->notes[i]);
 	pf_notify_ready(d->notify, "starting: first probes scheduled");
-	event_base_dispatch(d->eng.base);
+	pf_loop_run(d->eng.base, &d->eng.loop);
 	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "stopped");
 	return 0;
 }
@@ -293,6 +292,8 @@ void pf_daemon_free(struct pf_daemon *d)
 	free_event(&d->watchdog);
 	pf_curlm_free(d->eng.curl);
 	d->eng.curl = NULL;
+	pf_slots_free(d->eng.slots);	/* after the checks: they held slots */
+	d->eng.slots = NULL;
 	if (d->eng.dns)
 		evdns_base_free(d->eng.dns, 1);
 	if (d->eng.base)

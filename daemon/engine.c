@@ -19,6 +19,7 @@ void pf_engine_view(const struct pf_engine *e, struct pf_view *v)
 	v->n_checks = e->n_checks;
 	v->generation = e->generation;
 	v->log_dropped = pf_log_sink_dropped(e->log.sink);
+	v->loop = &e->loop;
 	v->notify = e->notify_stats;
 	v->n_notify = e->n_notify;
 	v->instance = e->instance;

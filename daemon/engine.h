@@ -21,6 +21,7 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "loop.h"
 #include "pf_check.h"
 #include "render.h"
 
@@ -28,6 +29,8 @@ struct pf_engine {
 	struct event_base *base;	/* owned by the daemon */
 	struct evdns_base *dns;		/* owned by the daemon */
 	struct pf_curlm *curl;		/* owned; NULL until a check needs it */
+	struct pf_slots *slots;		/* owned: when each check starts next */
+	struct pf_loop_stats loop;	/* every loop turn's CPU time (loop.c) */
 	struct pf_env env;		/* lent to every probe: base, dns, curl */
 	struct pf_config *cfg;		/* owned; replaced on reload */
 	struct check *checks;		/* owned array parallel to cfg->checks */

@@ -33,18 +33,31 @@ struct body {
 	unsigned refs;		/* the cache's + one per response in flight */
 };
 
-/* Check objects rendered per loop turn for a /status (~2 ms), and the
- * rounds after which the rest is rendered at once (results arriving
- * faster than slices cannot starve the request). */
+/* Check objects rendered per loop turn for a /status (~2 ms): a config
+ * with more checks has its /status refreshed in slices and assembled on
+ * the turn after; and the rounds after which the rest is rendered at once
+ * (results arriving faster than slices cannot starve the request). */
 #define STATUS_SLICE 300
 #define STATUS_ROUNDS_MAX 200
-/* /status bodies larger than this are not kept between requests. */
+/* /status and /metrics bodies larger than this are not kept between
+ * requests (drop_if_large). */
 #define STATUS_KEEP_MAX (256 * 1024)
+/* /metrics is re-rendered at least this often: loop turns and log drops
+ * move without a result. */
+#define METRICS_MAX_AGE_MS 1000.0
+/* Sample lines of /metrics rendered per loop turn (~2-3 ms): 10,000
+ * checks make ~160,000 lines, 16 MB, which in one go held the loop
+ * ~280 ms. */
+#define METRICS_SLICE 1000
+/* What the first /metrics reserves per check before it knows (a tcp
+ * check's families take ~1,600 bytes). */
+#define METRICS_BYTES_PER_CHECK 1600
 
 struct cache {
 	struct body *body;	/* owned, NULL when empty */
 	uint64_t version;	/* daemon version it was rendered at */
 	double expires_mono;	/* re-render after this (readyz); 0 = never */
+	double done_mono;	/* when it was rendered */
 	bool ready;		/* /readyz verdict */
 };
 
@@ -60,7 +73,13 @@ struct pf_http {
 	struct cache *checks;			/* owned: one per check */
 	size_t n_checks;
 	struct cache metrics;
+	struct pf_metrics_job *metrics_job;	/* owned: a /metrics in steps */
+	size_t metrics_len;			/* of the last /metrics body */
 	struct cache page;			/* GET / */
+	/* on-demand checks in the config of generation od_generation: with
+	 * none, no /status needs a scan for results going stale */
+	size_t n_on_demand;
+	uint64_t od_generation;
 };
 
 enum {
@@ -103,8 +122,9 @@ static bool cache_valid(const struct cache *c, uint64_t version, double now)
 	       (c->expires_mono <= 0 || now < c->expires_mono);
 }
 
-/* Takes text (malloc'd); returns false when out of memory. */
-static bool cache_store(struct cache *c, char *text, uint64_t version)
+/* Takes text (malloc'd, len bytes); returns false when out of memory. */
+static bool cache_store_len(struct cache *c, char *text, size_t len,
+			    uint64_t version)
 {
 	struct body *b = text ? malloc(sizeof(*b)) : NULL;
 
@@ -113,13 +133,31 @@ static bool cache_store(struct cache *c, char *text, uint64_t version)
 		return false;
 	}
 	b->text = text;
-	b->len = strlen(text);
+	b->len = len;
 	b->refs = 1;
 	body_unref(c->body);
 	c->body = b;
 	c->version = version;
 	c->expires_mono = 0;
+	c->done_mono = pf_mono_ms();
 	return true;
+}
+
+static bool cache_store(struct cache *c, char *text, uint64_t version)
+{
+	return cache_store_len(c, text, text ? strlen(text) : 0, version);
+}
+
+/* A body of thousands of checks changes with every result, so a second
+ * request almost never finds it current: keeping it would only double
+ * what the fragments hold (/status) or keep 16 MB for nothing (/metrics
+ * of 10,000 checks).  It goes once sent; the answers in flight hold it. */
+static void drop_if_large(struct cache *c)
+{
+	if (c->body && c->body->len > STATUS_KEEP_MAX) {
+		body_unref(c->body);
+		c->body = NULL;
+	}
 }
 
 static void send_body(struct pf_http_req *req, int code, const char *ctype,
@@ -179,6 +217,19 @@ static double next_stale_ms(const struct pf_engine *e, double now,
 	return next;
 }
 
+/* next_stale_ms(on_demand_only): 0 at once when the config has no
+ * on-demand check, without touching every check's state. */
+static double next_on_demand_stale_ms(struct pf_http *h, double now)
+{
+	if (h->od_generation != h->e->generation) {
+		h->n_on_demand = 0;
+		for (size_t i = 0; i < h->e->n_checks; i++)
+			h->n_on_demand += h->e->checks[i].cfg->on_demand;
+		h->od_generation = h->e->generation;
+	}
+	return h->n_on_demand ? next_stale_ms(h->e, now, true) : 0;
+}
+
 /* The ?group= argument: -1 for none, -2 (404 sent) for an unknown one. */
 static int query_group(struct pf_http *h, struct pf_http_req *req,
 		       const struct evkeyvalq *q)
@@ -214,32 +265,36 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 	}
 	c = &h->status[g + 1];
 	if (!cache_valid(c, h->e->version, now)) {
+		uint64_t version = h->e->version;
+		size_t len = 0;
+		char *text;
+
 		pf_engine_view(h->e, &v);
-		/* Thousands of out-of-date check objects (the first request,
-		 * a reload, a long pause between requests) are rendered a
-		 * slice per loop turn, probes and other clients between. */
-		if (req->round < STATUS_ROUNDS_MAX &&
-		    (pf_status_cache_cold(h->frags, &v) ||
-		     h->e->version - c->version > STATUS_SLICE) &&
-		    pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) > 0) {
+		if (req->keep) {
+			/* the last round brought every fragment up to date (at
+			 * version keep - 1): only the assembly is left */
+			version = req->keep - 1;
+			text = pf_status_cache_assemble(h->frags, &v, g, &len);
+		} else if (v.n_checks > STATUS_SLICE && req->round < STATUS_ROUNDS_MAX) {
+			/* Thousands of checks: out-of-date check objects are
+			 * rendered a slice per loop turn, and the body is
+			 * assembled on the turn after, probes and other clients
+			 * between. */
+			if (pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) == 0)
+				req->keep = version + 1;
 			pf_httpd_again(req);
 			return;
+		} else {
+			text = pf_status_cache_render(h->frags, &v, g, &len);
 		}
-		if (!cache_store(c, pf_status_cache_render(h->frags, &v, g),
-				 h->e->version)) {
+		if (!cache_store_len(c, text, len, version)) {
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->e, now, true);
+		c->expires_mono = next_on_demand_stale_ms(h, now);
 	}
 	send_body(req, 200, CT_JSON, c->body);
-	/* A body of thousands of checks changes with every result, so a
-	 * second request almost never finds it current: keeping it would only
-	 * double what the fragments already hold.  It goes once sent. */
-	if (c->body->len > STATUS_KEEP_MAX) {
-		body_unref(c->body);
-		c->body = NULL;
-	}
+	drop_if_large(c);
 }
 
 /* GET /readyz/{G}: the group from the path; -2 (404 sent) when unknown. */
@@ -301,27 +356,71 @@ static void on_check(struct pf_http *h, struct pf_http_req *req,
 			send_oom(req);
 			return;
 		}
-		c->expires_mono = next_stale_ms(h->e, now, true);
+		c->expires_mono = next_on_demand_stale_ms(h, now);
 	}
 	send_body(req, 200, CT_JSON, c->body);
 }
 
+/* One step of the /metrics job, started when none runs (or it was for
+ * another config); the body once the job is done, else NULL with *more
+ * set (or not, when out of memory). */
+static char *metrics_step(struct pf_http *h, const struct pf_view *v,
+			  size_t *len, bool *more)
+{
+	char *text;
+
+	*more = false;
+	if (h->metrics_job && pf_metrics_generation(h->metrics_job) != v->generation) {
+		pf_metrics_abort(h->metrics_job);
+		h->metrics_job = NULL;
+	}
+	if (!h->metrics_job &&
+	    !(h->metrics_job = pf_metrics_begin(v, h->metrics_len ? h->metrics_len :
+						METRICS_BYTES_PER_CHECK * v->n_checks)))
+		return NULL;
+	if (!pf_metrics_step(h->metrics_job, v, METRICS_SLICE)) {
+		*more = true;
+		return NULL;
+	}
+	text = pf_metrics_end(h->metrics_job, len);
+	h->metrics_job = NULL;
+	h->metrics_len = text ? *len : 0;
+	return text;
+}
+
+/* GET /metrics, rendered METRICS_SLICE lines a loop turn: a request
+ * waits for the job in progress (several waiting share it, each turn
+ * adds a step per waiter) and takes any body finished since it came. */
 static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 {
 	struct cache *c = &h->metrics;
 	double now = pf_mono_ms();
 	struct pf_view v;
+	size_t len = 0;
+	bool more;
+	char *text;
 
-	if (!cache_valid(c, h->e->version, now)) {
+	if (!cache_valid(c, h->e->version, now) &&
+	    !(req->round > 0 && c->body && c->done_mono >= req->since_ms)) {
 		pf_engine_view(h->e, &v);
-		if (!cache_store(c, pf_render_metrics(&v), h->e->version)) {
+		text = metrics_step(h, &v, &len, &more);
+		if (more) {
+			pf_httpd_again(req);
+			return;
+		}
+		if (!cache_store_len(c, text, len, h->e->version)) {
 			send_oom(req);
 			return;
 		}
-		/* preflight_ready and _group_ready follow freshness too */
+		/* preflight_ready and _group_ready follow freshness too;
+		 * what moves without a result (loop turns, log drops) is at
+		 * most METRICS_MAX_AGE_MS old */
 		c->expires_mono = next_stale_ms(h->e, now, false);
+		if (c->expires_mono <= 0 || c->expires_mono > now + METRICS_MAX_AGE_MS)
+			c->expires_mono = now + METRICS_MAX_AGE_MS;
 	}
 	send_body(req, 200, CT_METRICS, c->body);
+	drop_if_large(c);
 }
 
 /* GET /: what people read.  No script may run in it, whatever a peer put
@@ -443,6 +542,8 @@ static void free_caches(struct pf_http *h)
 	cache_clear(h->readyz, h->n_sets);
 	cache_clear(h->checks, h->n_checks);
 	cache_clear(&h->metrics, 1);
+	pf_metrics_abort(h->metrics_job);	/* made for the old config */
+	h->metrics_job = NULL;
 	cache_clear(&h->page, 1);
 	pf_status_cache_free(h->frags);
 	h->frags = NULL;

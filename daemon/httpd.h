@@ -46,6 +46,8 @@ struct pf_http_req {
 	bool answered;
 	bool again;			/* pf_httpd_again() was called */
 	unsigned round;			/* 0, then 1, 2, ... for each call again */
+	double since_ms;		/* pf_mono_ms() of round 0 */
+	uint64_t keep;			/* the handler's own, across rounds; 0 in round 0 */
 };
 
 typedef void (*pf_httpd_handler)(struct pf_http_req *req, void *arg);

@@ -33,6 +33,8 @@ struct pf_httpd_conn {
 	 * (pf_httpd_again), its round, and the event that calls it */
 	struct head *held;
 	unsigned held_round;
+	double held_since_ms;		/* when round 0 was dispatched */
+	uint64_t held_keep;		/* the handler's req->keep */
 	struct event *again;
 	TAILQ_ENTRY(pf_httpd_conn) link;
 };

@@ -18,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "httpd_int.h"
+#include "pf_util.h"
 
 #define MAX_HEADERS 100
 
@@ -240,7 +241,8 @@ static bool dispatch(struct pf_httpd_conn *c, struct head *h, unsigned round)
 	struct pf_http_req req = {
 		.method = h->method, .path = decoded, .query = &q,
 		.headers = &h->headers, .peer = c->peer, .conn = c,
-		.round = round,
+		.round = round, .since_ms = c->held_since_ms,
+		.keep = round ? c->held_keep : 0,
 	};
 
 	TAILQ_INIT(&q);
@@ -254,6 +256,7 @@ static bool dispatch(struct pf_httpd_conn *c, struct head *h, unsigned round)
 		c->srv->handler(&req, c->srv->arg);
 		if (!req.answered)	/* a route that forgot: still one answer */
 			pf_httpd_refuse(c, 500, "no answer");
+		c->held_keep = req.keep;
 	}
 	evhttp_clear_headers(&q);
 	free(decoded);
@@ -375,6 +378,7 @@ void pf_httpd_read(struct pf_httpd_conn *c)
 	}
 	evbuffer_drain(in, h->len + (size_t)(h->body_len > 0 ? h->body_len : 0));
 	c->held_round = 0;
+	c->held_since_ms = pf_mono_ms();
 	if (dispatch(c, h, 0))
 		hold(c, h);
 	else

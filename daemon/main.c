@@ -487,7 +487,7 @@ static int run_oneshot(struct pf_daemon *d, const struct cli *c, struct oneshot 
 	/* Nothing selected (an empty configuration): report at once. */
 	if (all_reported(d, o))
 		event_base_loopexit(d->eng.base, NULL);
-	event_base_dispatch(d->eng.base);
+	pf_loop_run(d->eng.base, &d->eng.loop);
 	pf_progress_free(progress);
 	rc = report(d, o, c->format);
 	if (wait_ev)

@@ -78,20 +78,20 @@ static int find_unchanged(const struct pf_daemon *d, const struct pf_check_cfg *
 	return j;
 }
 
-/* Delay before a kept check's next probe: keep its rhythm, but probe at
- * once if a probe was cut short by the reload. */
-static uint64_t kept_delay_ms(const struct check *old, bool was_probing)
+/* When a kept check probes next, in monotonic ms: its plan, so its rhythm
+ * goes on; 0 at once (a probe was cut short by the reload, or it never
+ * ran); -1 never (on demand). */
+static double kept_plan_ms(const struct check *old, bool was_probing)
 {
-	double due, now = pf_mono_ms();
-
 	if (was_probing)
 		return 0;	/* finish what the reload interrupted */
 	if (old->cfg->on_demand)
-		return UINT64_MAX;	/* on demand: no timer */
+		return -1;	/* on demand: no timer */
 	if (!old->state.has_run)
 		return 0;
-	due = old->probe_started_mono_ms + (double)old->cfg->interval_ms;
-	return due > now ? (uint64_t)(due - now) : 0;
+	if (pf_slot_armed(&old->tick))
+		return old->plan_mono_ms;	/* 0 for "at once" */
+	return old->probe_started_mono_ms + (double)old->cfg->interval_ms;
 }
 
 /* Moves state from the old checks into the new array and arms the ticks. */
@@ -101,7 +101,7 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int j = find_unchanged(d, nc[i].cfg, i);
 		struct check *old;
-		uint64_t delay;
+		double plan;
 		bool probing;
 
 		if (j < 0) {
@@ -112,8 +112,8 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 		}
 		old = &d->eng.checks[j];
 		probing = old->probe != NULL;
-		/* before the state moves: the delay reads it (has_run) */
-		delay = kept_delay_ms(old, probing);
+		/* before the state moves: the plan reads it (has_run) */
+		plan = kept_plan_ms(old, probing);
 		/* The in-flight probe reports to the old struct check: cancel
 		 * it rather than let it write into freed memory. */
 		pf_sched_halt(old);
@@ -121,8 +121,10 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 		pf_sched_move_memory(&nc[i], old);
 		nc[i].probe_started_mono_ms = old->probe_started_mono_ms;
 		rc->kept++;
-		if (delay != UINT64_MAX)
-			pf_sched_after(&nc[i], delay);
+		if (plan > pf_mono_ms())
+			pf_sched_at(&nc[i], plan);
+		else if (plan >= 0)
+			pf_sched_after(&nc[i], 0);
 	}
 }
 

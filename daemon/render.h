@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "loop.h"
 
 struct cJSON;
 
@@ -31,6 +32,7 @@ struct pf_view {
 	 * was rendered for another config is never reused */
 	uint64_t generation;
 	unsigned long log_dropped;	/* log records lost to a slow reader */
+	const struct pf_loop_stats *loop;	/* NULL: not shown */
 	const struct pf_notify_stat *notify;	/* n_notify of them */
 	size_t n_notify;
 	const char *instance;		/* hostname or K_REVISION */
@@ -56,6 +58,22 @@ char *pf_render_readyz(const struct pf_view *v, int group, bool *ready);
 char *pf_render_page(const struct pf_view *v);
 /* GET /metrics body, Prometheus text format 0.0.4. */
 char *pf_render_metrics(const struct pf_view *v);
+
+/* The same body over several loop turns: a job renders the families in
+ * order and one step writes about `budget` sample lines (10,000 checks
+ * make ~160,000).  Each step reads the view it is given, which must be of
+ * the same config generation as at begin.  size_hint: the expected
+ * length (the last body's), so the buffer need not grow.  NULL when out
+ * of memory. */
+struct pf_metrics_job;
+struct pf_metrics_job *pf_metrics_begin(const struct pf_view *v, size_t size_hint);
+uint64_t pf_metrics_generation(const struct pf_metrics_job *j);
+/* True once the body is complete. */
+bool pf_metrics_step(struct pf_metrics_job *j, const struct pf_view *v, size_t budget);
+/* The body (malloc'd, *len bytes; NULL when out of memory); frees j. */
+char *pf_metrics_end(struct pf_metrics_job *j, size_t *len);
+/* Frees j and what it wrote; NULL is ignored. */
+void pf_metrics_abort(struct pf_metrics_job *j);
 
 
 /* `preflightd check` report: the checklist for people (one line per check:

@@ -1,7 +1,8 @@
 /*
- * Probe scheduling: one tick timer and one backstop timer per check.  A
- * tick starts a probe (never two at once for one check) and re-arms itself
- * one interval after the probe *started*, so slow probes do not make the
+ * Probe scheduling: one tick (a slot on the engine's clock, slots.h) and
+ * one backstop timer per check.  A tick starts a probe (never two at once
+ * for one check) and re-arms itself one interval after the start it was
+ * planned for, so neither slow probes nor a late wake-up make the
  * schedule drift.  Completed probes are recorded here into check->state.
  */
 #include <math.h>
@@ -67,13 +68,24 @@ void pf_sched_first(struct check *c, size_t i, size_t n)
 	pf_sched_after(c, c->engine->oneshot ? 0 : pf_sched_splay_ms(i, n, iv));
 }
 
+void pf_sched_at(struct check *c, double plan_ms)
+{
+	c->plan_mono_ms = plan_ms;
+	pf_slots_arm(c->engine->slots, &c->tick, pf_slots_grid(plan_ms));
+}
+
 void pf_sched_after(struct check *c, uint64_t delay_ms)
 {
-	struct timeval tv = ms_to_tv(delay_ms);
+	double now = pf_mono_ms();
 
-	evtimer_del(c->tick);
-	evtimer_add(c->tick, &tv);
-	c->tick_due_mono_ms = pf_mono_ms() + (double)delay_ms;
+	/* at once means at once, not at the next slot; such a start has no
+	 * plan, and the one after it is put on the grid */
+	if (delay_ms == 0) {
+		c->plan_mono_ms = 0;
+		pf_slots_arm(c->engine->slots, &c->tick, now);
+		return;
+	}
+	pf_sched_at(c, pf_slots_grid(now + (double)delay_ms));
 }
 
 /* Delay from a probe's start to the next one: the interval; in one-shot
@@ -145,7 +157,7 @@ static void after_result(struct check *c)
 		c->run_queued = false;
 		c->run_armed = true;
 		pf_sched_after(c, spacing_left_ms(c));
-	} else if (periodic(c) && !evtimer_pending(c->tick, NULL)) {
+	} else if (periodic(c) && !pf_slot_armed(&c->tick)) {
 		pf_sched_after(c, 0);
 	}
 }
@@ -182,30 +194,48 @@ static void on_backstop(evutil_socket_t fd, short what, void *arg)
 	after_result(c);
 }
 
+/* Plans the start after the one beginning now: an interval after the
+ * start this one was planned for, so the period is exact.  Counted from
+ * now, on the slot grid, when there was no plan ("at once") or the start
+ * came a whole interval late (an overrun); the first round's spread
+ * (pf_sched_first) is added once, also on the grid. */
+static void plan_next(struct check *c, double now)
+{
+	double iv = (double)next_delay_ms(c);
+	double spread = (double)c->spread_ms;
+	double base = c->plan_mono_ms;
+
+	c->spread_ms = 0;
+	if (!periodic(c)) {
+		c->plan_mono_ms = 0;
+		return;
+	}
+	if (base <= 0 || now - base >= iv)
+		base = now;
+	else if (spread == 0) {
+		pf_sched_at(c, base + iv);
+		return;
+	}
+	pf_sched_at(c, pf_slots_grid(base + iv + spread));
+}
+
 static void start_probe(struct check *c)
 {
 	struct pf_engine *e = c->engine;
 	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
-	double prev_start = c->probe_started_mono_ms;
-	/* The first round's spread, added once: see pf_sched_first(). */
-	uint64_t delay = next_delay_ms(c) + c->spread_ms;
+	bool started_before = c->probe_started_mono_ms > 0;
 
 	c->probe_started_mono_ms = pf_mono_ms();
 	if (c->run_armed)
 		c->run_started_mono_ms = c->probe_started_mono_ms;
 	c->run_armed = false;
-	/* For bench/scale_1000: how late this tick fired vs one interval after
-	 * the previous start (not meaningful after POST /run or an overrun). */
-	if (prev_start > 0 && periodic(c) && pf_log_enabled(&e->log, PF_LOG_DEBUG))
+	/* For bench/: how late this start is against its plan. */
+	if (started_before && periodic(c) && c->plan_mono_ms > 0 &&
+	    pf_log_enabled(&e->log, PF_LOG_DEBUG))
 		pf_log(&e->log, PF_LOG_DEBUG, c->cfg->name, NULL, -1,
-		       "probe start lateness_ms=%.3f", c->probe_started_mono_ms -
-		       prev_start - (double)c->planned_delay_ms);
-	c->spread_ms = 0;
-	c->planned_delay_ms = delay;
-	if (periodic(c))
-		pf_sched_after(c, delay);
-	else
-		c->tick_due_mono_ms = 0;
+		       "probe start lateness_ms=%.3f",
+		       c->probe_started_mono_ms - c->plan_mono_ms);
+	plan_next(c, c->probe_started_mono_ms);
 	c->probe = c->cfg->ops->start(&(struct pf_start){
 		.cfg = c->cfg->kind_cfg, .env = &e->env, .memory = c->memory,
 		.timeout_ms = c->cfg->timeout_ms, .done = on_probe_done, .arg = c });
@@ -221,15 +251,12 @@ static void start_probe(struct check *c)
 	evtimer_add(c->backstop, &backstop);
 }
 
-/* Tick timer: start a probe unless one is still running (then the probe's
+/* Tick: start a probe unless one is still running (then the probe's
  * completion starts the next one at once). */
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_tick(void *arg)
 {
 	struct check *c = arg;
 
-	(void)fd;
-	(void)what;
-	c->tick_due_mono_ms = 0;
 	if (c->engine->stopping || c->probe)
 		return;
 	start_probe(c);
@@ -243,17 +270,19 @@ int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg
 	c->cfg = cfg;
 	c->engine = e;
 	pf_last_reset(&c->state.last);
-	c->tick = evtimer_new(e->base, on_tick, c);
+	pf_slot_init(&c->tick, on_tick, c);
+	if (pf_slots_reserve(e->slots) < 0)
+		return -1;
 	c->backstop = evtimer_new(e->base, on_backstop, c);
 	c->memory = msize ? calloc(1, msize) : NULL;
-	if (!c->tick || !c->backstop || (msize && !c->memory)) {
-		if (c->tick)
-			event_free(c->tick);
+	if (!c->backstop || (msize && !c->memory)) {
 		if (c->backstop)
 			event_free(c->backstop);
 		free(c->memory);
-		c->tick = c->backstop = NULL;
+		c->backstop = NULL;
 		c->memory = NULL;
+		pf_slots_release(e->slots);
+		c->engine = NULL;
 		return -1;
 	}
 	return 0;
@@ -276,8 +305,8 @@ enum pf_run pf_sched_run_now(struct check *c)
 	 * before the spacing would allow a start anyway, it serves this
 	 * request. */
 	wait = spacing_left_ms(c);
-	if (c->tick_due_mono_ms > 0 &&
-	    c->tick_due_mono_ms <= pf_mono_ms() + (double)wait)
+	if (pf_slot_armed(&c->tick) &&
+	    c->tick.due_ms <= pf_mono_ms() + (double)wait)
 		return PF_RUN_COALESCED;
 	c->run_armed = true;
 	pf_sched_after(c, wait);
@@ -292,9 +321,9 @@ void pf_sched_halt(struct check *c)
 	}
 	c->run_queued = false;
 	c->run_armed = false;
-	c->tick_due_mono_ms = 0;
-	if (c->tick)
-		evtimer_del(c->tick);
+	c->plan_mono_ms = 0;
+	if (c->engine)
+		pf_slots_cancel(c->engine->slots, &c->tick);
 	if (c->backstop)
 		evtimer_del(c->backstop);
 }
@@ -302,11 +331,12 @@ void pf_sched_halt(struct check *c)
 void pf_sched_free(struct check *c)
 {
 	pf_sched_halt(c);
-	if (c->tick)
-		event_free(c->tick);
+	if (c->engine)
+		pf_slots_release(c->engine->slots);
+	c->engine = NULL;
 	if (c->backstop)
 		event_free(c->backstop);
-	c->tick = c->backstop = NULL;
+	c->backstop = NULL;
 	free(c->memory);
 	c->memory = NULL;
 	pf_state_clear(&c->state);

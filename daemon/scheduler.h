@@ -32,8 +32,13 @@ uint64_t pf_sched_spread_ms(size_t i, size_t n, uint64_t interval_ms);
  * spread; at once in one-shot mode. */
 void pf_sched_first(struct check *c, size_t i, size_t n);
 
-/* Arms the next probe delay_ms from now (replacing any pending tick). */
+/* Arms the next probe delay_ms from now (replacing any pending tick): at
+ * once for 0, else at the first slot boundary after (slots.h). */
 void pf_sched_after(struct check *c, uint64_t delay_ms);
+
+/* Plans the next probe for plan_ms (monotonic, pf_mono_ms) and arms the
+ * tick for the slot that holds it; the period counts from plan_ms. */
+void pf_sched_at(struct check *c, double plan_ms);
 
 /* POST /run (SPEC §6): probe now, or once more right after the one in
  * flight, but start at most once per run_min_spacing; a request while a

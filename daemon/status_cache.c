@@ -133,7 +133,7 @@ static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
 /* head is the printed object without "checks"; its closing brace becomes
  * `,"checks":{frag,frag,...}}`. */
 static char *assemble(const struct pf_status_cache *c, const char *head,
-		      const struct pf_set *s)
+		      const struct pf_set *s, size_t *len)
 {
 	size_t hlen = strlen(head), klen = sizeof(CHECKS_KEY) - 1, total;
 	char *out, *p;
@@ -159,13 +159,8 @@ static char *assemble(const struct pf_status_cache *c, const char *head,
 		p += f->len;
 	}
 	memcpy(p, "}}", sizeof("}}"));
+	*len = total - 1;
 	return out;
-}
-
-bool pf_status_cache_cold(const struct pf_status_cache *c,
-			  const struct pf_view *v)
-{
-	return !c->frags || c->generation != v->generation || c->n != v->n_checks;
 }
 
 size_t pf_status_cache_refresh(struct pf_status_cache *c,
@@ -192,8 +187,10 @@ size_t pf_status_cache_refresh(struct pf_status_cache *c,
 	return left;
 }
 
-char *pf_status_cache_render(struct pf_status_cache *c,
-			     const struct pf_view *v, int group)
+/* The body for group from the fragments; each check's fragment is
+ * brought up to date first (all_current) or only rendered when missing. */
+static char *body(struct pf_status_cache *c, const struct pf_view *v,
+		  int group, bool all_current, size_t *len)
 {
 	struct pf_set s;
 	cJSON *head = NULL;
@@ -203,16 +200,31 @@ char *pf_status_cache_render(struct pf_status_cache *c,
 		return NULL;
 	if (pf_set_init(&s, v, group) < 0)
 		return NULL;
-	for (size_t k = 0; k < s.n; k++)
-		if (refresh(c, v, s.idx[k]) < 0)
+	for (size_t k = 0; k < s.n; k++) {
+		size_t i = s.idx[k];
+
+		if ((all_current || !c->frags[i].text) && refresh(c, v, i) < 0)
 			goto done;
+	}
 	head = pf_render_status_head(v, group, &s);
 	text = head ? cJSON_PrintUnformatted(head) : NULL;
 	if (text)
-		out = assemble(c, text, &s);
+		out = assemble(c, text, &s, len);
 done:
 	cJSON_Delete(head);
 	free(text);
 	pf_set_free(&s);
 	return out;
+}
+
+char *pf_status_cache_render(struct pf_status_cache *c,
+			     const struct pf_view *v, int group, size_t *len)
+{
+	return body(c, v, group, true, len);
+}
+
+char *pf_status_cache_assemble(struct pf_status_cache *c,
+			       const struct pf_view *v, int group, size_t *len)
+{
+	return body(c, v, group, false, len);
 }

@@ -26,7 +26,8 @@ void pf_status_cache_free(struct pf_status_cache *c);
 
 /* The GET /status body for v (group < 0: every check), as
  * pf_render_status(v, group) would print it; malloc'd, the caller frees
- * it; NULL when out of memory.
+ * it; NULL when out of memory.  *len gets its length (a 10,000-check
+ * body is 3 MB: not worth a strlen).
  *
  * Relies on the daemon's invariants: a check's config does not change
  * until a reload, and its state changes only through pf_state_apply(),
@@ -34,12 +35,14 @@ void pf_status_cache_free(struct pf_status_cache *c);
  * its caused_by (which follows other checks' statuses) and whether an
  * on-demand result reads stale are the same as when it was rendered. */
 char *pf_status_cache_render(struct pf_status_cache *c,
-			     const struct pf_view *v, int group);
+			     const struct pf_view *v, int group, size_t *len);
 
-/* True while the cache holds nothing for v's config (before the first
- * request, after a reload). */
-bool pf_status_cache_cold(const struct pf_status_cache *c,
-			  const struct pf_view *v);
+/* The same body from the fragments as they are (the last refresh), with
+ * only missing ones rendered: the turn after a complete
+ * pf_status_cache_refresh, so that the 10,000-check scan and the 3 MB
+ * assembly do not share one loop turn. */
+char *pf_status_cache_assemble(struct pf_status_cache *c,
+			       const struct pf_view *v, int group, size_t *len);
 
 /* Renders at most max of the fragments the body for group would need
  * re-rendered; returns how many are still out of date after that (0:

@@ -30,6 +30,12 @@ static void build(struct fx *f)
 	fx_result(f, 1, PF_REASON_TIMEOUT, "slow", NAN, 98000);
 	fx_result(f, 1, PF_REASON_TIMEOUT, "slow", NAN, 98500);
 	fx_result(f, 1, PF_REASON_QUEUE_BACKLOG, "deep", 5000, 99000);
+	/* loop turns of 50 us, 1.5 ms, 3 ms and 1 s */
+	pf_loop_record(&f->loop, 0.00005);
+	pf_loop_record(&f->loop, 0.0015);
+	pf_loop_record(&f->loop, 0.003);
+	pf_loop_record(&f->loop, 1.0);
+	f->v.loop = &f->loop;
 }
 
 static void test_families(void)
@@ -67,6 +73,16 @@ static void test_families(void)
 	PF_EXPECT(strstr(m, "preflight_check_failures_total{check=\"redis\",kind=\"fake\",reason=\"queue_backlog\"} 1\n"));
 	PF_EXPECT(!strstr(m, "reason=\"dns\""));
 	PF_EXPECT(strstr(m, "preflight_group_ready{group=\"chat-worker\"} 0\n"));
+	/* loop turns: cumulative buckets, the 1 s turn only in +Inf */
+	PF_EXPECT(strstr(m, "# TYPE preflight_loop_turn_cpu_seconds histogram\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"0.0001\"} 1\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"0.001\"} 1\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"0.002\"} 2\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"0.005\"} 3\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"0.25\"} 3\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_bucket{le=\"+Inf\"} 4\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_seconds_count 4\n"));
+	PF_EXPECT(strstr(m, "preflight_loop_turn_cpu_max_seconds 1\n"));
 	PF_EXPECT(strstr(m, "preflight_group_ready{group=\"we\\\"ird\\\\group\\nname\"} 1\n"));
 	PF_EXPECT(strstr(m, "preflight_ready 0\n"));
 	PF_EXPECT(count(m, "# TYPE preflight_fake_depth gauge\n") == 1);
@@ -153,6 +169,35 @@ static void test_promtool(void)
 	fx_free(&f);
 }
 
+/* Rendered a few lines a step, the body is byte for byte the one-call
+ * render: families stay whole and in order across steps. */
+static void test_steps_match_one_call(void)
+{
+	struct fx f;
+	char *whole, *sliced;
+	size_t len = 0, steps = 0;
+	struct pf_metrics_job *j;
+
+	build(&f);
+	whole = pf_render_metrics(&f.v);
+	j = pf_metrics_begin(&f.v, 0);
+	PF_EXPECT(j != NULL && pf_metrics_generation(j) == f.v.generation);
+	while (j && !pf_metrics_step(j, &f.v, 3))
+		steps++;
+	sliced = j ? pf_metrics_end(j, &len) : NULL;
+	PF_EXPECT(steps > 5);
+	PF_EXPECT(whole && sliced && strcmp(whole, sliced) == 0);
+	PF_EXPECT(sliced && len == strlen(sliced));
+	free(whole);
+	free(sliced);
+	/* abandoned half way (a reload): nothing leaks (ASan) */
+	j = pf_metrics_begin(&f.v, 0);
+	PF_EXPECT(j && !pf_metrics_step(j, &f.v, 2));
+	pf_metrics_abort(j);
+	pf_metrics_abort(NULL);
+	fx_free(&f);
+}
+
 static void test_empty_view(void)
 {
 	struct fx f;
@@ -172,6 +217,7 @@ int main(void)
 	pf_test("metric families", test_families);
 	pf_test("ready gauges", test_ready_gauge);
 	pf_test("promtool check metrics", test_promtool);
+	pf_test("steps match one call", test_steps_match_one_call);
 	pf_test("empty view", test_empty_view);
 	return pf_test_summary();
 }

@@ -47,8 +47,9 @@ static bool same_as_full(struct pf_status_cache *c, const struct fx *f)
 {
 	for (int g = -1; g <= (int)f->cfg.n_groups; g++) {
 		char *want = pf_render_status(&f->v, g);
-		char *got = pf_status_cache_render(c, &f->v, g);
-		bool ok = want && got && strcmp(want, got) == 0;
+		size_t len = 0;
+		char *got = pf_status_cache_render(c, &f->v, g, &len);
+		bool ok = want && got && strcmp(want, got) == 0 && len == strlen(got);
 
 		if (!ok)
 			PF_EXPECT_STR(got, want);
@@ -110,7 +111,7 @@ static void test_renders_only_changes(void)
 {
 	struct pf_status_cache *c = pf_status_cache_new();
 	struct fx f;
-	size_t n0;
+	size_t n0, len = 0;
 
 	setup(&f);
 	all_pass(&f, 100000);
@@ -138,7 +139,7 @@ static void test_renders_only_changes(void)
 	n0 = pf_status_cache_renders(c);
 	fx_result(&f, WORKER, PF_REASON_NONE, NULL, 1, 101500);
 	fx_result(&f, DB, PF_REASON_NONE, NULL, 1, 101600);
-	free(pf_status_cache_render(c, &f.v, 0));	/* web: DB, API, RT */
+	free(pf_status_cache_render(c, &f.v, 0, &len));	/* web: DB, API, RT */
 	PF_EXPECT(pf_status_cache_renders(c) == n0 + 3);
 	pf_status_cache_free(c);
 	teardown(&f);
@@ -173,10 +174,43 @@ static void test_rebind_and_reset(void)
 	teardown(&f);
 }
 
+/* Refresh on one turn, assemble on the next: the same body when nothing
+ * came between; a result in between shows on the next render, not in
+ * the assembly (the fragments are the refresh's). */
+static void test_refresh_then_assemble(void)
+{
+	struct pf_status_cache *c = pf_status_cache_new();
+	struct fx f;
+	char *want, *got, *later;
+	size_t len = 0;
+
+	setup(&f);
+	all_pass(&f, 100000);
+	PF_EXPECT(pf_status_cache_refresh(c, &f.v, -1, 2) > 0);	/* a slice */
+	while (pf_status_cache_refresh(c, &f.v, -1, 2) > 0)
+		;
+	want = pf_render_status(&f.v, -1);
+	got = pf_status_cache_assemble(c, &f.v, -1, &len);
+	PF_EXPECT(want && got && strcmp(want, got) == 0 && len == strlen(got));
+	PF_EXPECT(pf_status_cache_renders(c) == N_CHECKS);
+	fx_result(&f, WORKER, PF_REASON_TIMEOUT, "slow", 1, 100100);
+	free(got);
+	got = pf_status_cache_assemble(c, &f.v, -1, &len);
+	PF_EXPECT(got && !strstr(got, "\"slow\""));
+	later = pf_status_cache_render(c, &f.v, -1, &len);
+	PF_EXPECT(later && strstr(later, "\"slow\""));
+	free(want);
+	free(got);
+	free(later);
+	pf_status_cache_free(c);
+	teardown(&f);
+}
+
 int main(void)
 {
 	pf_test("matches the full render across results", test_matches_full_render);
 	pf_test("re-renders only what changed", test_renders_only_changes);
 	pf_test("rebinds on another config, reset", test_rebind_and_reset);
+	pf_test("refresh, then assemble", test_refresh_then_assemble);
 	return pf_test_summary();
 }

@@ -60,6 +60,7 @@ struct fx {
 	size_t dep_idx[FX_MAX][FX_MAX + 1];
 	size_t member_idx[FX_MAX][FX_MAX + 1];
 	struct check checks[FX_MAX];
+	struct pf_loop_stats loop;
 	struct pf_view v;
 };
 
