@@ -125,5 +125,6 @@ const struct pf_keys pf_redis_keys = {
 	.check = redis_check, .free = redis_free, .describe = redis_describe,
 	.target = "url",
 	.doc = "Connect, AUTH, SELECT, PING and ROLE; optionally a queue's"
-	       " depth, consumers and age.",
+	       " depth, consumers and age. The connection closes with a reset"
+	       " once the replies are in, leaving no TIME_WAIT socket.",
 };

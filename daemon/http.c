@@ -389,8 +389,12 @@ static char *metrics_step(struct pf_http *h, const struct pf_view *v,
 }
 
 /* GET /metrics, rendered METRICS_SLICE lines a loop turn: a request
- * waits for the job in progress (several waiting share it, each turn
- * adds a step per waiter) and takes any body finished since it came. */
+ * waits for the job in progress (several waiting advance the same job, a
+ * step each per turn) and takes a body finished since it came while the
+ * cache holds it.  A large body is not kept once sent, so a second
+ * scraper of thousands of checks waiting at the same time renders its
+ * own.  A body finished over several turns may miss results that came
+ * meanwhile; it is at most METRICS_MAX_AGE_MS old when served again. */
 static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 {
 	struct cache *c = &h->metrics;

@@ -451,21 +451,46 @@ def test_tcp_probe_closes_with_reset_and_leaves_no_socket(daemon_factory):
     try:
         d = daemon_factory({"checks": [tcp("held%d" % i, port, interval="100ms",
                                            timeout="80ms") for i in range(5)]})
-        d.wait_status("held0", "pass")
-        time.sleep(1.5)  # ~75 probes
-        _, _, m = d.get("/metrics")
-        runs = sum(float(l.rsplit(" ", 1)[1]) for l in m.decode().splitlines()
-                   if l.startswith("preflight_check_runs_total{"))
-        assert runs >= 40, runs
-        out = subprocess.run(["ss", "-tanH", "dst", "127.0.0.1:%d" % port],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        lingering = [l for l in out.splitlines()
-                     if l.split()[0] in ("FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSING")]
-        assert lingering == [], lingering
+        assert _probes_for_a_while(d, "held0") >= 40
+        assert _lingering(port) == set()
         for i in range(5):
             assert d.get_json("/status/held%d" % i)[1]["status"] == "pass"
     finally:
         peer.close()
+
+
+def _probes_for_a_while(d, first):
+    """Once `first` passes, 1.5 s of probing (5 checks at 100 ms: ~75);
+    returns how many probes completed in all."""
+    d.wait_status(first, "pass")
+    time.sleep(1.5)
+    _, _, m = d.get("/metrics")
+    return sum(float(l.rsplit(" ", 1)[1]) for l in m.decode().splitlines()
+               if l.startswith("preflight_check_runs_total{"))
+
+
+def _lingering(port):
+    """Our side's sockets to 127.0.0.1:port in FIN-WAIT, TIME-WAIT or
+    CLOSING (ss lines)."""
+    out = subprocess.run(["ss", "-tanH", "dst", "127.0.0.1:%d" % port],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    return {l for l in out.splitlines()
+            if l.split()[0] in ("FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSING")}
+
+
+def test_redis_probe_closes_with_reset_and_leaves_no_socket(daemon_factory, redis):
+    """A redis check closes its connection with RST too, once the replies
+    are in: after dozens of probes no socket of ours lingers in FIN-WAIT
+    or TIME-WAIT towards the server (the harness's own readiness client
+    may have left one before), and the check passes."""
+    before = _lingering(redis.port)
+    d = daemon_factory({"checks": [{"name": "r%d" % i, "kind": "redis", "url": redis.url(),
+                                    "interval": "100ms", "timeout": "80ms"}
+                                   for i in range(5)]})
+    assert _probes_for_a_while(d, "r0") >= 40
+    assert _lingering(redis.port) - before == set()
+    for i in range(5):
+        assert d.get_json("/status/r%d" % i)[1]["status"] == "pass"
 
 
 def _raw(port, data, read=True):

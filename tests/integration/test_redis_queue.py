@@ -237,6 +237,8 @@ class CountingProxy:
                     waiting = False
                 except socket.timeout:
                     pass
+        except ConnectionResetError:
+            pass  # the probe closes with a reset once it has its replies
         finally:
             self.bursts.append(bursts)
             c.close()
