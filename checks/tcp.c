@@ -153,7 +153,7 @@ static void tcp_add_details(struct tcp_probe *p, const struct sockaddr *sa)
 }
 
 /* A failed connect(): the result, and -1. */
-static int tcp_refused(struct tcp_probe *p, int e)
+static int tcp_connect_failed(struct tcp_probe *p, int e)
 {
 	pf_probe_set(&p->base, tcp_classify(e), "connect to %s: %s",
 		     p->target, strerror(e));
@@ -171,10 +171,11 @@ static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		return -1;
 	}
 	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS)
-		return tcp_refused(p, errno);
+		return tcp_connect_failed(p, errno);
 	/* To a local peer the kernel has done the whole handshake by the
-	 * time connect() returns EINPROGRESS: asking again says EISCONN,
-	 * and the probe needs no event, no SO_ERROR and no extra turn.  A
+	 * time connect() returns EINPROGRESS: asking again succeeds (0;
+	 * EISCONN on some kernels), and the probe needs no event, no
+	 * SO_ERROR and no extra turn.  A
 	 * remote peer says EALREADY (one cheap syscall) and the write event
 	 * tells.  A refusal that came meanwhile is reported here: asking
 	 * again consumed the socket's error, SO_ERROR would read 0. */
@@ -183,7 +184,7 @@ static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		return 1;
 	}
 	if (errno != EALREADY && errno != EINPROGRESS)
-		return tcp_refused(p, errno);
+		return tcp_connect_failed(p, errno);
 	p->io = event_new(p->base.env->base, p->fd, EV_WRITE, tcp_on_connect, p);
 	if (!p->io || event_add(p->io, NULL) < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");
