@@ -18,7 +18,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-from harness.daemon import Daemon, preflightd_bin, sanitizer_errors  # noqa: E402,F401
+from harness.daemon import (Daemon, loop_turns, preflightd_bin,  # noqa: E402,F401
+                            sanitizer_errors, turns_over)
 from harness.net import (BlackHole, Tarpit, free_port, listen_low,  # noqa: E402,F401
                          serve_in_thread)
 from harness.redis import RedisServer  # noqa: E402,F401
@@ -157,26 +158,6 @@ def wait_all_run(d, n, timeout=30.0):
             return doc
         time.sleep(0.2)
     raise SystemExit("bench: checks did not all complete a probe in %.0fs" % timeout)
-
-
-def loop_turns(d):
-    """The daemon's loop-turn histogram from /metrics: {le: cumulative
-    count} (le as a float, +Inf as inf) and the longest turn (seconds)."""
-    _, _, body = d.get("/metrics", timeout=30)
-    buckets, longest = {}, 0.0
-    for line in body.decode().splitlines():
-        if line.startswith("preflight_loop_turn_cpu_seconds_bucket{le="):
-            le = line.split('"')[1]
-            buckets[float("inf") if le == "+Inf" else float(le)] = int(line.split()[-1])
-        elif line.startswith("preflight_loop_turn_cpu_max_seconds "):
-            longest = float(line.split()[-1])
-    return buckets, longest
-
-
-def turns_over(before, after, le):
-    """Turns longer than le seconds between two loop_turns() readings."""
-    inf = float("inf")
-    return (after[inf] - after[le]) - (before[inf] - before[le])
 
 
 def run(cmd, **kw):

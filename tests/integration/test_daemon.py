@@ -464,9 +464,7 @@ def _probes_for_a_while(d, first):
     returns how many probes completed in all."""
     d.wait_status(first, "pass")
     time.sleep(1.5)
-    _, _, m = d.get("/metrics")
-    return sum(float(l.rsplit(" ", 1)[1]) for l in m.decode().splitlines()
-               if l.startswith("preflight_check_runs_total{"))
+    return _runs(d)
 
 
 def _lingering(port):

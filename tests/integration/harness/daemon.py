@@ -17,6 +17,26 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
+def loop_turns(d):
+    """The daemon's loop-turn histogram from /metrics: {le: cumulative
+    count} (le as a float, +Inf as inf) and the longest turn (seconds)."""
+    _, _, body = d.get("/metrics", timeout=60)
+    buckets, longest = {}, 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("preflight_loop_turn_cpu_seconds_bucket{le="):
+            le = line.split('"')[1]
+            buckets[float("inf") if le == "+Inf" else float(le)] = int(line.split()[-1])
+        elif line.startswith("preflight_loop_turn_cpu_max_seconds "):
+            longest = float(line.split()[-1])
+    return buckets, longest
+
+
+def turns_over(before, after, le):
+    """Turns longer than le seconds between two loop_turns() histograms."""
+    inf = float("inf")
+    return (after[inf] - after[le]) - (before[inf] - before[le])
+
+
 def preflightd_bin():
     return os.path.abspath(os.environ.get("PREFLIGHTD_BIN",
                                           os.path.join(ROOT, "build", "preflightd")))
