@@ -29,6 +29,8 @@ struct cJSON;
 /* POST /run starts a check at most once per this (SPEC §6). */
 #define PF_DEFAULT_RUN_SPACING_MS 10000
 #define PF_DEFAULT_RUN_SPACING_ON_DEMAND_MS 60000
+/* Bytes of a check's config fingerprint (SHA-256). */
+#define PF_FINGERPRINT_LEN 32
 
 /* One entry of "checks" (after "defaults" were applied). */
 struct pf_check_cfg {
@@ -58,10 +60,10 @@ struct pf_check_cfg {
 	 * these: the key table masks its own secret keys) */
 	char **file_secrets;
 	size_t n_file_secrets;
-	/* Canonical JSON of the check's effective (expanded) config: two checks
-	 * with equal fingerprints are "unchanged" across a reload.  Holds
-	 * secrets: never printed. */
-	char *fingerprint;
+	/* SHA-256 of the canonical JSON of the check's effective (expanded)
+	 * config: two checks with equal fingerprints are "unchanged" across a
+	 * reload.  Made from secrets: never printed. */
+	unsigned char fingerprint[PF_FINGERPRINT_LEN];
 };
 
 struct pf_group_cfg {

@@ -2,14 +2,15 @@
  * One entry of "checks": the common keys (config_keys.c) with "defaults"
  * applied and the kind's defaults for the rest, the kind's key table, the
  * fingerprint and the redacted description.
- * A pf_check_cfg built here owns its strings, hints, kind config and
- * fingerprint; pf_check_cfg_release() frees them.
+ * A pf_check_cfg built here owns its strings, hints and kind config;
+ * pf_check_cfg_release() frees them.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "config_keys.h"
 #include "config_priv.h"
@@ -173,15 +174,18 @@ static void sort_keys(cJSON *node)
 	free(v);
 }
 
-/* Canonical JSON of the effective object with common fields normalised,
- * so "10s" and 10 or an omitted default fingerprint alike. */
-static char *fingerprint(const cJSON *eff, const struct pf_check_cfg *c)
+/* SHA-256 of the canonical JSON of the effective object with common
+ * fields normalised, so "10s" and 10 or an omitted default fingerprint
+ * alike.  The digest, not the text, is kept: 32 bytes instead of ~160 a
+ * check (10,000 checks: 1.3 MB), and no copy of the secrets in it. */
+static int fingerprint(const cJSON *eff, struct pf_check_cfg *c)
 {
 	cJSON *fp = cJSON_Duplicate(eff, 1);
 	char *s;
+	int ok;
 
 	if (!fp)
-		return NULL;
+		return -1;
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "interval");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "timeout");
 	cJSON_DeleteItemFromObjectCaseSensitive(fp, "max_age");
@@ -197,7 +201,10 @@ static char *fingerprint(const cJSON *eff, const struct pf_check_cfg *c)
 	sort_keys(fp);
 	s = cJSON_PrintUnformatted(fp);
 	cJSON_Delete(fp);
-	return s;
+	ok = s && EVP_Digest(s, strlen(s), c->fingerprint, NULL, EVP_sha256(),
+			     NULL) == 1;
+	free(s);
+	return ok ? 0 : -1;
 }
 
 static int build_effective(const cJSON *eff, const cJSON *raw,
@@ -222,8 +229,7 @@ static int build_effective(const cJSON *eff, const cJSON *raw,
 		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
 		return -1;
 	}
-	c->fingerprint = fingerprint(eff, c);
-	if (!c->fingerprint) {
+	if (fingerprint(eff, c) < 0) {
 		snprintf(err, errlen, "%s: %s: out of memory", ld->source, path);
 		return -1;
 	}
@@ -271,7 +277,6 @@ void pf_check_cfg_release(struct pf_check_cfg *c)
 	pf_cfg_strv_free(c->depends_on);
 	free(c->dep_idx);
 	pf_check_secrets_free(c);
-	free(c->fingerprint);
 	memset(c, 0, sizeof *c);
 }
 

@@ -48,9 +48,9 @@ static void raise_fd_limit(void)
  * every request into one epoll_ctl per descriptor and loop turn: /status
  * throughput +12 % (docs/benchmarks.md).  It is unsafe only with dup()ed
  * descriptors, which nothing here registers.  libevent's default coarse
- * (4 ms) clock is kept for its own timers (timeouts, backstops): its
+ * (4 ms) clock is kept for its own timers (probe deadlines): its
  * precise mode wakes the loop for every distinct deadline and costs ~45 us
- * a probe here.  Probe starts do not use it: see slots.h. */
+ * a probe here.  Probe starts and backstops do not use it: see slots.h. */
 static struct event_base *new_base(void)
 {
 	struct event_config *ec = event_config_new();

@@ -46,9 +46,10 @@ bool pf_history_add(struct pf_history **hp, time_t now, enum pf_status before,
 
 	if (!h && !(h = *hp = calloc(1, sizeof *h)))
 		return false;
-	if (!h->m5_key && !h->h1_key) {
+	if (!h->m5_key && !h->h1_key && !h->h6_key) {
 		h->m5_key = t / 300;
 		h->h1_key = t / 3600;
+		h->h6_key = t / 21600;
 	}
 	i = (h->head_run + h->n_runs) % PF_HISTORY_RUNS;
 	if (h->n_runs == PF_HISTORY_RUNS)
@@ -68,9 +69,11 @@ bool pf_history_add(struct pf_history **hp, time_t now, enum pf_status before,
 							      (uint8_t)after, (uint8_t)reason };
 	}
 	advance(h->m5, 12, &h->m5_key, t / 300);
-	advance(h->h1, 168, &h->h1_key, t / 3600);
+	advance(h->h1, 24, &h->h1_key, t / 3600);
+	advance(h->h6, 28, &h->h6_key, t / 21600);
 	count(&h->m5[h->m5_key % 12], passed);
-	count(&h->h1[h->h1_key % 168], passed);
+	count(&h->h1[h->h1_key % 24], passed);
+	count(&h->h6[h->h6_key % 28], passed);
 	return true;
 }
 
@@ -100,8 +103,10 @@ double pf_history_uptime(const struct pf_history *h, time_t now,
 		return NAN;
 	if (window_s <= 3600)
 		sum(h->m5, 12, h->m5_key, t / 300, window_s / 300, &pass, &total);
+	else if (window_s <= 86400)
+		sum(h->h1, 24, h->h1_key, t / 3600, window_s / 3600, &pass, &total);
 	else
-		sum(h->h1, 168, h->h1_key, t / 3600, window_s / 3600, &pass, &total);
+		sum(h->h6, 28, h->h6_key, t / 21600, window_s / 21600, &pass, &total);
 	return total ? (double)pass / (double)total : NAN;
 }
 

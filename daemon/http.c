@@ -1,9 +1,11 @@
 /*
- * The HTTP surface (SPEC §6): routes and cached bodies, on the server of
- * httpd.c (which enforces the connection limits).  Owns the server and
- * the cached bodies; borrows the engine.  Bodies are rendered when a result changed (the daemon's
- * version moved) and, for /readyz, also when a result went stale; /status
- * bodies are assembled from per-check fragments (status_cache.c).
+ * The HTTP surface (SPEC §6): routes and cached bodies (http_cache.c), on
+ * the server of httpd.c (which enforces the connection limits).  Owns the
+ * server and the cached bodies; borrows the engine.  Bodies are rendered
+ * when a result changed (the daemon's version moved) and, for /readyz,
+ * also when a result went stale; /status bodies are assembled from
+ * per-check fragments (status_cache.c), and those of thousands of checks
+ * streamed from them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "engine.h"
 #include "http.h"
+#include "http_cache.h"
 #include "httpd.h"
 #include "pf_net.h"
 #include "pf_util.h"
@@ -23,25 +26,12 @@
 #include "run.h"
 #include "status_cache.h"
 
-/* A rendered body, shared by the cache and the responses still being
- * written: each holds a reference, the last one frees it, so a response
- * sends the cached bytes without copying them and a re-render never pulls
- * them from under a slow client. */
-struct body {
-	size_t len;
-	char *text;		/* owned, malloc'd by render.c */
-	unsigned refs;		/* the cache's + one per response in flight */
-};
-
 /* Check objects rendered per loop turn for a /status (~2 ms): a config
- * with more checks has its /status refreshed in slices and assembled on
+ * with more checks has its /status refreshed in slices and streamed from
  * the turn after; and the rounds after which the rest is rendered at once
  * (results arriving faster than slices cannot starve the request). */
 #define STATUS_SLICE 300
 #define STATUS_ROUNDS_MAX 200
-/* /status and /metrics bodies larger than this are not kept between
- * requests (drop_if_large). */
-#define STATUS_KEEP_MAX (256 * 1024)
 /* /metrics is re-rendered at least this often: loop turns and log drops
  * move without a result. */
 #define METRICS_MAX_AGE_MS 1000.0
@@ -53,29 +43,21 @@ struct body {
  * check's families take ~1,600 bytes). */
 #define METRICS_BYTES_PER_CHECK 1600
 
-struct cache {
-	struct body *body;	/* owned, NULL when empty */
-	uint64_t version;	/* daemon version it was rendered at */
-	double expires_mono;	/* re-render after this (readyz); 0 = never */
-	double done_mono;	/* when it was rendered */
-	bool ready;		/* /readyz verdict */
-};
-
 struct pf_http {
 	struct pf_engine *e;			/* borrowed */
 	struct pf_httpd *srv;			/* owned: connections and limits */
-	struct cache *status;			/* owned: [0] all, [1+g] group g */
+	struct pf_http_cache *status;			/* owned: [0] all, [1+g] group g */
 	/* owned: per-check /status fragments the status bodies are
 	 * assembled from, so a body after K results costs K check renders */
 	struct pf_status_cache *frags;
-	struct cache *readyz;			/* owned, same layout */
+	struct pf_http_cache *readyz;			/* owned, same layout */
 	size_t n_sets;
-	struct cache *checks;			/* owned: one per check */
+	struct pf_http_cache *checks;			/* owned: one per check */
 	size_t n_checks;
-	struct cache metrics;
+	struct pf_http_cache metrics;
 	struct pf_metrics_job *metrics_job;	/* owned: a /metrics in steps */
 	size_t metrics_len;			/* of the last /metrics body */
-	struct cache page;			/* GET / */
+	struct pf_http_cache page;			/* GET / */
 	/* on-demand checks in the config of generation od_generation: with
 	 * none, no /status needs a scan for results going stale */
 	size_t n_on_demand;
@@ -91,81 +73,6 @@ static const char CT_JSON[] = "application/json";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 static const char CT_METRICS[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char CT_HTML[] = "text/html; charset=utf-8";
-
-static void body_unref(struct body *b)
-{
-	if (b && --b->refs == 0) {
-		free(b->text);
-		free(b);
-	}
-}
-
-/* httpd: the answer holding this body was written or dropped. */
-static void on_body_sent(const void *data, size_t len, void *arg)
-{
-	(void)data;
-	(void)len;
-	body_unref(arg);
-}
-
-static void cache_clear(struct cache *c, size_t n)
-{
-	for (size_t i = 0; c && i < n; i++) {
-		body_unref(c[i].body);
-		c[i].body = NULL;
-	}
-}
-
-static bool cache_valid(const struct cache *c, uint64_t version, double now)
-{
-	return c->body && c->version == version &&
-	       (c->expires_mono <= 0 || now < c->expires_mono);
-}
-
-/* Takes text (malloc'd, len bytes); returns false when out of memory. */
-static bool cache_store_len(struct cache *c, char *text, size_t len,
-			    uint64_t version)
-{
-	struct body *b = text ? malloc(sizeof(*b)) : NULL;
-
-	if (!b) {
-		free(text);
-		return false;
-	}
-	b->text = text;
-	b->len = len;
-	b->refs = 1;
-	body_unref(c->body);
-	c->body = b;
-	c->version = version;
-	c->expires_mono = 0;
-	c->done_mono = pf_mono_ms();
-	return true;
-}
-
-static bool cache_store(struct cache *c, char *text, uint64_t version)
-{
-	return cache_store_len(c, text, text ? strlen(text) : 0, version);
-}
-
-/* A body of thousands of checks changes with every result, so a second
- * request almost never finds it current: keeping it would only double
- * what the fragments hold (/status) or keep 16 MB for nothing (/metrics
- * of 10,000 checks).  It goes once sent; the answers in flight hold it. */
-static void drop_if_large(struct cache *c)
-{
-	if (c->body && c->body->len > STATUS_KEEP_MAX) {
-		body_unref(c->body);
-		c->body = NULL;
-	}
-}
-
-static void send_body(struct pf_http_req *req, int code, const char *ctype,
-		      struct body *b)
-{
-	b->refs++;
-	pf_httpd_reply_ref(req, code, ctype, b->text, b->len, on_body_sent, b);
-}
 
 static void send_text(struct pf_http_req *req, int code, const char *ctype,
 		      const char *text)
@@ -193,6 +100,32 @@ static void send_error(struct pf_http_req *req, int code, const char *msg)
 static void send_oom(struct pf_http_req *req)
 {
 	send_text(req, 500, CT_JSON, "{\"error\":\"out of memory\"}");
+}
+
+static size_t status_body_read(void *arg, char *dst, size_t room)
+{
+	return pf_status_body_read(arg, dst, room);
+}
+
+static void status_body_release(void *arg)
+{
+	pf_status_body_free(arg);
+}
+
+/* A body of thousands of checks, streamed from the fragments it holds
+ * references to: no 3 MB copy, and it reads the same bytes while the
+ * cache re-renders meanwhile. */
+static void send_status_body(struct pf_http_req *req, struct pf_status_body *b)
+{
+	struct pf_httpd_source src = {
+		.read = status_body_read, .release = status_body_release, .arg = b,
+	};
+
+	if (!b) {
+		send_oom(req);
+		return;
+	}
+	pf_httpd_reply_stream(req, 200, CT_JSON, pf_status_body_len(b), &src);
 }
 
 /* Earliest moment a currently fresh result goes stale (0: none will).
@@ -254,7 +187,7 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 {
 	int g = query_group(h, req, q);
 	double now = pf_mono_ms();
-	struct cache *c;
+	struct pf_http_cache *c;
 	struct pf_view v;
 
 	if (g == -2)
@@ -264,37 +197,39 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 		return;
 	}
 	c = &h->status[g + 1];
-	if (!cache_valid(c, h->e->version, now)) {
+	if (!pf_http_cache_valid(c, h->e->version, now)) {
 		uint64_t version = h->e->version;
 		size_t len = 0;
 		char *text;
 
 		pf_engine_view(h->e, &v);
+		if (req->keep && !pf_status_cache_bound(h->frags, &v))
+			req->keep = 0;	/* a reload since: refresh in slices again */
 		if (req->keep) {
-			/* the last round brought every fragment up to date (at
-			 * version keep - 1): only the assembly is left */
-			version = req->keep - 1;
-			text = pf_status_cache_assemble(h->frags, &v, g, &len);
+			/* the last round brought every fragment up to date:
+			 * the body is streamed from them, never kept */
+			send_status_body(req, pf_status_cache_body(h->frags, &v, g));
+			return;
 		} else if (v.n_checks > STATUS_SLICE && req->round < STATUS_ROUNDS_MAX) {
 			/* Thousands of checks: out-of-date check objects are
 			 * rendered a slice per loop turn, and the body is
-			 * assembled on the turn after, probes and other clients
+			 * streamed on the turn after, probes and other clients
 			 * between. */
 			if (pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) == 0)
-				req->keep = version + 1;
+				req->keep = 1;
 			pf_httpd_again(req);
 			return;
 		} else {
 			text = pf_status_cache_render(h->frags, &v, g, &len);
 		}
-		if (!cache_store_len(c, text, len, version)) {
+		if (!pf_http_cache_store_len(c, text, len, version)) {
 			send_oom(req);
 			return;
 		}
 		c->expires_mono = next_on_demand_stale_ms(h, now);
 	}
-	send_body(req, 200, CT_JSON, c->body);
-	drop_if_large(c);
+	pf_http_send_body(req, 200, CT_JSON, c->body);
+	pf_http_cache_drop_if_large(c);
 }
 
 /* GET /readyz/{G}: the group from the path; -2 (404 sent) when unknown. */
@@ -314,7 +249,7 @@ static int path_group(struct pf_http *h, struct pf_http_req *req, const char *na
 static void on_readyz(struct pf_http *h, struct pf_http_req *req, int g)
 {
 	double now = pf_mono_ms();
-	struct cache *c;
+	struct pf_http_cache *c;
 	struct pf_view v;
 
 	if (g == -2)
@@ -324,15 +259,15 @@ static void on_readyz(struct pf_http *h, struct pf_http_req *req, int g)
 		return;
 	}
 	c = &h->readyz[g + 1];
-	if (!cache_valid(c, h->e->version, now)) {
+	if (!pf_http_cache_valid(c, h->e->version, now)) {
 		pf_engine_view(h->e, &v);
-		if (!cache_store(c, pf_render_readyz(&v, g, &c->ready), h->e->version)) {
+		if (!pf_http_cache_store(c, pf_render_readyz(&v, g, &c->ready), h->e->version)) {
 			send_oom(req);
 			return;
 		}
 		c->expires_mono = next_stale_ms(h->e, now, false);
 	}
-	send_body(req, c->ready ? 200 : 503, CT_JSON, c->body);
+	pf_http_send_body(req, c->ready ? 200 : 503, CT_JSON, c->body);
 }
 
 static void on_check(struct pf_http *h, struct pf_http_req *req,
@@ -341,7 +276,7 @@ static void on_check(struct pf_http *h, struct pf_http_req *req,
 	int i = pf_config_find_check(h->e->cfg, name);
 	double now = pf_mono_ms();
 	char msg[300];
-	struct cache *c;
+	struct pf_http_cache *c;
 	struct pf_view v;
 
 	if (i < 0 || (size_t)i >= h->n_checks) {
@@ -350,15 +285,15 @@ static void on_check(struct pf_http *h, struct pf_http_req *req,
 		return;
 	}
 	c = &h->checks[i];
-	if (!cache_valid(c, h->e->version, now)) {
+	if (!pf_http_cache_valid(c, h->e->version, now)) {
 		pf_engine_view(h->e, &v);
-		if (!cache_store(c, pf_render_check(&v, (size_t)i), h->e->version)) {
+		if (!pf_http_cache_store(c, pf_render_check(&v, (size_t)i), h->e->version)) {
 			send_oom(req);
 			return;
 		}
 		c->expires_mono = next_on_demand_stale_ms(h, now);
 	}
-	send_body(req, 200, CT_JSON, c->body);
+	pf_http_send_body(req, 200, CT_JSON, c->body);
 }
 
 /* One step of the /metrics job, started when none runs (or it was for
@@ -397,14 +332,14 @@ static char *metrics_step(struct pf_http *h, const struct pf_view *v,
  * meanwhile; it is at most METRICS_MAX_AGE_MS old when served again. */
 static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 {
-	struct cache *c = &h->metrics;
+	struct pf_http_cache *c = &h->metrics;
 	double now = pf_mono_ms();
 	struct pf_view v;
 	size_t len = 0;
 	bool more;
 	char *text;
 
-	if (!cache_valid(c, h->e->version, now) &&
+	if (!pf_http_cache_valid(c, h->e->version, now) &&
 	    !(req->round > 0 && c->body && c->done_mono >= req->since_ms)) {
 		pf_engine_view(h->e, &v);
 		text = metrics_step(h, &v, &len, &more);
@@ -412,7 +347,7 @@ static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 			pf_httpd_again(req);
 			return;
 		}
-		if (!cache_store_len(c, text, len, h->e->version)) {
+		if (!pf_http_cache_store_len(c, text, len, h->e->version)) {
 			send_oom(req);
 			return;
 		}
@@ -423,21 +358,21 @@ static void on_metrics(struct pf_http *h, struct pf_http_req *req)
 		if (c->expires_mono <= 0 || c->expires_mono > now + METRICS_MAX_AGE_MS)
 			c->expires_mono = now + METRICS_MAX_AGE_MS;
 	}
-	send_body(req, 200, CT_METRICS, c->body);
-	drop_if_large(c);
+	pf_http_send_body(req, 200, CT_METRICS, c->body);
+	pf_http_cache_drop_if_large(c);
 }
 
 /* GET /: what people read.  No script may run in it, whatever a peer put
  * into an error: the page has none and the policy forbids any. */
 static void on_page(struct pf_http *h, struct pf_http_req *req)
 {
-	struct cache *c = &h->page;
+	struct pf_http_cache *c = &h->page;
 	double now = pf_mono_ms();
 	struct pf_view v;
 
-	if (!cache_valid(c, h->e->version, now)) {
+	if (!pf_http_cache_valid(c, h->e->version, now)) {
 		pf_engine_view(h->e, &v);
-		if (!cache_store(c, pf_render_page(&v), h->e->version)) {
+		if (!pf_http_cache_store(c, pf_render_page(&v), h->e->version)) {
 			send_oom(req);
 			return;
 		}
@@ -446,7 +381,7 @@ static void on_page(struct pf_http *h, struct pf_http_req *req)
 	pf_httpd_header(req, "Content-Security-Policy",
 			"default-src 'none'; style-src 'unsafe-inline'");
 	pf_httpd_header(req, "X-Content-Type-Options", "nosniff");
-	send_body(req, 200, CT_HTML, c->body);
+	pf_http_send_body(req, 200, CT_HTML, c->body);
 }
 
 /* POST /run[?check=C|group=G]: the rules are run.c's; this passes the
@@ -542,13 +477,13 @@ static bool alloc_caches(struct pf_http *h)
 
 static void free_caches(struct pf_http *h)
 {
-	cache_clear(h->status, h->n_sets);
-	cache_clear(h->readyz, h->n_sets);
-	cache_clear(h->checks, h->n_checks);
-	cache_clear(&h->metrics, 1);
+	pf_http_cache_clear(h->status, h->n_sets);
+	pf_http_cache_clear(h->readyz, h->n_sets);
+	pf_http_cache_clear(h->checks, h->n_checks);
+	pf_http_cache_clear(&h->metrics, 1);
 	pf_metrics_abort(h->metrics_job);	/* made for the old config */
 	h->metrics_job = NULL;
-	cache_clear(&h->page, 1);
+	pf_http_cache_clear(&h->page, 1);
 	pf_status_cache_free(h->frags);
 	h->frags = NULL;
 	free(h->status);

@@ -71,6 +71,7 @@ void pf_httpd_close(struct pf_httpd_conn *c)
 
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->n--;
+	pf_httpd_stream_release(c);	/* a body streamed only in part */
 	bufferevent_free(c->bev);	/* drops unsent answers: their bodies are unref'd */
 	evhttp_clear_headers(&c->out_headers);
 	pf_httpd_drop_held(c);
@@ -151,7 +152,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	pf_httpd_read(arg);
 }
 
-/* The answer was written: read the next request, or close. */
+/* The answer was written (or, while a body streams, the output drained
+ * to its low watermark): read the next request, or close. */
 static void on_written(struct bufferevent *bev, void *arg)
 {
 	struct pf_httpd_conn *c = arg;
@@ -159,6 +161,11 @@ static void on_written(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (!c->busy)
 		return;
+	if (c->stream.release) {	/* a streamed body with more to come */
+		if (!pf_httpd_stream_fill(c))
+			c->close_after = true;
+		return;
+	}
 	c->busy = false;
 	c->served++;
 	c->since_ms = pf_mono_ms();

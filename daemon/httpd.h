@@ -85,6 +85,20 @@ void pf_httpd_reply_ref(struct pf_http_req *req, int code, const char *ctype,
 			const char *body, size_t len, pf_httpd_unref unref,
 			void *arg);
 
+/* A body made as the connection drains, for one too large to hold whole
+ * (a 10,000-check /status is 3 MB): read copies up to room bytes of what
+ * is left into dst and returns how many (0 only when nothing is left);
+ * release runs once, when all was read or the connection closed first. */
+struct pf_httpd_source {
+	size_t (*read)(void *arg, char *dst, size_t room);
+	void (*release)(void *arg);
+	void *arg;
+};
+/* Answers with len bytes read from src as the client takes them: at most
+ * ~256 KB of it in our buffers at a time. */
+void pf_httpd_reply_stream(struct pf_http_req *req, int code, const char *ctype,
+			   size_t len, const struct pf_httpd_source *src);
+
 /* Answer later: the handler is called again with the same request on a
  * later loop turn (req->round counts), so a long job can be cut into
  * slices with other clients served between them.  The connection reads

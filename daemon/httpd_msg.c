@@ -229,6 +229,78 @@ void pf_httpd_reply_ref(struct pf_http_req *req, int code, const char *ctype,
 	}
 }
 
+/* A streamed body is read from its source in pieces of STREAM_PIECE into
+ * the output until it holds STREAM_HIGH, and again once the output drops
+ * to STREAM_LOW (the write watermark): a 3 MB /status costs ~256 KB of
+ * buffer, not a second copy of itself.  The pieces stay below malloc's
+ * mmap threshold, so their memory is reused rather than faulted in anew. */
+#define STREAM_PIECE (64 * 1024)
+#define STREAM_HIGH (256 * 1024)
+#define STREAM_LOW (64 * 1024)
+
+void pf_httpd_stream_release(struct pf_httpd_conn *c)
+{
+	void (*release)(void *arg) = c->stream.release;
+
+	if (!release)
+		return;
+	c->stream.release = NULL;
+	c->stream_left = 0;
+	release(c->stream.arg);
+}
+
+bool pf_httpd_stream_fill(struct pf_httpd_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool ok = true;
+
+	while (c->stream_left > 0 && evbuffer_get_length(out) < STREAM_HIGH) {
+		struct evbuffer_iovec vec;
+		size_t want = c->stream_left < STREAM_PIECE ? c->stream_left : STREAM_PIECE;
+		size_t got = 0;
+
+		if (evbuffer_reserve_space(out, (ev_ssize_t)want, &vec, 1) == 1)
+			got = c->stream.read(c->stream.arg, vec.iov_base,
+					     want < vec.iov_len ? want : vec.iov_len);
+		if (got == 0) {
+			ok = false;	/* out of memory, or a source shorter than it said */
+			break;
+		}
+		vec.iov_len = got;
+		evbuffer_commit_space(out, &vec, 1);
+		c->stream_left -= got;
+	}
+	if (c->stream_left == 0 || !ok) {
+		/* all of it queued: the write callback fires again when the
+		 * output is empty, which ends the answer */
+		pf_httpd_stream_release(c);
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	}
+	return ok;
+}
+
+void pf_httpd_reply_stream(struct pf_http_req *req, int code, const char *ctype,
+			   size_t len, const struct pf_httpd_source *src)
+{
+	struct pf_httpd_conn *c = req->conn;
+
+	if (req->answered) {
+		src->release(src->arg);
+		return;
+	}
+	req->answered = true;
+	write_head(c, code, ctype, len);
+	if (req->method == PF_HTTP_HEAD || len == 0) {
+		src->release(src->arg);
+		return;
+	}
+	c->stream = *src;
+	c->stream_left = len;
+	bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
+	if (!pf_httpd_stream_fill(c))
+		c->close_after = true;	/* the client sees a short body, then EOF */
+}
+
 /* Path and query of the target, and the handler's call.  True when the
  * handler asked to be called again (the caller then holds h). */
 static bool dispatch(struct pf_httpd_conn *c, struct head *h, unsigned round)

@@ -71,23 +71,25 @@ static void put_value(FILE *f, double x)
 /* ---- per-check samples: one call writes one check's lines ------------- */
 
 struct family;
-typedef void (*per_check_fn)(FILE *f, const struct pf_view *v, size_t i,
-			     const struct family *fam);
+/* Writes check i's lines of fam; returns how many (the slice budget
+ * counts lines, so checks of another kind cost nothing). */
+typedef unsigned (*per_check_fn)(FILE *f, const struct pf_view *v, size_t i,
+				 const struct family *fam);
 
 /* One family of the exposition: its header, then either one call per
- * check (per_check; the unit a slice counts) or everything at once
+ * check (per_check) or everything at once
  * (whole, which writes its own headers). */
 struct family {
 	const char *name, *type, *help;
 	per_check_fn per_check;
 	void (*whole)(FILE *f, const struct pf_view *v);
-	unsigned lines;			/* per check, for the slice budget */
+	unsigned lines;			/* of whole, for the slice budget */
 	const struct check_ops *ops;	/* a kind's gauge: the kind */
 	int gauge;			/* and which of its gauges */
 };
 
-static void up_samples(FILE *f, const struct pf_view *v, size_t i,
-		       const struct family *fam)
+static unsigned up_samples(FILE *f, const struct pf_view *v, size_t i,
+			   const struct family *fam)
 {
 	enum pf_status s = pf_view_status(v, i);
 
@@ -95,24 +97,26 @@ static void up_samples(FILE *f, const struct pf_view *v, size_t i,
 	fputs("preflight_check_up", f);
 	put_check_labels(f, v, i);
 	fprintf(f, "} %d\n", s == PF_STATUS_PASS || s == PF_STATUS_WARN);
+	return 1;
 }
 
-static void duration_samples(FILE *f, const struct pf_view *v, size_t i,
-			     const struct family *fam)
+static unsigned duration_samples(FILE *f, const struct pf_view *v, size_t i,
+				 const struct family *fam)
 {
 	(void)fam;
 	if (!v->checks[i].state.has_run)
-		return;
+		return 0;
 	fputs("preflight_check_duration_seconds", f);
 	put_check_labels(f, v, i);
 	fputc('}', f);
 	put_value(f, v->checks[i].state.duration_ms / 1000.0);
+	return 1;
 }
 
 /* preflight_probe_duration_seconds: latency percentiles come from PromQL
  * (histogram_quantile), across a fleet too. */
-static void histogram_samples(FILE *f, const struct pf_view *v, size_t i,
-			      const struct family *fam)
+static unsigned histogram_samples(FILE *f, const struct pf_view *v, size_t i,
+				  const struct family *fam)
 {
 	const struct check_state *st = &v->checks[i].state;
 	uint64_t cum = 0;
@@ -138,38 +142,42 @@ static void histogram_samples(FILE *f, const struct pf_view *v, size_t i,
 	fputs("preflight_probe_duration_seconds_count", f);
 	put_check_labels(f, v, i);
 	fprintf(f, "} %llu\n", (unsigned long long)st->runs);
+	return PF_DURATION_BUCKETS + 3;
 }
 
-static void last_success_samples(FILE *f, const struct pf_view *v, size_t i,
-				 const struct family *fam)
+static unsigned last_success_samples(FILE *f, const struct pf_view *v, size_t i,
+				     const struct family *fam)
 {
 	const struct check_state *st = &v->checks[i].state;
 
 	(void)fam;
 	if (!st->has_success)
-		return;
+		return 0;
 	fputs("preflight_check_last_success_timestamp_seconds", f);
 	put_check_labels(f, v, i);
 	fputc('}', f);
 	put_value(f, (double)st->last_success.tv_sec +
 		  (double)st->last_success.tv_nsec / 1e9);
+	return 1;
 }
 
-static void runs_samples(FILE *f, const struct pf_view *v, size_t i,
-			 const struct family *fam)
+static unsigned runs_samples(FILE *f, const struct pf_view *v, size_t i,
+			     const struct family *fam)
 {
 	(void)fam;
 	fputs("preflight_check_runs_total", f);
 	put_check_labels(f, v, i);
 	fprintf(f, "} %llu\n", (unsigned long long)v->checks[i].state.runs);
+	return 1;
 }
 
 /* Only reasons that occurred are emitted: 18 zero series per check would
  * multiply the cardinality for no information. */
-static void failure_samples(FILE *f, const struct pf_view *v, size_t i,
-			    const struct family *fam)
+static unsigned failure_samples(FILE *f, const struct pf_view *v, size_t i,
+				const struct family *fam)
 {
 	const struct check_state *st = &v->checks[i].state;
+	unsigned lines = 0;
 
 	(void)fam;
 	for (int r = PF_REASON_NONE + 1; r < PF_REASON_COUNT; r++) {
@@ -179,23 +187,26 @@ static void failure_samples(FILE *f, const struct pf_view *v, size_t i,
 		put_check_labels(f, v, i);
 		put_label(f, "reason", pf_reason_name((enum pf_reason)r), false);
 		fprintf(f, "} %llu\n", (unsigned long long)st->failures[r]);
+		lines++;
 	}
+	return lines;
 }
 
 /* A kind's gauge, fed by last.gauge[g] of each of the kind's checks that
  * measured it. */
-static void gauge_samples(FILE *f, const struct pf_view *v, size_t i,
-			  const struct family *fam)
+static unsigned gauge_samples(FILE *f, const struct pf_view *v, size_t i,
+			      const struct family *fam)
 {
 	const struct check_state *st = &v->checks[i].state;
 
 	if (v->cfg->checks[i].ops != fam->ops || !st->has_run ||
 	    isnan(st->last.gauge[fam->gauge]))
-		return;
+		return 0;
 	fprintf(f, "%s{", fam->name);
 	put_label(f, "check", v->cfg->checks[i].name, true);
 	fputc('}', f);
 	put_value(f, st->last.gauge[fam->gauge]);
+	return 1;
 }
 
 /* ---- families rendered at once ----------------------------------------- */
@@ -307,18 +318,17 @@ static void tail_families(FILE *f, const struct pf_view *v)
  * declares (ops->gauges), then the rest. */
 static const struct family check_families[] = {
 	{ "preflight_check_up", "gauge",
-	  "1 when the check passes (or warns), 0 otherwise.", up_samples, NULL, 1, NULL, 0 },
+	  "1 when the check passes (or warns), 0 otherwise.", up_samples, NULL, 0, NULL, 0 },
 	{ "preflight_check_duration_seconds", "gauge",
-	  "Duration of the check's last probe in seconds.", duration_samples, NULL, 1, NULL, 0 },
+	  "Duration of the check's last probe in seconds.", duration_samples, NULL, 0, NULL, 0 },
 	{ "preflight_probe_duration_seconds", "histogram",
-	  "Duration of the check's probes in seconds.", histogram_samples, NULL,
-	  PF_DURATION_BUCKETS + 3, NULL, 0 },
+	  "Duration of the check's probes in seconds.", histogram_samples, NULL, 0, NULL, 0 },
 	{ "preflight_check_last_success_timestamp_seconds", "gauge",
-	  "Unix time of the check's last passing probe.", last_success_samples, NULL, 1, NULL, 0 },
+	  "Unix time of the check's last passing probe.", last_success_samples, NULL, 0, NULL, 0 },
 	{ "preflight_check_runs_total", "counter",
-	  "Probes of the check completed since start.", runs_samples, NULL, 1, NULL, 0 },
+	  "Probes of the check completed since start.", runs_samples, NULL, 0, NULL, 0 },
 	{ "preflight_check_failures_total", "counter",
-	  "Failed probes of the check since start, by reason.", failure_samples, NULL, 2, NULL, 0 },
+	  "Failed probes of the check since start, by reason.", failure_samples, NULL, 0, NULL, 0 },
 	{ NULL, NULL, NULL, NULL, ready_families, 1, NULL, 0 },
 };
 
@@ -352,7 +362,7 @@ static void add_kind_gauges(struct pf_metrics_job *j, const struct pf_view *v)
 		for (int g = 0; g < PF_GAUGE_MAX && kinds[k]->gauges[g].metric; g++)
 			j->fams[j->n_fams++] = (struct family){
 				kinds[k]->gauges[g].metric, "gauge", kinds[k]->gauges[g].help,
-				gauge_samples, NULL, 1, kinds[k], g };
+				gauge_samples, NULL, 0, kinds[k], g };
 	}
 }
 
@@ -370,7 +380,7 @@ static ssize_t job_write(void *cookie, const char *data, size_t size)
 
 		if (!b) {
 			j->oom = true;
-			return -1;
+			return 0;	/* fopencookie: 0 is the error */
 		}
 		j->buf = b;
 		j->cap = cap;
@@ -424,10 +434,8 @@ bool pf_metrics_step(struct pf_metrics_job *j, const struct pf_view *v, size_t b
 		}
 		if (j->check == 0)
 			put_family(j->f, fam->name, fam->type, fam->help);
-		for (; j->check < v->n_checks && spent < budget; j->check++) {
-			fam->per_check(j->f, v, j->check, fam);
-			spent += fam->lines;
-		}
+		for (; j->check < v->n_checks && spent < budget; j->check++)
+			spent += fam->per_check(j->f, v, j->check, fam);
 		if (j->check >= v->n_checks) {
 			j->fam++;
 			j->check = 0;

@@ -73,18 +73,21 @@ static int find_unchanged(const struct pf_daemon *d, const struct pf_check_cfg *
 
 	if (j < 0 || (size_t)j >= d->eng.n_checks)
 		return -1;
-	if (strcmp(d->eng.cfg->checks[j].fingerprint, nc->fingerprint) != 0)
+	if (memcmp(d->eng.cfg->checks[j].fingerprint, nc->fingerprint,
+		   PF_FINGERPRINT_LEN) != 0)
 		return -1;
 	return j;
 }
 
 /* When a kept check probes next, in monotonic ms: its plan, so its rhythm
- * goes on; 0 at once (a probe was cut short by the reload, or it never
- * ran); -1 never (on demand). */
+ * goes on, or the start a POST /run is waiting for; 0 at once (a probe
+ * was cut short by the reload, or it never ran); -1 never (on demand). */
 static double kept_plan_ms(const struct check *old, bool was_probing)
 {
 	if (was_probing)
 		return 0;	/* finish what the reload interrupted */
+	if (old->run_armed && pf_slot_armed(&old->tick))
+		return old->tick.due_ms;	/* a POST /run waiting for its spacing */
 	if (old->cfg->on_demand)
 		return -1;	/* on demand: no timer */
 	if (!old->state.has_run)
@@ -114,6 +117,9 @@ static void carry_over(struct pf_daemon *d, struct check *nc, size_t n,
 		probing = old->probe != NULL;
 		/* before the state moves: the plan reads it (has_run) */
 		plan = kept_plan_ms(old, probing);
+		/* an accepted POST /run still runs, and its spacing goes on */
+		nc[i].run_armed = !probing && old->run_armed && pf_slot_armed(&old->tick);
+		nc[i].run_started_mono_ms = old->run_started_mono_ms;
 		/* The in-flight probe reports to the old struct check: cancel
 		 * it rather than let it write into freed memory. */
 		pf_sched_halt(old);

@@ -1,6 +1,6 @@
 /*
- * Probe scheduling: one tick (a slot on the engine's clock, slots.h) and
- * one backstop timer per check.  A tick starts a probe (never two at once
+ * Probe scheduling: two slots on the engine's clock (slots.h) per check,
+ * its tick and its backstop.  A tick starts a probe (never two at once
  * for one check) and re-arms itself one interval after the start it was
  * planned for, so neither slow probes nor a late wake-up make the
  * schedule drift.  Completed probes are recorded here into check->state.
@@ -27,15 +27,6 @@
 #define BACKSTOP_GRACE_MS 1000
 /* One-shot mode (`check --wait`) retries failing checks at most this often. */
 #define ONESHOT_RETRY_MS 1000
-
-static struct timeval ms_to_tv(uint64_t ms)
-{
-	struct timeval tv = {
-		.tv_sec = (time_t)(ms / 1000),
-		.tv_usec = (suseconds_t)((ms % 1000) * 1000),
-	};
-	return tv;
-}
 
 /* Check i's share of span among n: none for a few checks. */
 static uint64_t share_ms(size_t i, size_t n, uint64_t span_ms)
@@ -158,7 +149,10 @@ static void after_result(struct check *c)
 		c->run_armed = true;
 		pf_sched_after(c, spacing_left_ms(c));
 	} else if (periodic(c) && !pf_slot_armed(&c->tick)) {
-		pf_sched_after(c, 0);
+		/* its tick came while the probe ran: start now, against the
+		 * plan that tick served, so that the rhythm goes on unless
+		 * this start is an overrun (plan_next) */
+		pf_slots_arm(c->engine->slots, &c->tick, pf_mono_ms());
 	}
 }
 
@@ -168,19 +162,17 @@ static void on_probe_done(void *arg, struct pf_result *res)
 	struct check *c = arg;
 
 	c->probe = NULL;
-	evtimer_del(c->backstop);
+	pf_slots_cancel(c->engine->slots, &c->backstop);
 	record(c, res);
 	after_result(c);
 }
 
-/* Backstop timer: the probe missed its own deadline and never reported. */
-static void on_backstop(evutil_socket_t fd, short what, void *arg)
+/* Backstop: the probe missed its own deadline and never reported. */
+static void on_backstop(void *arg)
 {
 	struct check *c = arg;
 	struct pf_result res;
 
-	(void)fd;
-	(void)what;
 	if (!c->probe)
 		return;
 	pf_result_reset(&res);
@@ -197,7 +189,7 @@ static void on_backstop(evutil_socket_t fd, short what, void *arg)
 /* Plans the start after the one beginning now: an interval after the
  * start this one was planned for, so the period is exact.  Counted from
  * now, on the slot grid, when there was no plan ("at once") or the start
- * came a whole interval late (an overrun); the first round's spread
+ * came a whole interval after its slot (an overrun); the first round's spread
  * (pf_sched_first) is added once, also on the grid. */
 static void plan_next(struct check *c, double now)
 {
@@ -210,7 +202,10 @@ static void plan_next(struct check *c, double now)
 		c->plan_mono_ms = 0;
 		return;
 	}
-	if (base <= 0 || now - base >= iv)
+	/* late by a whole interval after the slot it was due in: an overrun
+	 * (counted from the slot, not the plan, so an interval under the
+	 * grid, whose start always comes in the next slot, keeps its plan) */
+	if (base <= 0 || now - pf_slots_grid(base) >= iv)
 		base = now;
 	else if (spread == 0) {
 		pf_sched_at(c, base + iv);
@@ -222,7 +217,6 @@ static void plan_next(struct check *c, double now)
 static void start_probe(struct check *c)
 {
 	struct pf_engine *e = c->engine;
-	struct timeval backstop = ms_to_tv(c->cfg->timeout_ms + BACKSTOP_GRACE_MS);
 	bool started_before = c->probe_started_mono_ms > 0;
 
 	c->probe_started_mono_ms = pf_mono_ms();
@@ -248,7 +242,8 @@ static void start_probe(struct check *c)
 		record(c, &res);
 		return;
 	}
-	evtimer_add(c->backstop, &backstop);
+	pf_slots_arm(e->slots, &c->backstop, c->probe_started_mono_ms +
+		     (double)(c->cfg->timeout_ms + BACKSTOP_GRACE_MS));
 }
 
 /* Tick: start a probe unless one is still running (then the probe's
@@ -271,16 +266,17 @@ int pf_sched_init(struct pf_engine *e, struct check *c, struct pf_check_cfg *cfg
 	c->engine = e;
 	pf_last_reset(&c->state.last);
 	pf_slot_init(&c->tick, on_tick, c);
+	pf_slot_init(&c->backstop, on_backstop, c);
+	/* two places in the heap: the tick and the backstop */
 	if (pf_slots_reserve(e->slots) < 0)
 		return -1;
-	c->backstop = evtimer_new(e->base, on_backstop, c);
+	if (pf_slots_reserve(e->slots) < 0) {
+		pf_slots_release(e->slots);
+		return -1;
+	}
 	c->memory = msize ? calloc(1, msize) : NULL;
-	if (!c->backstop || (msize && !c->memory)) {
-		if (c->backstop)
-			event_free(c->backstop);
-		free(c->memory);
-		c->backstop = NULL;
-		c->memory = NULL;
+	if (msize && !c->memory) {
+		pf_slots_release(e->slots);
 		pf_slots_release(e->slots);
 		c->engine = NULL;
 		return -1;
@@ -322,21 +318,20 @@ void pf_sched_halt(struct check *c)
 	c->run_queued = false;
 	c->run_armed = false;
 	c->plan_mono_ms = 0;
-	if (c->engine)
+	if (c->engine) {
 		pf_slots_cancel(c->engine->slots, &c->tick);
-	if (c->backstop)
-		evtimer_del(c->backstop);
+		pf_slots_cancel(c->engine->slots, &c->backstop);
+	}
 }
 
 void pf_sched_free(struct check *c)
 {
 	pf_sched_halt(c);
-	if (c->engine)
+	if (c->engine) {
 		pf_slots_release(c->engine->slots);
+		pf_slots_release(c->engine->slots);
+	}
 	c->engine = NULL;
-	if (c->backstop)
-		event_free(c->backstop);
-	c->backstop = NULL;
 	free(c->memory);
 	c->memory = NULL;
 	pf_state_clear(&c->state);

@@ -1,8 +1,9 @@
 /*
  * Incremental GET /status (status_cache.h): one text fragment per check,
- * `"name":{...}` exactly as cJSON prints it inside "checks", and the body
- * assembled from the head (top-level fields and groups) and the fragments.
- * Owns the fragments and a name lookup over the config they were made for.
+ * `"name":{...}` exactly as cJSON prints it inside "checks", and bodies
+ * made of the head (top-level fields and groups) and references to the
+ * fragments.  The cache and each body hold a reference to a fragment;
+ * the last one frees it.
  */
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -12,9 +13,18 @@
 #include "render_int.h"
 #include "status_cache.h"
 
+/* One check's rendered object, shared by the cache and the bodies being
+ * written from it: `,"name":{...}`, the comma that separates it from the
+ * one before included (the first of a body skips it).  Freed with its
+ * last reference. */
+struct frag_text {
+	unsigned refs;
+	size_t len;		/* of text, the comma included */
+	char text[];
+};
+
 struct frag {
-	char *text;		/* owned: cJSON's `{"name":{...}}`; NULL = none yet */
-	size_t len;		/* of `"name":{...}`, which starts at text + 1 */
+	struct frag_text *t;	/* one reference; NULL = none yet */
 	uint64_t runs;		/* the check's state.runs when rendered */
 	const char *caused_by;	/* borrowed from cfg: the caused_by it shows */
 	bool stale;		/* an on-demand result shown as stale */
@@ -27,6 +37,20 @@ struct pf_status_cache {
 	size_t renders;
 };
 
+/* A body frozen when it was made: the head, then references to the
+ * fragments as they were, then the tail; read out in order. */
+struct pf_status_body {
+	char *head;			/* owned: the head object without its
+					 * closing brace, then CHECKS_KEY */
+	size_t head_len;
+	struct frag_text **parts;	/* owned references, n of them */
+	size_t n;
+	size_t len;			/* of the whole body */
+	/* read position: piece 0 is the head, 1..n the fragments, n + 1
+	 * the tail; off is how much of that piece was read */
+	size_t piece, off;
+};
+
 static const char CHECKS_KEY[] = ",\"checks\":{";
 
 struct pf_status_cache *pf_status_cache_new(void)
@@ -34,10 +58,16 @@ struct pf_status_cache *pf_status_cache_new(void)
 	return calloc(1, sizeof(struct pf_status_cache));
 }
 
+static void frag_unref(struct frag_text *t)
+{
+	if (t && --t->refs == 0)
+		free(t);
+}
+
 void pf_status_cache_reset(struct pf_status_cache *c)
 {
 	for (size_t i = 0; c->frags && i < c->n; i++)
-		free(c->frags[i].text);
+		frag_unref(c->frags[i].t);
 	free(c->frags);
 	c->frags = NULL;
 	c->n = 0;
@@ -61,7 +91,7 @@ size_t pf_status_cache_renders(const struct pf_status_cache *c)
  * Returns -1 when out of memory (the cache is then empty). */
 static int bind_view(struct pf_status_cache *c, const struct pf_view *v)
 {
-	if (c->frags && c->generation == v->generation && c->n == v->n_checks)
+	if (pf_status_cache_bound(c, v))
 		return 0;
 	pf_status_cache_reset(c);
 	c->frags = calloc(v->n_checks ? v->n_checks : 1, sizeof(*c->frags));
@@ -74,6 +104,21 @@ static int bind_view(struct pf_status_cache *c, const struct pf_view *v)
 	return 0;
 }
 
+/* `{"name":{...}}` as cJSON printed it, as the `,"name":{...}` kept. */
+static struct frag_text *frag_text_new(const char *printed)
+{
+	size_t plen = strlen(printed);
+	struct frag_text *t;
+
+	if (plen < 2 || !(t = malloc(sizeof(*t) + plen - 1)))
+		return NULL;
+	t->refs = 1;
+	t->len = plen - 1;
+	t->text[0] = ',';
+	memcpy(t->text + 1, printed + 1, plen - 2);
+	return t;
+}
+
 /* Renders check i inside a one-member object so that its name is escaped
  * exactly as cJSON escapes it as a key of "checks" in the full body. */
 static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
@@ -82,6 +127,7 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 	struct frag *f = &c->frags[i];
 	cJSON *wrap = cJSON_CreateObject();
 	cJSON *obj = wrap ? pf_render_check_obj(v, i) : NULL;
+	struct frag_text *t;
 	char *text;
 
 	if (!obj || !cJSON_AddItemToObject(wrap, v->cfg->checks[i].name, obj)) {
@@ -91,13 +137,12 @@ static int render_frag(struct pf_status_cache *c, const struct pf_view *v,
 	}
 	text = cJSON_PrintUnformatted(wrap);
 	cJSON_Delete(wrap);	/* details are a reference: the state keeps them */
-	if (!text || strlen(text) < 2) {
-		free(text);
+	t = text ? frag_text_new(text) : NULL;
+	free(text);
+	if (!t)
 		return -1;
-	}
-	free(f->text);
-	f->text = text;
-	f->len = strlen(text) - 2;
+	frag_unref(f->t);	/* a body being written may still hold it */
+	f->t = t;
 	f->runs = v->checks[i].state.runs;
 	f->caused_by = caused_by;
 	f->stale = stale;
@@ -116,7 +161,7 @@ static bool current(const struct pf_status_cache *c, const struct pf_view *v,
 	*cause = pf_caused_by(v, i);
 	*stale = pf_state_stale(&v->checks[i].state, &v->cfg->checks[i],
 				v->now_mono_ms);
-	return f->text && f->runs == v->checks[i].state.runs &&
+	return f->t && f->runs == v->checks[i].state.runs &&
 	       f->caused_by == *cause && f->stale == *stale;
 }
 
@@ -131,36 +176,88 @@ static int refresh(struct pf_status_cache *c, const struct pf_view *v, size_t i)
 }
 
 /* head is the printed object without "checks"; its closing brace becomes
- * `,"checks":{frag,frag,...}}`. */
-static char *assemble(const struct pf_status_cache *c, const char *head,
-		      const struct pf_set *s, size_t *len)
+ * `,"checks":{frag,frag,...}}`.  Takes one reference to each fragment. */
+static struct pf_status_body *freeze(const struct pf_status_cache *c,
+				     const char *head, const struct pf_set *s)
 {
-	size_t hlen = strlen(head), klen = sizeof(CHECKS_KEY) - 1, total;
-	char *out, *p;
+	size_t hlen = strlen(head), klen = sizeof(CHECKS_KEY) - 1;
+	struct pf_status_body *b;
 
-	if (hlen < 2 || head[hlen - 1] != '}')
+	if (hlen < 2 || head[hlen - 1] != '}' || !(b = calloc(1, sizeof(*b))))
 		return NULL;
 	hlen--;
-	total = hlen + klen + sizeof("}}");
-	for (size_t k = 0; k < s->n; k++)
-		total += c->frags[s->idx[k]].len + (k > 0);
-	if (!(out = malloc(total)))
+	b->head = malloc(hlen + klen);
+	b->parts = malloc((s->n ? s->n : 1) * sizeof(*b->parts));
+	if (!b->head || !b->parts) {
+		pf_status_body_free(b);
 		return NULL;
-	memcpy(out, head, hlen);
-	p = out + hlen;
-	memcpy(p, CHECKS_KEY, klen);
-	p += klen;
-	for (size_t k = 0; k < s->n; k++) {
-		const struct frag *f = &c->frags[s->idx[k]];
-
-		if (k > 0)
-			*p++ = ',';
-		memcpy(p, f->text + 1, f->len);
-		p += f->len;
 	}
-	memcpy(p, "}}", sizeof("}}"));
-	*len = total - 1;
-	return out;
+	memcpy(b->head, head, hlen);
+	memcpy(b->head + hlen, CHECKS_KEY, klen);
+	b->head_len = hlen + klen;
+	b->len = b->head_len + 2;	/* the tail, "}}" */
+	for (size_t k = 0; k < s->n; k++) {
+		struct frag_text *t = c->frags[s->idx[k]].t;
+
+		t->refs++;
+		b->parts[b->n++] = t;
+		b->len += t->len - (k == 0);
+	}
+	return b;
+}
+
+/* Piece i of b (see struct pf_status_body) into *len. */
+static const char *piece(const struct pf_status_body *b, size_t i, size_t *len)
+{
+	if (i == 0) {
+		*len = b->head_len;
+		return b->head;
+	}
+	if (i <= b->n) {
+		const struct frag_text *t = b->parts[i - 1];
+		size_t skip = i == 1;	/* the first fragment has no comma */
+
+		*len = t->len - skip;
+		return t->text + skip;
+	}
+	*len = 2;	/* i == n + 1 */
+	return "}}";
+}
+
+size_t pf_status_body_read(struct pf_status_body *b, char *dst, size_t room)
+{
+	size_t done = 0;
+
+	while (done < room && b->piece <= b->n + 1) {
+		size_t len, take;
+		const char *p = piece(b, b->piece, &len);
+
+		take = len - b->off < room - done ? len - b->off : room - done;
+		memcpy(dst + done, p + b->off, take);
+		done += take;
+		b->off += take;
+		if (b->off == len) {
+			b->piece++;
+			b->off = 0;
+		}
+	}
+	return done;
+}
+
+size_t pf_status_body_len(const struct pf_status_body *b)
+{
+	return b->len;
+}
+
+void pf_status_body_free(struct pf_status_body *b)
+{
+	if (!b)
+		return;
+	for (size_t k = 0; k < b->n; k++)
+		frag_unref(b->parts[k]);
+	free(b->parts);
+	free(b->head);
+	free(b);
 }
 
 size_t pf_status_cache_refresh(struct pf_status_cache *c,
@@ -187,14 +284,15 @@ size_t pf_status_cache_refresh(struct pf_status_cache *c,
 	return left;
 }
 
-/* The body for group from the fragments; each check's fragment is
- * brought up to date first (all_current) or only rendered when missing. */
-static char *body(struct pf_status_cache *c, const struct pf_view *v,
-		  int group, bool all_current, size_t *len)
+/* The body for group from the fragments, each brought up to date first
+ * (so that the head and every check object say the same). */
+static struct pf_status_body *body(struct pf_status_cache *c,
+				   const struct pf_view *v, int group)
 {
 	struct pf_set s;
 	cJSON *head = NULL;
-	char *text = NULL, *out = NULL;
+	char *text = NULL;
+	struct pf_status_body *out = NULL;
 
 	if (bind_view(c, v) < 0)
 		return NULL;
@@ -203,13 +301,13 @@ static char *body(struct pf_status_cache *c, const struct pf_view *v,
 	for (size_t k = 0; k < s.n; k++) {
 		size_t i = s.idx[k];
 
-		if ((all_current || !c->frags[i].text) && refresh(c, v, i) < 0)
+		if (refresh(c, v, i) < 0)
 			goto done;
 	}
 	head = pf_render_status_head(v, group, &s);
 	text = head ? cJSON_PrintUnformatted(head) : NULL;
 	if (text)
-		out = assemble(c, text, &s, len);
+		out = freeze(c, text, &s);
 done:
 	cJSON_Delete(head);
 	free(text);
@@ -220,11 +318,25 @@ done:
 char *pf_status_cache_render(struct pf_status_cache *c,
 			     const struct pf_view *v, int group, size_t *len)
 {
-	return body(c, v, group, true, len);
+	struct pf_status_body *b = body(c, v, group);
+	char *text = b ? malloc(b->len + 1) : NULL;
+
+	if (text) {
+		*len = pf_status_body_read(b, text, b->len);
+		text[*len] = '\0';
+	}
+	pf_status_body_free(b);
+	return text;
 }
 
-char *pf_status_cache_assemble(struct pf_status_cache *c,
-			       const struct pf_view *v, int group, size_t *len)
+struct pf_status_body *pf_status_cache_body(struct pf_status_cache *c,
+					    const struct pf_view *v, int group)
 {
-	return body(c, v, group, false, len);
+	return body(c, v, group);
+}
+
+bool pf_status_cache_bound(const struct pf_status_cache *c,
+			   const struct pf_view *v)
+{
+	return c->frags && c->generation == v->generation && c->n == v->n_checks;
 }

@@ -37,12 +37,28 @@ void pf_status_cache_free(struct pf_status_cache *c);
 char *pf_status_cache_render(struct pf_status_cache *c,
 			     const struct pf_view *v, int group, size_t *len);
 
-/* The same body from the fragments as they are (the last refresh), with
- * only missing ones rendered: the turn after a complete
- * pf_status_cache_refresh, so that the 10,000-check scan and the 3 MB
- * assembly do not share one loop turn. */
-char *pf_status_cache_assemble(struct pf_status_cache *c,
-			       const struct pf_view *v, int group, size_t *len);
+/* A GET /status body read out piece by piece, for bodies too large to
+ * copy whole (10,000 checks: 3 MB).  Made on the turn after a complete
+ * pf_status_cache_refresh, it renders only what changed since, so the
+ * head and every check object agree.  It holds references to the
+ * fragments, so it reads the same bytes while the cache re-renders or
+ * resets (a reload) meanwhile, and may outlive the cache.  NULL when out
+ * of memory. */
+struct pf_status_body;
+struct pf_status_body *pf_status_cache_body(struct pf_status_cache *c,
+					    const struct pf_view *v, int group);
+/* Its length in bytes. */
+size_t pf_status_body_len(const struct pf_status_body *b);
+/* Copies up to room bytes of what is left into dst; returns how many
+ * (0: everything was read). */
+size_t pf_status_body_read(struct pf_status_body *b, char *dst, size_t room);
+/* NULL is ignored. */
+void pf_status_body_free(struct pf_status_body *b);
+
+/* True while c holds fragments for v's config: after a reload it holds
+ * none until the next refresh or render. */
+bool pf_status_cache_bound(const struct pf_status_cache *c,
+			   const struct pf_view *v);
 
 /* Renders at most max of the fragments the body for group would need
  * re-rendered; returns how many are still out of date after that (0:

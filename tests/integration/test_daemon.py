@@ -203,6 +203,25 @@ def test_run_flood_starts_one_probe_per_spacing(daemon_factory, listener):
     assert runs() == 1 + accepted  # and nothing more
 
 
+def test_reload_keeps_a_run_waiting_for_its_spacing(daemon_factory, listener):
+    """An accepted POST /run of an on-demand check, waiting for
+    run_min_spacing, still runs after a SIGHUP that keeps the check."""
+    d = daemon_factory({"run_min_spacing": "2s",
+                        "checks": [tcp("od", listener.port, interval="off")]})
+    assert d.post("/run?check=od")[0] == 202
+    d.wait_status("od", "pass", timeout=3)
+    t0 = time.monotonic()
+    code, _, body = d.post("/run?check=od")
+    assert code == 202 and json.loads(body)["accepted"] == ["od"], body
+    d.signal(signal.SIGHUP)
+    d.wait_for(lambda: any("configuration reloaded" in r.get("message", "")
+                           for r in d.log_records()), what="the reload")
+    assert _runs(d) == 1
+    d.wait_for(lambda: _runs(d) == 2, timeout=5, what="the waiting run")
+    # and not before its spacing, counted from the first run
+    assert time.monotonic() - t0 > 1.5
+
+
 def test_run_needs_a_token_from_elsewhere_and_refuses_cross_origin(daemon_factory, listener):
     d = daemon_factory({"run_token": "run-token-0123456789abc",
                         "checks": [tcp("t", listener.port)]})

@@ -439,8 +439,16 @@ static void test_interp_file(void)
 	snprintf(text, sizeof text, CHECK(", \"secret\": \"${file:%s}\""), path);
 	struct pf_config *cfg = load_ok(text);
 	if (cfg) {
-		/* the secret is part of the fingerprint but never of describe() */
-		PF_EXPECT(strstr(cfg->checks[0].fingerprint, "s3cr3t-token") != NULL);
+		/* the secret is part of the fingerprint (another secret,
+		 * another fingerprint) but never of describe() */
+		char path2[64], text2[256];
+
+		temp_file(path2, sizeof path2, "other-token\n");
+		snprintf(text2, sizeof text2, CHECK(", \"secret\": \"${file:%s}\""), path2);
+		struct pf_config *cfg2 = load_ok(text2);
+		PF_EXPECT(cfg2 && memcmp(cfg->checks[0].fingerprint, cfg2->checks[0].fingerprint,
+					 PF_FINGERPRINT_LEN) != 0);
+		pf_config_free(cfg2);
 		cJSON *d = pf_config_describe(cfg);
 		char *out = cJSON_PrintUnformatted(d);
 		PF_EXPECT(out && strstr(out, "s3cr3t") == NULL);
@@ -485,16 +493,17 @@ static void test_file_secret_not_in_errors(void)
 
 /* ---- fingerprint and describe -------------------------------------- */
 
+/* The first check's fingerprint in hex; "" when the config fails. */
 static char *fingerprint_of(const char *text)
 {
 	struct pf_config *cfg = load_ok(text);
-	char *fp = NULL;
+	char *fp = calloc(1, 2 * PF_FINGERPRINT_LEN + 1);
 
-	if (cfg) {
-		fp = strdup(cfg->checks[0].fingerprint);
-		pf_config_free(cfg);
-	}
-	return fp ? fp : strdup("");
+	if (cfg && fp)
+		for (size_t i = 0; i < PF_FINGERPRINT_LEN; i++)
+			snprintf(fp + 2 * i, 3, "%02x", cfg->checks[0].fingerprint[i]);
+	pf_config_free(cfg);
+	return fp;
 }
 
 static void test_fingerprint(void)

@@ -75,6 +75,11 @@ static void uptime_windows(void)
 	PF_EXPECT(fabs(pf_history_uptime(h, (time_t)now, 3600) - 0.75) < 0.001);
 	PF_EXPECT(fabs(pf_history_uptime(h, (time_t)now, 86400) - 0.75) < 0.001);
 	PF_EXPECT(fabs(pf_history_uptime(h, (time_t)now, 604800) - 30.0 / 100.0) < 0.001);
+	/* the week is counted in 6-hour buckets: the failures still count
+	 * six days after them, and no longer a week and 6 hours after */
+	PF_EXPECT(fabs(pf_history_uptime(h, T0 + 6 * 86400, 604800) - 30.0 / 100.0) < 0.001);
+	PF_EXPECT(isnan(pf_history_uptime(h, T0 + 6 * 86400, 86400)));
+	PF_EXPECT(fabs(pf_history_uptime(h, T0 + 7 * 86400 + 6 * 3600, 604800) - 0.75) < 0.001);
 	/* eight days on, nothing ran: no ratio at all */
 	PF_EXPECT(isnan(pf_history_uptime(h, (time_t)now + 8 * 86400, 604800)));
 	/* a probe after a long silence clears the stale buckets */

@@ -152,6 +152,20 @@ static void period_does_not_drift(void)
 	rig_free(&r);
 }
 
+/* An interval under the 10 ms grid still averages exactly: its start
+ * always comes in the next slot, which is not an overrun (two starts a
+ * slot for 5 ms, not one). */
+static void period_under_the_grid_averages(void)
+{
+	struct rig r;
+
+	PF_EXPECT(rig_init(&r, 5, 2, false) == 0);
+	pf_sched_after(&r.c, 0);
+	rig_run(&r, 1005);
+	PF_EXPECT(r.starts >= 180 && r.starts <= 202);
+	rig_free(&r);
+}
+
 static void backstop_cancels_a_hung_probe(void)
 {
 	struct rig r;
@@ -272,6 +286,7 @@ int main(void)
 	pf_test("splay is deterministic", splay_is_deterministic);
 	pf_test("periodic rhythm", periodic_rhythm);
 	pf_test("period does not drift", period_does_not_drift);
+	pf_test("an interval under the grid averages", period_under_the_grid_averages);
 	pf_test("backstop cancels a hung probe", backstop_cancels_a_hung_probe);
 	pf_test("POST /run spacing and coalescing", run_spacing_and_coalescing);
 	pf_test("halt cancels without a report", halt_cancels_without_a_report);

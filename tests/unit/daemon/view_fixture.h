@@ -79,7 +79,8 @@ static void fx_init(struct fx *f, const char *const *names, size_t n)
 		c->failure_threshold = 1;
 		c->success_threshold = 1;
 		c->critical = true;
-		c->fingerprint = "{\"password\":\"hunter2-secret\"}";
+		/* made from secrets: renders must never show it */
+		memcpy(c->fingerprint, "hunter2-secret", sizeof "hunter2-secret");
 		c->depends_on = f->deps[i];
 		c->dep_idx = f->dep_idx[i];
 		f->checks[i].cfg = c;
