@@ -234,6 +234,63 @@ def test_slow_readers_get_whole_bodies_while_status_changes(daemon_factory):
     d.check_clean()
 
 
+def test_large_status_streams_whole_bodies_to_slow_and_vanishing_readers(daemon_factory):
+    """/status of more than 300 checks is streamed from the per-check
+    fragments, ~256 KB at a time: slow readers still get the whole body
+    they were promised (its length, valid JSON, every check) while results
+    re-render fragments and a SIGHUP drops them all mid-stream; a client
+    that leaves mid-body and a HEAD cost nothing (ASan: no leak, no use
+    of a freed fragment)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", free_port()))
+    listener.listen(1024)
+    addr = "127.0.0.1:%d" % listener.getsockname()[1]
+    n = 1500
+    d = daemon_factory({"checks": [
+        {"name": "big-%04d-%s" % (i, "x" * 100), "kind": "tcp", "address": addr,
+         "interval": "300ms", "timeout": "200ms"} for i in range(n)]})
+    try:
+        d.wait_for(lambda: len(d.get_json("/status")[1]["checks"]) == n, timeout=30,
+                   what="a first /status")
+        readers = []
+        for k in range(7):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            readers.append([s, b""])
+        leaver = socket.create_connection(("127.0.0.1", d.port))
+        leaver.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        leaver.recv(10000)
+        leaver.close()  # mid-body
+        code, hdrs, body = d.request("HEAD", "/status")
+        assert code == 200 and body == b"" and int(hdrs["content-length"]) > 300 * n
+        deadline = time.monotonic() + 40
+        reloaded = False
+        while readers and time.monotonic() < deadline:
+            for r in list(readers):
+                r[1] += r[0].recv(8192)
+                head, _, body = r[1].partition(b"\r\n\r\n")
+                m = re.search(rb"Content-Length: (\d+)", head)
+                if not reloaded and len(body) > 100000:
+                    d.signal(signal.SIGHUP)  # the fragments go mid-stream
+                    reloaded = True
+                if m and len(body) >= int(m.group(1)):
+                    assert len(body) == int(m.group(1))
+                    doc = json.loads(body)
+                    assert len(doc["checks"]) == n
+                    r[0].close()
+                    readers.remove(r)
+            time.sleep(0.002)
+        assert not readers, "slow readers did not get their bodies in 40 s"
+        assert reloaded
+        assert d.get("/healthz")[0] == 200
+        assert len(d.get_json("/status")[1]["checks"]) == n
+    finally:
+        listener.close()
+    d.check_clean()
+
+
 def _scrape_concurrently(d, n_clients, during=None):
     """n_clients /metrics requests at once; `during()` runs once they are
     sent.  Returns the bodies."""
