@@ -194,37 +194,57 @@ def test_malformed_requests_get_an_answer_or_a_close(daemon_factory):
     d.check_clean()
 
 
+def _target(backlog):
+    """A local listener for tcp checks (the kernel completes their
+    handshakes; nothing accepts) and its address."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", free_port()))
+    s.listen(backlog)
+    return s, "127.0.0.1:%d" % s.getsockname()[1]
+
+
+def _status_readers(d, k):
+    """k clients with a 4 KB receive buffer, each having asked for
+    /status: [socket, bytes so far]."""
+    readers = []
+    for _ in range(k):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", d.port))
+        s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        readers.append([s, b""])
+    return readers
+
+
+def _take(r, chunk, n):
+    """Reads up to chunk more bytes for reader r; True (and closes it) once
+    its whole body is in: exactly its Content-Length, JSON, n checks."""
+    r[1] += r[0].recv(chunk)
+    head, _, body = r[1].partition(b"\r\n\r\n")
+    m = re.search(rb"Content-Length: (\d+)", head)
+    if not m or len(body) < int(m.group(1)):
+        return False
+    assert len(body) == int(m.group(1))
+    assert len(json.loads(body)["checks"]) == n
+    r[0].close()
+    return True
+
+
 def test_slow_readers_get_whole_bodies_while_status_changes(daemon_factory):
     """Responses reference the cached body instead of copying it: a client
     that reads slowly must still get the whole body it was promised, byte
     for byte, while results keep replacing the cache underneath it."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", free_port()))
-    listener.listen(512)
-    addr = "127.0.0.1:%d" % listener.getsockname()[1]
+    listener, addr = _target(512)
     d = daemon_factory({"checks": [
         {"name": "svc-%03d" % i, "kind": "tcp", "address": addr,
          "interval": "200ms", "timeout": "150ms"} for i in range(300)]})
     try:
         time.sleep(1.0)
-        readers = []
-        for _ in range(8):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", d.port))
-            s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            readers.append([s, b""])
+        readers = _status_readers(d, 8)
         deadline = time.monotonic() + 20
         while readers and time.monotonic() < deadline:
             for r in list(readers):
-                r[1] += r[0].recv(2048)  # a trickle: the body outlives renders
-                head, _, body = r[1].partition(b"\r\n\r\n")
-                m = re.search(rb"Content-Length: (\d+)", head)
-                if m and len(body) >= int(m.group(1)):
-                    assert len(body) == int(m.group(1))
-                    doc = json.loads(body)
-                    assert len(doc["checks"]) == 300
-                    r[0].close()
+                if _take(r, 2048, 300):  # a trickle: the body outlives renders
                     readers.remove(r)
             time.sleep(0.01)
         assert not readers, "slow readers did not get their bodies in 20 s"
@@ -241,10 +261,7 @@ def test_large_status_streams_whole_bodies_to_slow_and_vanishing_readers(daemon_
     re-render fragments and a SIGHUP drops them all mid-stream; a client
     that leaves mid-body and a HEAD cost nothing (ASan: no leak, no use
     of a freed fragment)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", free_port()))
-    listener.listen(1024)
-    addr = "127.0.0.1:%d" % listener.getsockname()[1]
+    listener, addr = _target(1024)
     n = 1500
     d = daemon_factory({"checks": [
         {"name": "big-%04d-%s" % (i, "x" * 100), "kind": "tcp", "address": addr,
@@ -252,13 +269,7 @@ def test_large_status_streams_whole_bodies_to_slow_and_vanishing_readers(daemon_
     try:
         d.wait_for(lambda: len(d.get_json("/status")[1]["checks"]) == n, timeout=30,
                    what="a first /status")
-        readers = []
-        for k in range(7):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", d.port))
-            s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            readers.append([s, b""])
+        readers = _status_readers(d, 7)
         leaver = socket.create_connection(("127.0.0.1", d.port))
         leaver.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
         leaver.recv(10000)
@@ -269,18 +280,11 @@ def test_large_status_streams_whole_bodies_to_slow_and_vanishing_readers(daemon_
         reloaded = False
         while readers and time.monotonic() < deadline:
             for r in list(readers):
-                r[1] += r[0].recv(8192)
-                head, _, body = r[1].partition(b"\r\n\r\n")
-                m = re.search(rb"Content-Length: (\d+)", head)
-                if not reloaded and len(body) > 100000:
+                if _take(r, 8192, n):
+                    readers.remove(r)
+                elif not reloaded and len(r[1]) > 100000:
                     d.signal(signal.SIGHUP)  # the fragments go mid-stream
                     reloaded = True
-                if m and len(body) >= int(m.group(1)):
-                    assert len(body) == int(m.group(1))
-                    doc = json.loads(body)
-                    assert len(doc["checks"]) == n
-                    r[0].close()
-                    readers.remove(r)
             time.sleep(0.002)
         assert not readers, "slow readers did not get their bodies in 40 s"
         assert reloaded
@@ -321,10 +325,7 @@ def test_large_metrics_render_in_steps_and_survive_a_reload(daemon_factory):
     concurrent scrapers each get a whole, well-formed body with no loop
     turn of 50 ms of CPU meanwhile (ASan included), and a SIGHUP in the
     middle of a render starts it over for the new configuration."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", free_port()))
-    listener.listen(512)
-    addr = "127.0.0.1:%d" % listener.getsockname()[1]
+    listener, addr = _target(512)
     n = 3000
     cfg = {"checks": [{"name": "m-%04d" % i, "kind": "tcp", "address": addr,
                        "interval": "1h", "timeout": "1s"} for i in range(n)]}
