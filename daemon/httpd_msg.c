@@ -232,9 +232,11 @@ void pf_httpd_reply_ref(struct pf_http_req *req, int code, const char *ctype,
 /* A streamed body is read from its source in pieces of STREAM_PIECE into
  * the output until it holds STREAM_HIGH, and again once the output drops
  * to STREAM_LOW (the write watermark): a 3 MB /status costs ~256 KB of
- * buffer, not a second copy of itself.  The pieces stay below malloc's
- * mmap threshold, so their memory is reused rather than faulted in anew. */
-#define STREAM_PIECE (64 * 1024)
+ * buffer, not a second copy of itself.  A piece and libevent's chain
+ * header fit a 64 KB allocation (libevent rounds a chain up to a power of
+ * two: 64 KB of data would take 128 KB), below malloc's mmap threshold,
+ * so the memory is reused rather than faulted in anew. */
+#define STREAM_PIECE (64 * 1024 - 256)
 #define STREAM_HIGH (256 * 1024)
 #define STREAM_LOW (64 * 1024)
 
