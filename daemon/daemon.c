@@ -271,10 +271,16 @@ static void free_event(struct event **ev)
 
 void pf_daemon_free(struct pf_daemon *d)
 {
+	d->eng.stopping = true;	/* no reload or probe starts during the turns below */
 	pf_reload_free(d->reload);	/* before the loop: it holds an event */
 	d->reload = NULL;
 	pf_notifier_free(d->notifier);	/* requests on the curl multi, timers */
 	d->notifier = NULL;
+	/* The HTTP side goes before the checks: the loop turns below would
+	 * otherwise answer requests (or pipelined ones behind a streamed
+	 * body) from a view with no checks, "pass" with "checks":{}. */
+	pf_http_free(d->http);
+	d->http = NULL;
 	pf_engine_free_checks(d->eng.checks, d->eng.n_checks);
 	d->eng.checks = NULL;
 	d->eng.n_checks = 0;
@@ -284,8 +290,6 @@ void pf_daemon_free(struct pf_daemon *d)
 		for (int i = 0; i < 4; i++)
 			event_base_loop(d->eng.base, EVLOOP_NONBLOCK);
 	}
-	pf_http_free(d->http);
-	d->http = NULL;
 	free_event(&d->sig_term);
 	free_event(&d->sig_int);
 	free_event(&d->sig_hup);

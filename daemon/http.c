@@ -203,8 +203,12 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 		char *text;
 
 		pf_engine_view(h->e, &v);
-		if (req->keep && !pf_status_cache_bound(h->frags, &v))
-			req->keep = 0;	/* a reload since: refresh in slices again */
+		/* keep is the generation the slices were for, plus one: after
+		 * a reload (another client may have bound the cache to the new
+		 * config meanwhile), refresh in slices again */
+		if (req->keep && (req->keep != v.generation + 1 ||
+				  !pf_status_cache_bound(h->frags, &v)))
+			req->keep = 0;
 		if (req->keep) {
 			/* the last round brought every fragment up to date:
 			 * the body is streamed from them, never kept */
@@ -216,7 +220,7 @@ static void on_status(struct pf_http *h, struct pf_http_req *req,
 			 * streamed on the turn after, probes and other clients
 			 * between. */
 			if (pf_status_cache_refresh(h->frags, &v, g, STATUS_SLICE) == 0)
-				req->keep = 1;
+				req->keep = v.generation + 1;
 			pf_httpd_again(req);
 			return;
 		} else {

@@ -162,8 +162,14 @@ static void on_written(struct bufferevent *bev, void *arg)
 	if (!c->busy)
 		return;
 	if (c->stream.release) {	/* a streamed body with more to come */
-		if (!pf_httpd_stream_fill(c))
-			c->close_after = true;
+		if (pf_httpd_stream_fill(c))
+			return;
+		/* its source failed (out of memory): the client gets a short
+		 * body, then EOF; with nothing left to write, no callback
+		 * would come to close it */
+		c->close_after = true;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			pf_httpd_close(c);
 		return;
 	}
 	c->busy = false;
