@@ -64,8 +64,10 @@ struct pf_probe {
 	const struct pf_probe_class *cls;
 	const struct pf_env *env;	/* borrowed from the daemon */
 	uint64_t timeout_ms;
-	struct event *deadline;		/* owned: the one hard deadline */
-	/* owned: zero-delay event; runs turn_fn on the next loop turn
+	/* the one hard deadline; it and turn live in the probe's own
+	 * allocation, after the kind's struct (pf_probe_new) */
+	struct event *deadline;
+	/* zero-delay event; runs turn_fn on the next loop turn
 	 * (pf_probe_next_turn), and after the end frees the probe */
 	struct event *turn;
 	void (*turn_fn)(struct pf_probe *p);

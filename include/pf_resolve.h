@@ -7,6 +7,7 @@
 #ifndef PF_RESOLVE_H
 #define PF_RESOLVE_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "pf_check.h"
@@ -30,6 +31,13 @@ typedef void (*pf_resolve_fn)(void *arg, const struct sockaddr *sa,
 /* Returns NULL only when out of memory.  port may be 0. */
 struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 				    unsigned port, pf_resolve_fn cb, void *arg);
+
+/* An IPv4 or IPv6 literal (not a name, not a scoped address) as the
+ * address to connect to, port included: what pf_resolve_start answers
+ * without a query.  A probe that takes this answer itself needs no
+ * resolver object (it still connects on a later turn).  False otherwise. */
+bool pf_resolve_literal(const char *host, unsigned port,
+			struct sockaddr_storage *ss, socklen_t *len);
 
 /* Stops a pending resolution; the callback is not called. */
 void pf_resolve_cancel(struct pf_resolve *r);

@@ -90,22 +90,24 @@ static void on_answer(int result, struct evutil_addrinfo *ai, void *arg)
 /* An IPv4 or IPv6 literal needs no resolver: evdns would parse it with
  * sscanf and allocate an answer on every probe (a few % of a tcp probe's
  * CPU).  False for names and scoped addresses (fe80::1%eth0). */
-static bool parse_literal(struct pf_resolve *r, const char *host, unsigned port)
+bool pf_resolve_literal(const char *host, unsigned port,
+			struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&r->literal;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->literal;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
-	memset(&r->literal, 0, sizeof r->literal);
+	memset(ss, 0, sizeof *ss);
+	*len = 0;
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons((uint16_t)port);
-		r->literal_len = sizeof *in4;
+		*len = sizeof *in4;
 	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
-		r->literal_len = sizeof *in6;
+		*len = sizeof *in6;
 	}
-	return r->literal_len != 0;
+	return *len != 0;
 }
 
 struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
@@ -127,7 +129,7 @@ struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 	r->cb = cb;
 	r->arg = arg;
 	pf_strlcpy(r->host, host, sizeof(r->host));
-	if (parse_literal(r, host, port)) {
+	if (pf_resolve_literal(host, port, &r->literal, &r->literal_len)) {
 		evtimer_add(r->deliver, &zero);	/* still a later turn */
 		return r;
 	}
