@@ -46,18 +46,18 @@
 struct pf_http {
 	struct pf_engine *e;			/* borrowed */
 	struct pf_httpd *srv;			/* owned: connections and limits */
-	struct pf_http_cache *status;			/* owned: [0] all, [1+g] group g */
+	struct pf_http_cache *status;		/* owned: [0] all, [1+g] group g */
 	/* owned: per-check /status fragments the status bodies are
 	 * assembled from, so a body after K results costs K check renders */
 	struct pf_status_cache *frags;
-	struct pf_http_cache *readyz;			/* owned, same layout */
+	struct pf_http_cache *readyz;		/* owned, same layout */
 	size_t n_sets;
-	struct pf_http_cache *checks;			/* owned: one per check */
+	struct pf_http_cache *checks;		/* owned: one per check */
 	size_t n_checks;
 	struct pf_http_cache metrics;
 	struct pf_metrics_job *metrics_job;	/* owned: a /metrics in steps */
 	size_t metrics_len;			/* of the last /metrics body */
-	struct pf_http_cache page;			/* GET / */
+	struct pf_http_cache page;		/* GET / */
 	/* on-demand checks in the config of generation od_generation: with
 	 * none, no /status needs a scan for results going stale */
 	size_t n_on_demand;
