@@ -139,6 +139,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* An all-zero SHA-256: the fingerprint was never computed. */
+static bool unset(const unsigned char *fp)
+{
+	for (size_t i = 0; i < PF_FINGERPRINT_LEN; i++)
+		if (fp[i])
+			return false;
+	return true;
+}
+
 /* Walks a loaded config the way the daemon does after a load. */
 static void use(const struct pf_config *cfg)
 {
@@ -149,7 +158,7 @@ static void use(const struct pf_config *cfg)
 	cJSON_Delete(d);
 	for (size_t i = 0; i < cfg->n_checks; i++) {
 		const struct pf_check_cfg *c = &cfg->checks[i];
-		if (pf_config_find_check(cfg, c->name) != (int)i || !c->fingerprint ||
+		if (pf_config_find_check(cfg, c->name) != (int)i || unset(c->fingerprint) ||
 		    c->failure_threshold < 1 || c->success_threshold < 1 ||
 		    (c->interval_ms == 0) != c->on_demand || c->timeout_ms == 0)
 			abort();
