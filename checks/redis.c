@@ -367,14 +367,6 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 	redis_connect(p, p->cfg->u.port);
 }
 
-/* The turn after the start, for an IP literal: as if resolved. */
-static void redis_on_literal(struct pf_probe *base)
-{
-	struct redis_probe *p = (struct redis_probe *)base;
-
-	redis_on_resolved(p, (const struct sockaddr *)&p->literal, p->literal_len, NULL);
-}
-
 static struct pf_probe *redis_start(const struct pf_start *s)
 {
 	const struct pf_redis_cfg *c = s->cfg;
@@ -389,10 +381,9 @@ static struct pf_probe *redis_start(const struct pf_start *s)
 	p->consumers = -1;
 	p->mem = s->memory;
 	p->awaiting = "PING";
-	if (pf_resolve_literal(c->u.host, c->u.port, &p->literal, &p->literal_len)) {
-		pf_probe_next_turn(&p->base, redis_on_literal);
+	if (pf_resolve_literal_later(&p->base, c->u.host, c->u.port,
+				     redis_on_resolved, p))
 		return &p->base;
-	}
 	p->resolve = pf_resolve_start(s->env, c->u.host, c->u.port, redis_on_resolved, p);
 	if (!p->resolve) {
 		pf_probe_cancel(&p->base);

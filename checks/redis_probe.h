@@ -24,10 +24,6 @@ struct redis_probe {
 	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct pf_redis_cfg *cfg;	/* borrowed: outlives the probe */
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
-	/* an IP literal's address, connected to on the turn after the
-	 * start without a resolver (pf_resolve_literal) */
-	struct sockaddr_storage literal;
-	socklen_t literal_len;
 	/* Owned while non-NULL.  Set to NULL by whoever starts its teardown
 	 * (us, or hiredis on a failed connect / lost connection), so exactly
 	 * one party frees it. */

@@ -34,10 +34,6 @@ struct tcp_probe {
 	bool connected;			/* the handshake completed */
 	char ip[64];			/* numeric address being connected to */
 	char target[320];		/* "ip:port" for messages */
-	/* an IP literal's address, connected to on the turn after the
-	 * start without a resolver (pf_resolve_literal) */
-	struct sockaddr_storage literal;
-	socklen_t literal_len;
 };
 
 /* host:port split once, at load. */
@@ -216,14 +212,6 @@ static void tcp_on_resolved(void *arg, const struct sockaddr *sa,
 		pf_probe_end(&p->base);
 }
 
-/* The turn after the start, for an IP literal: as if resolved. */
-static void tcp_on_literal(struct pf_probe *base)
-{
-	struct tcp_probe *p = (struct tcp_probe *)base;
-
-	tcp_on_resolved(p, (const struct sockaddr *)&p->literal, p->literal_len, NULL);
-}
-
 static struct pf_probe *tcp_start(const struct pf_start *s)
 {
 	const struct tcp_cfg *c = s->cfg;
@@ -233,10 +221,8 @@ static struct pf_probe *tcp_start(const struct pf_start *s)
 		return NULL;
 	p->fd = -1;
 	pf_strlcpy(p->target, c->address, sizeof(p->target));
-	if (pf_resolve_literal(c->host, c->port, &p->literal, &p->literal_len)) {
-		pf_probe_next_turn(&p->base, tcp_on_literal);
+	if (pf_resolve_literal_later(&p->base, c->host, c->port, tcp_on_resolved, p))
 		return &p->base;
-	}
 	p->resolve = pf_resolve_start(s->env, c->host, c->port, tcp_on_resolved, p);
 	if (!p->resolve) {
 		pf_probe_cancel(&p->base);

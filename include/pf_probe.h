@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "pf_check.h"
@@ -76,6 +77,13 @@ struct pf_probe {
 	bool ended;			/* reported (or cancelled): later ends are ignored */
 	struct timespec started;	/* CLOCK_MONOTONIC at pf_probe_new */
 	struct pf_result res;		/* filled by the kind; details owned here until done */
+	/* an IP literal the kind connects to on the next turn, without a
+	 * resolver object (pf_resolve_literal_later), and whom to tell */
+	struct sockaddr_storage literal;
+	socklen_t literal_len;
+	void (*literal_cb)(void *arg, const struct sockaddr *sa, socklen_t salen,
+			   const char *err);
+	void *literal_arg;
 };
 
 /* Allocates cls->size zeroed bytes (struct pf_probe first), arms the

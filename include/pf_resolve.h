@@ -15,6 +15,7 @@
 struct event_base;
 struct evdns_base;
 struct pf_resolve;
+struct pf_probe;
 
 /* The resolver for a loop: nameservers from $PREFLIGHT_RESOLV_CONF when set
  * (a resolv.conf; "nameserver IP:PORT" is accepted), else /etc/resolv.conf,
@@ -32,12 +33,13 @@ typedef void (*pf_resolve_fn)(void *arg, const struct sockaddr *sa,
 struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 				    unsigned port, pf_resolve_fn cb, void *arg);
 
-/* An IPv4 or IPv6 literal (not a name, not a scoped address) as the
- * address to connect to, port included: what pf_resolve_start answers
- * without a query.  A probe that takes this answer itself needs no
- * resolver object (it still connects on a later turn).  False otherwise. */
-bool pf_resolve_literal(const char *host, unsigned port,
-			struct sockaddr_storage *ss, socklen_t *len);
+/* For a probe: when host is an IP literal, calls cb(arg, address) on the
+ * probe's next turn, as pf_resolve_start would, but with the address kept
+ * in the probe (no resolver object, no timer of its own), and returns
+ * true; false for a name (then use pf_resolve_start).  The call does not
+ * come once the probe has ended. */
+bool pf_resolve_literal_later(struct pf_probe *p, const char *host,
+			      unsigned port, pf_resolve_fn cb, void *arg);
 
 /* Stops a pending resolution; the callback is not called. */
 void pf_resolve_cancel(struct pf_resolve *r);

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "pf_probe.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
 
@@ -90,8 +91,8 @@ static void on_answer(int result, struct evutil_addrinfo *ai, void *arg)
 /* An IPv4 or IPv6 literal needs no resolver: evdns would parse it with
  * sscanf and allocate an answer on every probe (a few % of a tcp probe's
  * CPU).  False for names and scoped addresses (fe80::1%eth0). */
-bool pf_resolve_literal(const char *host, unsigned port,
-			struct sockaddr_storage *ss, socklen_t *len)
+static bool parse_literal(const char *host, unsigned port,
+			  struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -108,6 +109,23 @@ bool pf_resolve_literal(const char *host, unsigned port,
 		*len = sizeof *in6;
 	}
 	return *len != 0;
+}
+
+static void on_literal_turn(struct pf_probe *p)
+{
+	p->literal_cb(p->literal_arg, (const struct sockaddr *)&p->literal,
+		      p->literal_len, NULL);
+}
+
+bool pf_resolve_literal_later(struct pf_probe *p, const char *host,
+			      unsigned port, pf_resolve_fn cb, void *arg)
+{
+	if (!parse_literal(host, port, &p->literal, &p->literal_len))
+		return false;
+	p->literal_cb = cb;
+	p->literal_arg = arg;
+	pf_probe_next_turn(p, on_literal_turn);
+	return true;
 }
 
 struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
@@ -129,7 +147,7 @@ struct pf_resolve *pf_resolve_start(const struct pf_env *env, const char *host,
 	r->cb = cb;
 	r->arg = arg;
 	pf_strlcpy(r->host, host, sizeof(r->host));
-	if (pf_resolve_literal(host, port, &r->literal, &r->literal_len)) {
+	if (parse_literal(host, port, &r->literal, &r->literal_len)) {
 		evtimer_add(r->deliver, &zero);	/* still a later turn */
 		return r;
 	}
