@@ -1,12 +1,11 @@
 /*
- * The `redis` check kind (SPEC §3): resolve with evdns, connect with the
- * hiredis 0.14 async API on our own libevent adapter (redis_adapter.c,
- * which caps what a reply may buffer), then one pipelined round trip:
- * AUTH, SELECT, PING, ROLE and, with a queue, LLEN, LINDEX key -1 and
- * CLIENT LIST (INFO clients one round trip later where CLIENT is not
- * allowed).  The queue signals themselves are redis_queue.c's.  Owns the
- * probe's resolver request and its redisAsyncContext; the teardown rules
- * are PATTERNS.md's hiredis section.
+ * The `redis` check kind (SPEC §3): resolve with evdns, connect on our
+ * own Redis connection (redis_conn.c: hiredis' reader under a byte
+ * budget), then one pipelined round trip: AUTH, SELECT, PING, ROLE and,
+ * with a queue, LLEN, LINDEX key -1 and CLIENT LIST (INFO clients one
+ * round trip later where CLIENT is not allowed).  The queue signals
+ * themselves are redis_queue.c's.  Owns the probe's resolver request and
+ * its connection.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,11 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "pf_check.h"
@@ -27,7 +24,7 @@
 #include "pf_probe.h"
 #include "pf_resolve.h"
 #include "pf_util.h"
-#include "pf_redis_adapter.h"
+#include "pf_redis_conn.h"
 #include "redis_cfg.h"
 #include "redis_probe.h"
 #include "redis_reply.h"
@@ -68,70 +65,31 @@ static void redis_conclude(struct pf_probe *base)
 
 /* ---- probe: teardown -------------------------------------------------- */
 
-/* Frees what the probe holds.  Inside a hiredis callback redisAsyncFree()
- * only flags the context; hiredis frees it when the callback returns and
- * hands any further replies to their callbacks as NULL (which
- * pf_redis_reply_probe ignores: p->ac no longer matches).
- * (redisAsyncDisconnect would keep reading, and an unsolicited extra reply
- * from a non-Redis peer trips an assert in 0.14.)  Where hiredis frees the
- * context itself (a failed connect, a lost connection) the callback drops
- * p->ac before ending the probe. */
+/* Frees what the probe holds; the connection closes with a reset. */
 static void redis_teardown(struct pf_probe *base)
 {
 	struct redis_probe *p = (struct redis_probe *)base;
-	redisAsyncContext *ac = p->ac;
 
 	if (p->resolve)
 		pf_resolve_cancel(p->resolve);
 	p->resolve = NULL;
-	p->ac = NULL;	/* on_disconnect sees NULL: we own this teardown */
-	/* An established connection closes with a reset, as the tcp kind's
-	 * does: no FIN exchange and no TIME_WAIT socket left here, where
-	 * frequent probes would hold thousands (Redis logs a reset only at
-	 * its verbose level).  Every command was answered or the probe gave
-	 * up on them: nothing unsent is lost. */
-	if (ac && p->phase == PH_CONNECTED && ac->c.fd >= 0)
-		(void)setsockopt(ac->c.fd, SOL_SOCKET, SO_LINGER,
-				 &(struct linger){ .l_onoff = 1, .l_linger = 0 },
-				 sizeof(struct linger));
-	if (ac)
-		redisAsyncFree(ac);
+	pf_redis_conn_close(&p->conn);
 }
 
 /* ---- probe: connection ------------------------------------------------ */
 
-/* hiredis reports connect errors as strerror() text in c.errstr. */
-static enum pf_reason connect_reason(const char *errstr)
+static void redis_connect_failed(struct redis_probe *p, int err)
 {
-	static const int unreachable[] = { ETIMEDOUT, EHOSTUNREACH, ENETUNREACH };
-
-	for (size_t i = 0; i < sizeof(unreachable) / sizeof(unreachable[0]); i++)
-		if (strcmp(errstr, strerror(unreachable[i])) == 0)
-			return PF_REASON_CONNECT_TIMEOUT;
-	return PF_REASON_CONNECT_REFUSED;
-}
-
-static void redis_connect_failed(struct redis_probe *p, const char *errstr)
-{
-	enum pf_reason r = connect_reason(errstr);
-
-	pf_probe_set(&p->base, r, "connect to %s: %s", p->target, errstr);
+	pf_probe_set(&p->base, pf_connect_reason(err), "connect to %s: %s",
+		     p->target, strerror(err));
 	pf_probe_end(&p->base);
 }
 
-/* hiredis: the connect finished.  On failure hiredis frees the context
- * itself right after this returns, so we only drop our pointer. */
-static void redis_on_connect(const redisAsyncContext *ac, int status)
+/* Connection: the handshake completed. */
+static void redis_on_connected(void *arg)
 {
-	struct redis_probe *p = ac->data;
+	struct redis_probe *p = arg;
 
-	if (!p || p->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		p->ac = NULL;	/* hiredis frees it */
-		redis_connect_failed(p, ac->c.errstr);
-		return;
-	}
 	p->phase = PH_CONNECTED;
 	p->mark_ms = pf_mono_ms();
 }
@@ -139,18 +97,20 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 /* The error for a reply over REDIS_REPLY_CAP (see pf_redis_budget). */
 static void redis_over_budget_error(struct redis_probe *p)
 {
-	if (p->budget.announced > 0)
+	const struct pf_redis_budget *b = &p->conn.budget;
+
+	if (b->announced > 0)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s announced a "
 			     "%lld-byte reply to %s, more than the "
 			     REDIS_REPLY_CAP_TEXT " a probe may buffer: not a "
-			     "Redis server?", p->target, p->budget.announced,
+			     "Redis server?", p->target, b->announced,
 			     p->awaiting);
-	else if (p->budget.announced_elements > 0)
+	else if (b->announced_elements > 0)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s announced a "
 			     "%zu-element array in reply to %s, more than the "
 			     REDIS_REPLY_CAP_TEXT " a probe may buffer: not a "
 			     "Redis server?", p->target,
-			     p->budget.announced_elements, p->awaiting);
+			     b->announced_elements, p->awaiting);
 	else
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s sent more than "
 			     REDIS_REPLY_CAP_TEXT " without completing a reply "
@@ -158,46 +118,38 @@ static void redis_over_budget_error(struct redis_probe *p)
 			     p->target, p->awaiting);
 }
 
-/* Adapter: the reply being read outgrew REDIS_REPLY_CAP.  Called from the
- * read event after hiredis returned, so the teardown is synchronous. */
-static void redis_on_over_budget(void *arg)
+/* Connection: it failed before the last reply; the peer is not Redis
+ * answering our commands (or not reachable at all). */
+static void redis_on_failed(void *arg, enum pf_redis_conn_error e, int err,
+			    const char *text)
 {
 	struct redis_probe *p = arg;
-
-	if (!p->ac || p->base.ended)
-		return;
-	redis_over_budget_error(p);
-	pf_result_cause(&p->base.res, "not_redis");
-	pf_probe_end(&p->base);
-}
-
-/* hiredis: the connection is gone.  With p->ac NULL we started the
- * teardown ourselves; otherwise hiredis did (EOF, protocol error) and frees
- * the context after this returns. */
-static void redis_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct redis_probe *p = ac->data;
 	char peer[160];
 
-	(void)status;
-	if (!p || p->ac != ac)
+	if (p->base.ended)
 		return;
-	p->ac = NULL;	/* hiredis frees it */
-	pf_text_clean(ac->errstr, ac->errstr ? strlen(ac->errstr) : 0, 200,
-		      peer, sizeof(peer));
+	if (e == PF_REDIS_CONN_CONNECT) {
+		redis_connect_failed(p, err);
+		return;
+	}
+	pf_text_clean(text, strlen(text), 200, peer, sizeof(peer));
 	pf_mask_secret(peer, sizeof(peer), p->cfg->u.password);
-	if (p->budget.exceeded)
+	if (e == PF_REDIS_CONN_BUDGET)
 		redis_over_budget_error(p);
-	else if (ac->err == REDIS_ERR_EOF)
+	else if (e == PF_REDIS_CONN_EOF)
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s closed the connection "
 			     "before answering %s", p->target, p->awaiting);
 	else
 		pf_probe_set(&p->base, PF_REASON_PROTOCOL, "%s: %s (waiting for the "
 			     "reply to %s): is this a Redis server?", p->target,
-			     peer[0] ? peer : "connection lost", p->awaiting);
+			     e == PF_REDIS_CONN_IO ? strerror(err) : peer, p->awaiting);
 	pf_result_cause(&p->base.res, "not_redis");
 	pf_probe_end(&p->base);
 }
+
+static const struct pf_redis_conn_ops redis_conn_ops = {
+	.connected = redis_on_connected, .failed = redis_on_failed,
+};
 
 /* The deadline: the phase we are in names the reason. */
 static void redis_deadline(struct pf_probe *base)
@@ -267,18 +219,14 @@ static const struct pf_probe_class redis_class = {
 	.teardown = redis_teardown, .hints = redis_hints,
 };
 
-static int redis_cmd(struct redis_probe *p, redisCallbackFn *fn, int argc,
+static int redis_cmd(struct redis_probe *p, pf_redis_reply_fn *fn, int argc,
 		     const char **argv)
 {
-	size_t lens[4];
-
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return redisAsyncCommandArgv(p->ac, fn, p, argc, argv, lens) == REDIS_OK ? 0 : -1;
+	return pf_redis_conn_command(&p->conn, fn, argc, argv);
 }
 
-/* Pipelines every command right after the connect starts (one round
- * trip); hiredis sends them once the socket is writable. */
+/* Queues every command before the connect starts (one round trip): the
+ * connection sends them as soon as the handshake is done. */
 static int redis_queue_commands(struct redis_probe *p)
 {
 	const struct pf_redis_url *u = &p->cfg->u;
@@ -317,34 +265,19 @@ static int redis_queue_commands(struct redis_probe *p)
 	return rc;
 }
 
-/* Starts the async connect to the numeric address; reports on failure. */
-static void redis_connect(struct redis_probe *p, unsigned port)
+/* Queues the pipeline and starts the connect; reports on failure. */
+static void redis_connect(struct redis_probe *p, const struct sockaddr *sa,
+			  socklen_t salen)
 {
-	redisAsyncContext *ac = redisAsyncConnect(p->ip, (int)port);
+	int err;
 
-	if (!ac) {
+	p->phase = PH_CONNECT;
+	if (redis_queue_commands(p) < 0) {
 		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "out of memory");
 		return;
 	}
-	if (ac->err) {
-		/* never ours: p->ac is not set, teardown leaves it alone */
-		redis_connect_failed(p, ac->errstr);
-		redisAsyncFree(ac);
-		return;
-	}
-	ac->data = p;
-	p->ac = ac;
-	p->phase = PH_CONNECT;
-	p->budget.cap = REDIS_REPLY_CAP;
-	p->budget.on_exceeded = redis_on_over_budget;
-	p->budget.arg = p;
-	if (pf_redis_attach(ac, p->base.env->base, &p->budget) != REDIS_OK ||
-	    redisAsyncSetConnectCallback(ac, redis_on_connect) != REDIS_OK ||
-	    redisAsyncSetDisconnectCallback(ac, redis_on_disconnect) != REDIS_OK ||
-	    redis_queue_commands(p) < 0) {
-		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "cannot set up the "
-			      "hiredis connection to %s", p->target);
-	}
+	if ((err = pf_redis_conn_connect(&p->conn, p->base.env->base, sa, salen)) != 0)
+		redis_connect_failed(p, err);
 }
 
 /* Resolver answer (a later loop turn than pf_resolve_start). */
@@ -353,7 +286,6 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 {
 	struct redis_probe *p = arg;
 
-	(void)salen;
 	p->resolve = NULL;	/* it frees itself after this call */
 	if (!sa) {
 		pf_probe_fail(&p->base, PF_REASON_DNS, "%s", err ? err : "no address");
@@ -364,7 +296,7 @@ static void redis_on_resolved(void *arg, const struct sockaddr *sa,
 	p->base.res.aclass = (int)p->aclass;
 	snprintf(p->target, sizeof(p->target), sa->sa_family == AF_INET6 ?
 		 "[%s]:%u" : "%s:%u", p->ip, p->cfg->u.port);
-	redis_connect(p, p->cfg->u.port);
+	redis_connect(p, sa, salen);
 }
 
 static struct pf_probe *redis_start(const struct pf_start *s)
@@ -381,6 +313,10 @@ static struct pf_probe *redis_start(const struct pf_start *s)
 	p->consumers = -1;
 	p->mem = s->memory;
 	p->awaiting = "PING";
+	if (pf_redis_conn_init(&p->conn, REDIS_REPLY_CAP, &redis_conn_ops, p) < 0) {
+		pf_probe_cancel(&p->base);
+		return NULL;
+	}
 	if (pf_resolve_literal_later(&p->base, c->u.host, c->u.port,
 				     redis_on_resolved, p))
 		return &p->base;

@@ -8,13 +8,12 @@
 
 #include <stdbool.h>
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
-#include "pf_redis_adapter.h"
+#include "pf_redis_conn.h"
 #include "redis_cfg.h"
 #include "redis_queue.h"
 
@@ -24,10 +23,7 @@ struct redis_probe {
 	struct pf_probe base;		/* the skeleton: deadline, end, result */
 	const struct pf_redis_cfg *cfg;	/* borrowed: outlives the probe */
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
-	/* Owned while non-NULL.  Set to NULL by whoever starts its teardown
-	 * (us, or hiredis on a failed connect / lost connection), so exactly
-	 * one party frees it. */
-	redisAsyncContext *ac;
+	struct pf_redis_conn conn;	/* owned: closed by the teardown */
 	enum redis_phase phase;
 	const char *awaiting;		/* command whose reply we wait for */
 	enum pf_addr_class aclass;
@@ -43,9 +39,6 @@ struct redis_probe {
 	long consumers;			/* -1 until known */
 	const char *consumers_from;	/* "client_list" or "info_blocked_clients" */
 	struct pf_redis_memory *mem;	/* the check's memory (oldest item) */
-	/* Caps the bytes one reply may hold; written by the adapter until
-	 * the context is freed, so it lives as long as the probe. */
-	struct pf_redis_budget budget;
 };
 
 /* Our replies are +OK, +PONG, :N, short errors, one queue item and a
@@ -54,19 +47,18 @@ struct redis_probe {
 #define REDIS_REPLY_CAP (4 * 1024 * 1024)
 #define REDIS_REPLY_CAP_TEXT "4 MiB"
 
-/* redis_replies.c: the probe a reply is for, or NULL when it is to be
- * ignored (teardown in progress); a reply check that reports and stops
- * on anything but type want (and text). */
-struct redis_probe *pf_redis_reply_probe(const redisAsyncContext *ac, void *r,
-					 void *priv);
+/* redis_replies.c: a reply check that reports and stops on anything but
+ * type want (and text). */
 bool pf_redis_expect(struct redis_probe *p, const redisReply *r, int want,
 		     const char *text);
-/* hiredis reply callbacks, one per pipelined command */
-void pf_redis_on_ok(redisAsyncContext *ac, void *reply, void *priv);
-void pf_redis_on_ping(redisAsyncContext *ac, void *reply, void *priv);
-void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv);
-void pf_redis_on_llen(redisAsyncContext *ac, void *reply, void *priv);
-void pf_redis_on_lindex(redisAsyncContext *ac, void *reply, void *priv);
-void pf_redis_on_clients(redisAsyncContext *ac, void *reply, void *priv);
+/* Reply callbacks (pf_redis_reply_fn), one per pipelined command; arg
+ * is the probe.  The connection stops handing replies once a callback
+ * has ended the probe (its teardown closes the connection). */
+void pf_redis_on_ok(void *arg, redisReply *r);
+void pf_redis_on_ping(void *arg, redisReply *r);
+void pf_redis_on_role(void *arg, redisReply *r);
+void pf_redis_on_llen(void *arg, redisReply *r);
+void pf_redis_on_lindex(void *arg, redisReply *r);
+void pf_redis_on_clients(void *arg, redisReply *r);
 
 #endif

@@ -30,18 +30,6 @@ static void redis_error_reply(struct redis_probe *p, const char *cmd,
 		pf_result_cause(&p->base.res, "%s", cause);
 }
 
-/* The probe to act on for a reply, or NULL when the reply is to be
- * ignored: NULL replies come during teardown, which someone else owns. */
-struct redis_probe *pf_redis_reply_probe(const redisAsyncContext *ac, void *r,
-				       void *priv)
-{
-	struct redis_probe *p = priv;
-
-	if (!r || !p || p->ac != ac || p->base.ended)
-		return NULL;
-	return p;
-}
-
 /* Checks a reply of type `want` (and text, if given); on anything else
  * reports and stops the probe.  Returns true when the probe goes on. */
 bool pf_redis_expect(struct redis_probe *p, const redisReply *r,
@@ -65,37 +53,34 @@ bool pf_redis_expect(struct redis_probe *p, const redisReply *r,
 	return false;
 }
 
-/* hiredis: reply to AUTH or SELECT; both answer +OK. */
-void pf_redis_on_ok(redisAsyncContext *ac, void *reply, void *priv)
+/* Reply to AUTH or SELECT; both answer +OK. */
+void pf_redis_on_ok(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	struct redis_probe *p = arg;
 
-	if (!p || !pf_redis_expect(p, reply, REDIS_REPLY_STATUS, "OK"))
+	if (!pf_redis_expect(p, r, REDIS_REPLY_STATUS, "OK"))
 		return;
 	p->awaiting = strcmp(p->awaiting, "AUTH") == 0 && p->cfg->u.db ? "SELECT" : "PING";
 }
 
-/* hiredis: reply to PING; +PONG and nothing else. */
-void pf_redis_on_ping(redisAsyncContext *ac, void *reply, void *priv)
+/* Reply to PING; +PONG and nothing else. */
+void pf_redis_on_ping(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
+	struct redis_probe *p = arg;
 
-	if (!p || !pf_redis_expect(p, reply, REDIS_REPLY_STATUS, "PONG"))
+	if (!pf_redis_expect(p, r, REDIS_REPLY_STATUS, "PONG"))
 		return;
 	p->latency_ms = pf_mono_ms() - p->mark_ms;
 	p->awaiting = "ROLE";
 }
 
-/* hiredis: reply to ROLE.  A replica cannot take the API's LPUSH
+/* Reply to ROLE.  A replica cannot take the API's LPUSH
  * (READONLY).  A server that refuses ROLE (restricted managed Redis, an
  * old one) is not failed for it: the role stays unknown. */
-void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv)
+void pf_redis_on_role(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
+	struct redis_probe *p = arg;
 
-	if (!p)
-		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str)
 		pf_strlcpy(p->role, r->element[0]->str, sizeof(p->role));
 	else
@@ -112,28 +97,24 @@ void pf_redis_on_role(redisAsyncContext *ac, void *reply, void *priv)
 		pf_probe_end(&p->base);
 }
 
-/* hiredis: reply to LLEN queue.key. */
-void pf_redis_on_llen(redisAsyncContext *ac, void *reply, void *priv)
+/* Reply to LLEN queue.key. */
+void pf_redis_on_llen(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
+	struct redis_probe *p = arg;
 
-	if (!p || !pf_redis_expect(p, r, REDIS_REPLY_INTEGER, NULL))
+	if (!pf_redis_expect(p, r, REDIS_REPLY_INTEGER, NULL))
 		return;
 	p->depth = r->integer;
 	p->base.res.gauge[0] = (double)r->integer;
 	p->awaiting = "LINDEX";
 }
 
-/* hiredis: reply to LINDEX key -1, the oldest item (the API LPUSHes, the
+/* Reply to LINDEX key -1, the oldest item (the API LPUSHes, the
  * worker BRPOPs). */
-void pf_redis_on_lindex(redisAsyncContext *ac, void *reply, void *priv)
+void pf_redis_on_lindex(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
+	struct redis_probe *p = arg;
 
-	if (!p)
-		return;
 	if (r->type != REDIS_REPLY_NIL && !pf_redis_expect(p, r, REDIS_REPLY_STRING, NULL))
 		return;
 	p->oldest_age_ms = pf_redis_oldest_age(p->mem, r->type == REDIS_REPLY_NIL ?
@@ -159,14 +140,11 @@ static void redis_queue_done(struct redis_probe *p)
 	pf_probe_end(&p->base);
 }
 
-/* hiredis: reply to INFO clients, the fallback where CLIENT is refused. */
-static void redis_on_info(redisAsyncContext *ac, void *reply, void *priv)
+/* Reply to INFO clients, the fallback where CLIENT is refused. */
+static void redis_on_info(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
+	struct redis_probe *p = arg;
 
-	if (!p)
-		return;
 	if (r->type == REDIS_REPLY_STRING) {
 		p->consumers = pf_redis_info_blocked(r->str, r->len);
 		p->consumers_from = "info_blocked_clients";
@@ -174,16 +152,13 @@ static void redis_on_info(redisAsyncContext *ac, void *reply, void *priv)
 	redis_queue_done(p);
 }
 
-/* hiredis: reply to CLIENT LIST.  Managed Redis often refuses CLIENT
+/* Reply to CLIENT LIST.  Managed Redis often refuses CLIENT
  * (NOPERM, or renamed away): then INFO clients' blocked_clients, one
  * round trip more. */
-void pf_redis_on_clients(redisAsyncContext *ac, void *reply, void *priv)
+void pf_redis_on_clients(void *arg, redisReply *r)
 {
-	struct redis_probe *p = pf_redis_reply_probe(ac, reply, priv);
-	const redisReply *r = reply;
+	struct redis_probe *p = arg;
 
-	if (!p)
-		return;
 	if (r->type == REDIS_REPLY_STRING) {
 		p->consumers = pf_redis_consumers(r->str, r->len);
 		p->consumers_from = "client_list";
@@ -191,7 +166,8 @@ void pf_redis_on_clients(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	p->awaiting = "INFO";
-	if (redisAsyncCommand(ac, redis_on_info, p, "INFO clients") != REDIS_OK)
+	if (pf_redis_conn_command(&p->conn, redis_on_info, 2,
+				  (const char *[]){ "INFO", "clients" }) < 0)
 		redis_queue_done(p);
 }
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -76,15 +75,8 @@ static void tcp_teardown(struct pf_probe *base)
 	if (p->io)
 		event_free(p->io);	/* event_free deletes a pending event first */
 	/* A connection we opened only to prove it can be opened closes with
-	 * a reset, as HAProxy's checks do: no FIN exchange, and no TIME_WAIT
-	 * left on our side, where 1,000 probes a second would otherwise hold
-	 * 60,000 sockets and run the ephemeral ports of a remote target out. */
-	if (p->fd >= 0 && p->connected)
-		(void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER,
-				 &(struct linger){ .l_onoff = 1, .l_linger = 0 },
-				 sizeof(struct linger));
-	if (p->fd >= 0)
-		close(p->fd);
+	 * a reset. */
+	pf_close_probe_socket(p->fd, p->connected);
 	p->resolve = NULL;
 	p->io = NULL;
 	p->fd = -1;
@@ -110,18 +102,6 @@ static const struct pf_probe_class tcp_class = {
 	.deadline = tcp_deadline, .teardown = tcp_teardown,
 };
 
-static enum pf_reason tcp_classify(int e)
-{
-	switch (e) {
-	case ETIMEDOUT:
-	case EHOSTUNREACH:
-	case ENETUNREACH:
-		return PF_REASON_CONNECT_TIMEOUT;
-	default:
-		return PF_REASON_CONNECT_REFUSED;
-	}
-}
-
 /* Socket became writable: the connect finished one way or the other. */
 static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
 {
@@ -133,7 +113,7 @@ static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		soerr = errno;
 	if (soerr != 0)
-		pf_probe_set(&p->base, tcp_classify(soerr), "connect to %s: %s",
+		pf_probe_set(&p->base, pf_connect_reason(soerr), "connect to %s: %s",
 			     p->target, strerror(soerr));
 	p->connected = soerr == 0;
 	pf_probe_end(&p->base);
@@ -155,7 +135,7 @@ static void tcp_add_details(struct tcp_probe *p, const struct sockaddr *sa)
 /* A failed connect(): the result, and -1. */
 static int tcp_connect_failed(struct tcp_probe *p, int e)
 {
-	pf_probe_set(&p->base, tcp_classify(e), "connect to %s: %s",
+	pf_probe_set(&p->base, pf_connect_reason(e), "connect to %s: %s",
 		     p->target, strerror(e));
 	return -1;
 }

@@ -576,8 +576,9 @@ int main(int argc, char **argv)
 	rc = parse_args(&c, argc, argv);
 	if (rc >= 0)
 		return rc;
-	/* hiredis and our own sockets write with plain write(): a peer that
-	 * went away must be an error value, not a signal that kills us. */
+	/* libevent's bufferevents (the HTTP side) write with plain writev(): a
+	 * peer that went away must be an error value, not a signal that kills
+	 * us. */
 	signal(SIGPIPE, SIG_IGN);
 	event_set_log_callback(on_libevent_log);
 	switch (c.cmd) {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "pf_check.h"
+
 enum pf_addr_class {
 	PF_ADDR_UNKNOWN = 0,	/* not resolved (yet) */
 	PF_ADDR_LOOPBACK,
@@ -20,6 +22,16 @@ const char *pf_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Port of an AF_INET/AF_INET6 address (host order), 0 otherwise. */
 unsigned pf_addr_port(const struct sockaddr *sa);
+
+/* The reason for a failed connect's errno: no answer at all (timed out,
+ * no route) is connect_timeout, anything else (a reset) connect_refused. */
+enum pf_reason pf_connect_reason(int err);
+
+/* Closes fd; an established connection with a reset (SO_LINGER 0), as
+ * HAProxy's checks do: no FIN exchange and no TIME_WAIT left on our side,
+ * where 1,000 probes a second would otherwise hold 60,000 sockets and run
+ * the ephemeral ports of a remote target out. */
+void pf_close_probe_socket(int fd, int established);
 
 /* Splits "host:port", "[v6]:port" or "host" (then *port = defport).
  * host is written into hostbuf.  Returns -1 on a malformed address. */

@@ -22,8 +22,8 @@
  *            no report (shutdown, reload, the daemon's backstop)
  *
  * Freeing p itself always waits for a later loop turn, so a kind may end
- * its probe from inside any library callback (libpq, hiredis, curl,
- * evdns) and return into that library safely.
+ * its probe from inside any callback (libpq, curl, evdns, a Redis
+ * reply) and return into that library safely.
  */
 #ifndef PF_PROBE_H
 #define PF_PROBE_H

@@ -1,8 +1,8 @@
 /*
- * Asynchronous name resolution with evdns, for libraries whose own
- * resolvers block (libpq, hiredis 0.14).  A numeric host is answered
- * without a query, but still on a later loop turn: the callback never runs
- * inside pf_resolve_start().
+ * Asynchronous name resolution with evdns, for libpq (whose own resolver
+ * blocks) and the kinds that connect sockets themselves (tcp, redis).  A
+ * numeric host is answered without a query, but still on a later loop
+ * turn: the callback never runs inside pf_resolve_start().
  */
 #ifndef PF_RESOLVE_H
 #define PF_RESOLVE_H

@@ -1,10 +1,12 @@
 /* Socket-address helpers: classification, printing, host:port splitting. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pf_net.h"
 #include "pf_util.h"
@@ -134,4 +136,27 @@ int pf_split_hostport(const char *s, char *hostbuf, size_t hostlen,
 		return defport ? 0 : -1;
 	}
 	return parse_port(colon + 1, port);
+}
+
+enum pf_reason pf_connect_reason(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return PF_REASON_CONNECT_TIMEOUT;
+	default:
+		return PF_REASON_CONNECT_REFUSED;
+	}
+}
+
+void pf_close_probe_socket(int fd, int established)
+{
+	if (fd < 0)
+		return;
+	if (established)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER,
+				 &(struct linger){ .l_onoff = 1, .l_linger = 0 },
+				 sizeof(struct linger));
+	close(fd);
 }

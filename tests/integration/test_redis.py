@@ -156,6 +156,41 @@ def test_connect_timeout_blackhole(blackhole):
     assert "VPC" not in res["hint"]
 
 
+def test_late_handshake_still_sends_the_pipeline(blackhole):
+    """The handshake completes only when the SYN is retransmitted (~1 s):
+    the pipeline goes out from the write event, not at connect time."""
+    role = b"+PONG\r\n*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+    stop = []
+
+    def drain_then_answer():
+        time.sleep(0.3)  # the probe's first SYN has been dropped by now
+        blackhole.sock.settimeout(0.2)
+        while not stop:
+            try:
+                c, _ = blackhole.sock.accept()
+            except OSError:
+                continue
+            blackhole.fillers.append(c)  # closed with the fixture
+            c.settimeout(0.5)
+            try:
+                got = c.recv(4096)  # the fillers send nothing
+            except OSError:
+                continue
+            if b"PING" in got and b"ROLE" in got:
+                c.sendall(role)
+    t = threading.Thread(target=drain_then_answer, daemon=True)
+    t.start()
+    try:
+        rc, res, err = run_probe("redis://127.0.0.1:%d" % blackhole.port,
+                                 timeout="4s")
+    finally:
+        stop.append(True)
+        t.join(timeout=2)
+    assert rc == 0, (rc, res, err)
+    assert res["duration_ms"] >= 800, res  # it did wait for the retransmit
+    assert res["details"]["role"] == "master", res
+
+
 def test_tarpit_is_timeout_not_connect_timeout(tarpit):
     res = expect_fail("redis://:%s@127.0.0.1:%d/1" % (PASSWORD, tarpit.port),
                       "timeout", timeout="500ms")

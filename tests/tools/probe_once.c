@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: probe_once '<check JSON>' [--repeat N]\n");
 		return 2;
 	}
-	/* hiredis writes with plain write(): a reset peer must not kill us. */
+	/* As the daemon: a reset peer must be an error, never a SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(&r, 0, sizeof(r));

@@ -1,6 +1,6 @@
-/* Unit tests for lib/redis_adapter.c's reply budget, on a bare hiredis
+/* Unit tests for lib/redis_budget.c's reply budget, on a bare hiredis
  * reader (no socket): bulk headers, lines without CRLF, huge arrays and
- * many small elements, and replies that fit.  The libevent side is covered
+ * many small elements, and replies that fit.  The connection side is covered
  * by tests/integration/test_redis.py against streaming peers. */
 #include <limits.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "pf_redis_adapter.h"
+#include "pf_redis_budget.h"
 #include "harness.h"
 
 struct rig {

@@ -1,21 +1,14 @@
 /*
- * hiredis 0.14 on libevent, with a byte budget per reply.  Owns the
- * adapter (two events and the metering table), which hiredis frees
- * through the cleanup hook when it frees the redisAsyncContext.
+ * The byte budget of one Redis reply (pf_redis_budget.h): hiredis' reader
+ * with metering object functions, and the check of what its buffer holds.
+ * No I/O; the connection (redis_conn.c) asks after every read.
  */
 #include <limits.h>
 #include <stdlib.h>
 
 #include <hiredis/hiredis.h>
 
-#include "pf_redis_adapter.h"
-
-struct redis_adapter {
-	redisAsyncContext *ac;		/* borrowed: the context owns us */
-	struct event *rev, *wev;	/* owned: non-persistent, fd of ac */
-	bool reading, writing;		/* rev / wev pending */
-	struct pf_redis_meter meter;	/* installed in ac's reader */
-};
+#include "pf_redis_budget.h"
 
 /* ---- metering the reply objects --------------------------------------- */
 
@@ -156,121 +149,4 @@ bool pf_redis_over_budget(const redisReader *r, struct pf_redis_budget *b)
 	if (held > b->cap || b->announced > 0)
 		b->exceeded = true;
 	return b->exceeded;
-}
-
-/* ---- the libevent adapter --------------------------------------------- */
-
-/* hiredis: start or stop waiting for readability (idempotent). */
-static void adapter_add_read(void *privdata)
-{
-	struct redis_adapter *a = privdata;
-
-	if (!a->reading && event_add(a->rev, NULL) == 0)
-		a->reading = true;
-}
-
-static void adapter_del_read(void *privdata)
-{
-	struct redis_adapter *a = privdata;
-
-	if (a->reading)
-		event_del(a->rev);
-	a->reading = false;
-}
-
-static void adapter_add_write(void *privdata)
-{
-	struct redis_adapter *a = privdata;
-
-	if (!a->writing && event_add(a->wev, NULL) == 0)
-		a->writing = true;
-}
-
-static void adapter_del_write(void *privdata)
-{
-	struct redis_adapter *a = privdata;
-
-	if (a->writing)
-		event_del(a->wev);
-	a->writing = false;
-}
-
-/* hiredis: the context is being freed.  Runs before hiredis frees the
- * reader, which may still free a partial reply through r->fn: restore
- * hiredis' own table first.  Tells the budget's owner we are gone. */
-static void adapter_cleanup(void *privdata)
-{
-	struct redis_adapter *a = privdata;
-
-	pf_redis_meter_remove(a->ac->c.reader, &a->meter);
-	a->meter.b->attached = false;
-	event_free(a->rev);
-	event_free(a->wev);
-	free(a);
-}
-
-/* libevent: the socket is readable.  redisAsyncHandleRead may run reply
- * callbacks that end the probe and free the context, and with it `a`:
- * afterwards only the budget (owned by the probe) may be touched until it
- * says the context is still attached. */
-static void adapter_on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct redis_adapter *a = arg;
-	struct pf_redis_budget *b = a->meter.b;
-
-	(void)fd;
-	(void)what;
-	a->reading = false;	/* a fired non-persistent event is not pending */
-	redisAsyncHandleRead(a->ac);
-	if (b->attached && pf_redis_over_budget(a->ac->c.reader, b))
-		b->on_exceeded(b->arg);
-}
-
-/* libevent: the socket is writable (connect done, or room to send). */
-static void adapter_on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct redis_adapter *a = arg;
-
-	(void)fd;
-	(void)what;
-	a->writing = false;
-	redisAsyncHandleWrite(a->ac);
-}
-
-int pf_redis_attach(redisAsyncContext *ac, struct event_base *base,
-		    struct pf_redis_budget *b)
-{
-	struct redis_adapter *a;
-
-	if (ac->ev.data || !ac->c.reader)
-		return REDIS_ERR;
-	if (!(a = calloc(1, sizeof(*a))))
-		return REDIS_ERR;
-	a->ac = ac;
-	a->rev = event_new(base, ac->c.fd, EV_READ, adapter_on_read, a);
-	a->wev = event_new(base, ac->c.fd, EV_WRITE, adapter_on_write, a);
-	if (!a->rev || !a->wev) {
-		if (a->rev)
-			event_free(a->rev);
-		if (a->wev)
-			event_free(a->wev);
-		free(a);
-		return REDIS_ERR;
-	}
-	ac->ev.addRead = adapter_add_read;
-	ac->ev.delRead = adapter_del_read;
-	ac->ev.addWrite = adapter_add_write;
-	ac->ev.delWrite = adapter_del_write;
-	ac->ev.cleanup = adapter_cleanup;
-	ac->ev.data = a;
-	pf_redis_meter_install(ac->c.reader, &a->meter, b);
-	b->attached = true;
-	b->exceeded = false;
-	b->announced = 0;
-	b->announced_elements = 0;
-	/* as the stock adapter: wait for both, the write one completes the
-	 * connect and sends the queued commands */
-	adapter_add_read(a);
-	adapter_add_write(a);
-	return REDIS_OK;
 }
