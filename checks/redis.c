@@ -276,7 +276,7 @@ static void redis_connect(struct redis_probe *p, const struct sockaddr *sa,
 		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "out of memory");
 		return;
 	}
-	if ((err = pf_redis_conn_connect(&p->conn, p->base.env->base, sa, salen)) != 0)
+	if ((err = pf_redis_conn_connect(&p->conn, p->base.env, sa, salen)) != 0)
 		redis_connect_failed(p, err);
 }
 

@@ -17,6 +17,7 @@
 #include "pf_net.h"
 #include "pf_probe.h"
 #include "pf_resolve.h"
+#include "pf_sockets.h"
 #include "pf_util.h"
 
 struct tcp_cfg {
@@ -30,6 +31,7 @@ struct tcp_probe {
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	struct event *io;		/* owned: write-readiness of the connect */
 	int fd;				/* owned socket, -1 when closed */
+	int family;			/* fd's address family */
 	bool connected;			/* the handshake completed */
 	char ip[64];			/* numeric address being connected to */
 	char target[320];		/* "ip:port" for messages */
@@ -74,9 +76,9 @@ static void tcp_teardown(struct pf_probe *base)
 		pf_resolve_cancel(p->resolve);
 	if (p->io)
 		event_free(p->io);	/* event_free deletes a pending event first */
-	/* A connection we opened only to prove it can be opened closes with
-	 * a reset. */
-	pf_close_probe_socket(p->fd, p->connected);
+	/* A connection we opened only to prove it can be opened ends with a
+	 * reset; the socket may serve the next probe (pf_sockets.h). */
+	pf_sockets_give(p->base.env->sockets, p->fd, p->family, p->connected);
 	p->resolve = NULL;
 	p->io = NULL;
 	p->fd = -1;
@@ -145,7 +147,8 @@ static int tcp_connect_failed(struct tcp_probe *p, int e)
 static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		       socklen_t salen)
 {
-	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	p->family = sa->sa_family;
+	p->fd = pf_sockets_take(p->base.env->sockets, sa->sa_family);
 	if (p->fd < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "socket: %s", strerror(errno));
 		return -1;

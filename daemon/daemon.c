@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "pf_curl.h"
 #include "pf_resolve.h"
+#include "pf_sockets.h"
 #include "pf_util.h"
 #include "scheduler.h"
 #include "verdict.h"
@@ -92,6 +93,13 @@ int pf_daemon_init(struct pf_daemon *d, struct pf_config *cfg,
 	}
 	d->eng.env.base = d->eng.base;
 	d->eng.env.dns = d->eng.dns;
+	d->eng.sockets = pf_sockets_new();
+	d->eng.env.sockets = d->eng.sockets;
+	if (!d->eng.sockets) {
+		snprintf(err, errlen, "out of memory");
+		pf_daemon_free(d);
+		return -1;
+	}
 	d->eng.slots = pf_slots_new(d->eng.base, err, errlen);
 	if (!d->eng.slots || pf_engine_ensure_curl(&d->eng, cfg, err, errlen) < 0) {
 		pf_daemon_free(d);
@@ -296,6 +304,9 @@ void pf_daemon_free(struct pf_daemon *d)
 	free_event(&d->watchdog);
 	pf_curlm_free(d->eng.curl);
 	d->eng.curl = NULL;
+	pf_sockets_free(d->eng.sockets);	/* after the probes gave theirs back */
+	d->eng.sockets = NULL;
+	d->eng.env.sockets = NULL;
 	pf_slots_free(d->eng.slots);	/* after the checks: they held slots */
 	d->eng.slots = NULL;
 	if (d->eng.dns)

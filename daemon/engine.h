@@ -29,9 +29,10 @@ struct pf_engine {
 	struct event_base *base;	/* owned by the daemon */
 	struct evdns_base *dns;		/* owned by the daemon */
 	struct pf_curlm *curl;		/* owned; NULL until a check needs it */
+	struct pf_sockets *sockets;	/* owned: spare sockets of tcp and redis */
 	struct pf_slots *slots;		/* owned: when each check starts next */
 	struct pf_loop_stats loop;	/* every loop turn's CPU time (loop.c) */
-	struct pf_env env;		/* lent to every probe: base, dns, curl */
+	struct pf_env env;		/* lent to every probe: base, dns, curl, sockets */
 	struct pf_config *cfg;		/* owned; replaced on reload */
 	struct check *checks;		/* owned array parallel to cfg->checks */
 	size_t n_checks;

@@ -126,6 +126,7 @@ struct pf_env {
 	struct event_base *base;
 	struct evdns_base *dns;
 	struct pf_curlm *curl;		/* shared libcurl multi handle (checks with needs_curl) */
+	struct pf_sockets *sockets;	/* spare TCP sockets (pf_sockets.h), or NULL */
 };
 
 typedef void (*pf_done_fn)(void *arg, struct pf_result *res);

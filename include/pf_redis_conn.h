@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <hiredis/read.h>
 
+#include "pf_check.h"
 #include "pf_redis_budget.h"
 
 /* Most commands one connection has waiting for replies. */
@@ -47,6 +48,8 @@ struct pf_redis_conn_ops {
  * fine.  Everything marked owned is freed by pf_redis_conn_close. */
 struct pf_redis_conn {
 	evutil_socket_t fd;		/* owned; -1 when closed */
+	int family;			/* fd's address family */
+	struct pf_sockets *sockets;	/* borrowed: where fd goes back, or NULL */
 	struct event *rev;		/* owned: persistent read event, or NULL */
 	struct event *wev;		/* owned: write event while needed, or NULL */
 	struct event_base *base;	/* borrowed */
@@ -73,16 +76,16 @@ int pf_redis_conn_init(struct pf_redis_conn *c, size_t cap,
 int pf_redis_conn_command(struct pf_redis_conn *c, pf_redis_reply_fn *fn,
 			  int argc, const char **argv);
 
-/* Connects to sa and sends what is queued once connected: 0 when under
- * way (the ops tell the rest; a local peer may already have been
- * connected and sent to), or an errno when it failed on the spot (ops
- * not called). */
-int pf_redis_conn_connect(struct pf_redis_conn *c, struct event_base *base,
+/* Connects to sa on a socket from env->sockets and sends what is queued
+ * once connected: 0 when under way (the ops tell the rest; a local peer
+ * may already have been connected and sent to), or an errno when the
+ * connect or that first send failed on the spot (ops not called). */
+int pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
 			  const struct sockaddr *sa, socklen_t salen);
 
-/* Frees what c owns; idempotent.  An established connection closes with
- * a reset (SO_LINGER 0): no TIME_WAIT socket is left here, where frequent
- * probes would hold thousands. */
+/* Frees what c owns; idempotent.  An established connection ends with a
+ * reset (pf_sockets_give): no TIME_WAIT socket is left here, where
+ * frequent probes would hold thousands. */
 void pf_redis_conn_close(struct pf_redis_conn *c);
 
 #endif

@@ -14,8 +14,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "pf_net.h"
 #include "pf_redis_conn.h"
+#include "pf_sockets.h"
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
@@ -43,7 +43,7 @@ void pf_redis_conn_close(struct pf_redis_conn *c)
 	c->rev = c->wev = NULL;
 	/* Every command was answered or the probe gave up on them: a reset
 	 * loses nothing (Redis logs one only at its verbose level). */
-	pf_close_probe_socket(c->fd, c->connected);
+	pf_sockets_give(c->sockets, c->fd, c->family, c->connected);
 	c->fd = -1;
 	if (c->reader) {
 		/* hiredis' own table frees a partial reply */
@@ -138,11 +138,13 @@ static int conn_established(struct pf_redis_conn *c)
 	return 0;
 }
 
-int pf_redis_conn_connect(struct pf_redis_conn *c, struct event_base *base,
+int pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
 			  const struct sockaddr *sa, socklen_t salen)
 {
-	c->base = base;
-	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->base = env->base;
+	c->sockets = env->sockets;
+	c->family = sa->sa_family;
+	c->fd = pf_sockets_take(c->sockets, sa->sa_family);
 	if (c->fd < 0)
 		return errno;
 	if (connect(c->fd, sa, salen) == 0)
@@ -158,7 +160,7 @@ int pf_redis_conn_connect(struct pf_redis_conn *c, struct event_base *base,
 		return conn_established(c);
 	if (errno != EALREADY && errno != EINPROGRESS)
 		return errno;
-	c->wev = event_new(base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+	c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
 	if (!c->wev || event_add(c->wev, NULL) < 0)
 		return ENOMEM;
 	return 0;

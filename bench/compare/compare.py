@@ -802,7 +802,13 @@ def main():
                         "load, %d probes/s" % PROBE_RATE, pf["rss"], pf["anon"]))
             mem.append(("prometheus-blackbox-exporter", "load, %d %s probes/s" %
                         (PROBE_RATE, kind), bb["rss"], bb["anon"]))
+        # The scale points measure preflightd's own timer lateness: the
+        # anchors' wake-ups (monit's cycle, blackbox's Go runtime, the
+        # PostgreSQL background workers) would only add noise on 2 cores.
         stop_proc(b.monit)
+        stop_proc(b.blackbox)
+        b.pg.stop()
+        b.pg = None
         scale = []
         for n, iv, secs in scale_plan:
             s = scale_point(b, n, iv, secs)

@@ -508,6 +508,26 @@ def test_config_errors(url, queue, words):
 
 # -- resources ------------------------------------------------------------------
 
+def _stat(redis, field):
+    info = redis.cmd("INFO", "stats")
+    info = info.decode() if isinstance(info, bytes) else info
+    return int(info.split(field + ":")[1].split()[0])
+
+
+def test_reused_socket_still_makes_a_new_connection_each_probe(redis):
+    """A spare socket (pf_sockets.h) is disconnected between probes: every
+    probe is a new handshake from a new port, seen by the server as a new
+    client, and none is left open."""
+    before = _stat(redis, "total_connections_received")
+    rc, res, _ = run_probe(redis.url(), repeat=50)
+    assert rc == 0, res
+    assert res["spare_sockets"] == 1, res
+    # 50 probes and the INFO connection asking
+    assert _stat(redis, "total_connections_received") - before == 51
+    clients = redis.cmd("CLIENT", "LIST")
+    clients = clients.decode() if isinstance(clients, bytes) else clients
+    assert clients.count("\n") <= 2, clients  # the cmd() client only
+
 def test_thousand_probes_flat_fds_and_rss(redis, tarpit):
     redis.push(QUEUE, 3)
     # test_memcheck_clean_on_every_path runs with ASan's default quarantine.
@@ -519,6 +539,7 @@ def test_thousand_probes_flat_fds_and_rss(redis, tarpit):
         assert rc == 0, res
         assert res["runs"] == n
         assert res["fds_after"] == res["fds_before"], res
+        assert res["spare_sockets"] == 1, res  # one socket served them all
         growth[n] = res["rss_kb_after"] - res["rss_kb_before"]
     # The first probes warm up allocator arenas (about 2 MB under ASan);
     # what grows with the number of probes beyond that is a leak: 2,700
@@ -529,6 +550,7 @@ def test_thousand_probes_flat_fds_and_rss(redis, tarpit):
     rc, res, _ = run_probe(redis.url(), repeat=300)
     assert rc == 1 and res["reason"] == "connect_refused"
     assert res["fds_after"] == res["fds_before"], res
+    assert res["spare_sockets"] == 0, res  # a refused socket is never kept
     rc, res, _ = run_probe("redis://127.0.0.1:%d" % tarpit.port, timeout="20ms",
                            repeat=20)
     assert rc == 1 and res["reason"] == "timeout"

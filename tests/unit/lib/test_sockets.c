@@ -1,0 +1,123 @@
+/* Unit tests for lib/sockets.c: a spare socket connects again from a new
+ * port after its connection ended, the peer sees the reset, and only
+ * established sockets are kept (up to PF_SOCKETS_SPARE).  Loopback only,
+ * a listener of its own on a port below 32768. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pf_sockets.h"
+
+static int listener(struct sockaddr_in *sa)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; l >= 0 && i < 200; i++) {
+		sa->sin_port = htons((unsigned short)(20000 + rand() % 12000));
+		if (bind(l, (struct sockaddr *)sa, sizeof(*sa)) == 0 && listen(l, 64) == 0)
+			return l;
+	}
+	if (l >= 0)
+		close(l);
+	return -1;
+}
+
+/* The tcp kind's two connects: true when the handshake completed. */
+static bool connect_now(int fd, const struct sockaddr_in *sa)
+{
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 &&
+	    errno != EINPROGRESS)
+		return false;
+	return connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ||
+	       errno == EISCONN;
+}
+
+static unsigned local_port(int fd)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+
+	return getsockname(fd, (struct sockaddr *)&me, &len) == 0 ? ntohs(me.sin_port) : 0;
+}
+
+static void test_reuse_is_a_new_connection(void)
+{
+	struct pf_sockets *s = pf_sockets_new();
+	struct sockaddr_in sa;
+	int l = listener(&sa), fd, again, c;
+	unsigned port;
+	char b[4];
+
+	PF_EXPECT(s && s->reuse);	/* Linux passes the self-test */
+	PF_EXPECT(l >= 0);
+	fd = pf_sockets_take(s, AF_INET);
+	PF_EXPECT(fd >= 0 && connect_now(fd, &sa));
+	port = local_port(fd);
+	c = accept(l, NULL, NULL);
+	pf_sockets_give(s, fd, AF_INET, true);
+	PF_EXPECT(s->n[0] == 1);
+	/* the peer saw the end as a reset, not a FIN */
+	PF_EXPECT(c >= 0 && recv(c, b, sizeof(b), 0) < 0 && errno == ECONNRESET);
+	close(c);
+	again = pf_sockets_take(s, AF_INET);
+	PF_EXPECT(again == fd && s->n[0] == 0);
+	PF_EXPECT(connect_now(again, &sa));
+	PF_EXPECT(local_port(again) != 0 && local_port(again) != port);
+	PF_EXPECT(send(again, "hi", 2, MSG_NOSIGNAL) == 2);
+	c = accept(l, NULL, NULL);
+	PF_EXPECT(c >= 0 && recv(c, b, sizeof(b), 0) == 2);
+	close(c);
+	pf_sockets_give(s, again, AF_INET, true);
+	close(l);
+	pf_sockets_free(s);
+}
+
+static void test_only_established_and_bounded(void)
+{
+	struct pf_sockets *s = pf_sockets_new();
+	struct sockaddr_in sa;
+	int l = listener(&sa), fds[PF_SOCKETS_SPARE + 1], fd;
+
+	PF_EXPECT(s && l >= 0);
+	/* never connected: closed, not kept */
+	pf_sockets_give(s, pf_sockets_take(s, AF_INET), AF_INET, false);
+	PF_EXPECT(s->n[0] == 0);
+	/* refused (the listener is gone): closed, not kept */
+	close(l);
+	fd = pf_sockets_take(s, AF_INET);
+	PF_EXPECT(!connect_now(fd, &sa));
+	pf_sockets_give(s, fd, AF_INET, false);
+	PF_EXPECT(s->n[0] == 0);
+	l = listener(&sa);
+	for (int i = 0; i <= PF_SOCKETS_SPARE; i++) {
+		fds[i] = pf_sockets_take(s, AF_INET);
+		PF_EXPECT(connect_now(fds[i], &sa));
+	}
+	for (int i = 0; i <= PF_SOCKETS_SPARE; i++)
+		pf_sockets_give(s, fds[i], AF_INET, true);
+	PF_EXPECT(s->n[0] == PF_SOCKETS_SPARE);	/* the one over was closed */
+	/* other families are never kept; a NULL pool always opens and closes */
+	pf_sockets_give(s, socket(AF_UNIX, SOCK_STREAM, 0), AF_UNIX, true);
+	fd = pf_sockets_take(NULL, AF_INET6);
+	PF_EXPECT(fd >= 0);
+	pf_sockets_give(NULL, fd, AF_INET6, false);
+	pf_sockets_give(s, -1, AF_INET, true);
+	close(l);
+	pf_sockets_free(s);
+	pf_sockets_free(NULL);
+}
+
+int main(void)
+{
+	pf_test("a spare socket connects anew from a new port", test_reuse_is_a_new_connection);
+	pf_test("only established sockets are kept, up to the cap", test_only_established_and_bounded);
+	return pf_test_summary();
+}
