@@ -132,6 +132,12 @@ static void redis_on_failed(void *arg, enum pf_redis_conn_error e, int err,
 		redis_connect_failed(p, err);
 		return;
 	}
+	if (e == PF_REDIS_CONN_RESOURCE) {
+		/* as the tcp kind: our shortage, not the peer's fault */
+		pf_probe_fail(&p->base, PF_REASON_INTERNAL, err == ENOMEM ?
+			      "out of memory" : "socket: %s", strerror(err));
+		return;
+	}
 	pf_text_clean(text, strlen(text), 200, peer, sizeof(peer));
 	pf_mask_secret(peer, sizeof(peer), p->cfg->u.password);
 	if (e == PF_REDIS_CONN_BUDGET)
@@ -265,19 +271,17 @@ static int redis_queue_commands(struct redis_probe *p)
 	return rc;
 }
 
-/* Queues the pipeline and starts the connect; reports on failure. */
+/* Queues the pipeline and starts the connect; the connection's ops
+ * report the outcome (redis_on_failed may run before this returns). */
 static void redis_connect(struct redis_probe *p, const struct sockaddr *sa,
 			  socklen_t salen)
 {
-	int err;
-
 	p->phase = PH_CONNECT;
 	if (redis_queue_commands(p) < 0) {
 		pf_probe_fail(&p->base, PF_REASON_INTERNAL, "out of memory");
 		return;
 	}
-	if ((err = pf_redis_conn_connect(&p->conn, p->base.env, sa, salen)) != 0)
-		redis_connect_failed(p, err);
+	pf_redis_conn_connect(&p->conn, p->base.env, sa, salen);
 }
 
 /* Resolver answer (a later loop turn than pf_resolve_start). */

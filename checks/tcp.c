@@ -31,7 +31,7 @@ struct tcp_probe {
 	struct pf_resolve *resolve;	/* owned while resolving, else NULL */
 	struct event *io;		/* owned: write-readiness of the connect */
 	int fd;				/* owned socket, -1 when closed */
-	int family;			/* fd's address family */
+	int family;			/* to give fd back as (pf_sockets_family) */
 	bool connected;			/* the handshake completed */
 	char ip[64];			/* numeric address being connected to */
 	char target[320];		/* "ip:port" for messages */
@@ -147,8 +147,8 @@ static int tcp_connect_failed(struct tcp_probe *p, int e)
 static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		       socklen_t salen)
 {
-	p->family = sa->sa_family;
-	p->fd = pf_sockets_take(p->base.env->sockets, sa->sa_family);
+	p->family = pf_sockets_family(sa);
+	p->fd = pf_sockets_take(p->base.env->sockets, sa);
 	if (p->fd < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "socket: %s", strerror(errno));
 		return -1;

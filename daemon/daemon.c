@@ -264,6 +264,10 @@ int pf_daemon_serve(struct pf_daemon *d, const char *listen)
 	       PF_VERSION, listen, d->eng.n_checks, d->eng.cfg->source);
 	for (size_t i = 0; i < d->eng.cfg->n_notes; i++)
 		pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "%s", d->eng.cfg->notes[i]);
+	pf_log(&d->eng.log, PF_LOG_DEBUG, NULL, NULL, -1, "tcp and redis probes "
+	       "reuse disconnected sockets: IPv4 %s, IPv6 %s (start-up self-test)",
+	       d->eng.sockets->reuse[0] ? "yes" : "no",
+	       d->eng.sockets->reuse[1] ? "yes" : "no");
 	pf_notify_ready(d->notify, "starting: first probes scheduled");
 	pf_loop_run(d->eng.base, &d->eng.loop);
 	pf_log(&d->eng.log, PF_LOG_INFO, NULL, NULL, -1, "stopped");

@@ -27,6 +27,7 @@
 typedef void pf_redis_reply_fn(void *arg, redisReply *r);
 
 enum pf_redis_conn_error {
+	PF_REDIS_CONN_RESOURCE,	/* no socket or no memory: err is the errno */
 	PF_REDIS_CONN_CONNECT,	/* the connect failed: err is its errno */
 	PF_REDIS_CONN_EOF,	/* the peer closed before every reply came */
 	PF_REDIS_CONN_IO,	/* a read or write failed: err is its errno */
@@ -38,7 +39,8 @@ struct pf_redis_conn_ops {
 	/* The handshake completed (once; must not close the connection). */
 	void (*connected)(void *arg);
 	/* The connection failed; nothing more comes.  The callee closes it.
-	 * text is peer words for PF_REDIS_CONN_PROTOCOL, else "". */
+	 * text is peer words for PF_REDIS_CONN_PROTOCOL, else "".  May run
+	 * inside pf_redis_conn_connect. */
 	void (*failed)(void *arg, enum pf_redis_conn_error e, int err,
 		       const char *text);
 };
@@ -48,7 +50,7 @@ struct pf_redis_conn_ops {
  * fine.  Everything marked owned is freed by pf_redis_conn_close. */
 struct pf_redis_conn {
 	evutil_socket_t fd;		/* owned; -1 when closed */
-	int family;			/* fd's address family */
+	int family;			/* to give fd back as (pf_sockets_family) */
 	struct pf_sockets *sockets;	/* borrowed: where fd goes back, or NULL */
 	struct event *rev;		/* owned: persistent read event, or NULL */
 	struct event *wev;		/* owned: write event while needed, or NULL */
@@ -77,11 +79,11 @@ int pf_redis_conn_command(struct pf_redis_conn *c, pf_redis_reply_fn *fn,
 			  int argc, const char **argv);
 
 /* Connects to sa on a socket from env->sockets and sends what is queued
- * once connected: 0 when under way (the ops tell the rest; a local peer
- * may already have been connected and sent to), or an errno when the
- * connect or that first send failed on the spot (ops not called). */
-int pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
-			  const struct sockaddr *sa, socklen_t salen);
+ * once connected.  The ops tell the outcome, possibly before this returns
+ * (a local peer completes the handshake inside it; a refusal or a lack of
+ * descriptors is known at once). */
+void pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
+			   const struct sockaddr *sa, socklen_t salen);
 
 /* Frees what c owns; idempotent.  An established connection ends with a
  * reset (pf_sockets_give): no TIME_WAIT socket is left here, where

@@ -1,9 +1,11 @@
 /*
  * One Redis connection for a probe (pf_redis_conn.h): socket, connect,
  * the pipelined commands out, hiredis' reader in, one callback per reply.
- * To a local peer a probe costs socket, two connects, one send, one
- * epoll registration, one read and the close; on hiredis' async context
- * it made five system calls more and cost ~15 % more CPU.
+ * To a local peer a probe costs two connects, one send, one epoll
+ * registration, one read and the disconnect that keeps the socket for the
+ * next probe (pf_sockets.h); on hiredis' async context it made five
+ * system calls more (and a socket() and a close()) and cost ~15 % more
+ * CPU.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -138,32 +140,55 @@ static int conn_established(struct pf_redis_conn *c)
 	return 0;
 }
 
-int pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
-			  const struct sockaddr *sa, socklen_t salen)
+/* A failure with an errno after the socket exists: out of memory is
+ * ours, anything else the connection's. */
+static void conn_failed_errno(struct pf_redis_conn *c, enum pf_redis_conn_error e,
+			      int err)
 {
+	c->ops->failed(c->arg, err == ENOMEM ? PF_REDIS_CONN_RESOURCE : e, err, "");
+}
+
+/* The non-blocking connect: 1 when the handshake is already done, 0 when
+ * the write event will tell, -1 with errno when it failed.  As the tcp
+ * kind: to a local peer the kernel has done the whole handshake by the
+ * time connect() says EINPROGRESS, and asking again says so (0, or
+ * EISCONN), so the pipeline goes out at once, without a write event or
+ * SO_ERROR.  A remote peer says EALREADY.  A refusal that came meanwhile
+ * is the second connect's errno. */
+static int conn_start(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	if (connect(fd, sa, salen) == 0)
+		return 1;
+	if (errno != EINPROGRESS)
+		return -1;
+	if (connect(fd, sa, salen) == 0 || errno == EISCONN)
+		return 1;
+	return errno == EALREADY || errno == EINPROGRESS ? 0 : -1;
+}
+
+void pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
+			   const struct sockaddr *sa, socklen_t salen)
+{
+	int err, started;
+
 	c->base = env->base;
 	c->sockets = env->sockets;
-	c->family = sa->sa_family;
-	c->fd = pf_sockets_take(c->sockets, sa->sa_family);
-	if (c->fd < 0)
-		return errno;
-	if (connect(c->fd, sa, salen) == 0)
-		return conn_established(c);
-	if (errno != EINPROGRESS)
-		return errno;
-	/* As the tcp kind: to a local peer the kernel has done the whole
-	 * handshake by now, and asking again says so (0, or EISCONN), so the
-	 * pipeline goes out at once, without a write event or SO_ERROR.  A
-	 * remote peer says EALREADY and the write event tells.  A refusal
-	 * that came meanwhile is this connect's errno. */
-	if (connect(c->fd, sa, salen) == 0 || errno == EISCONN)
-		return conn_established(c);
-	if (errno != EALREADY && errno != EINPROGRESS)
-		return errno;
-	c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
-	if (!c->wev || event_add(c->wev, NULL) < 0)
-		return ENOMEM;
-	return 0;
+	c->family = pf_sockets_family(sa);
+	if ((c->fd = pf_sockets_take(c->sockets, sa)) < 0) {
+		c->ops->failed(c->arg, PF_REDIS_CONN_RESOURCE, errno, "");
+		return;
+	}
+	started = conn_start(c->fd, sa, salen);
+	if (started < 0) {
+		c->ops->failed(c->arg, PF_REDIS_CONN_CONNECT, errno, "");
+	} else if (started == 1) {
+		if ((err = conn_established(c)) != 0)
+			conn_failed_errno(c, PF_REDIS_CONN_IO, err);
+	} else {
+		c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+		if (!c->wev || event_add(c->wev, NULL) < 0)
+			c->ops->failed(c->arg, PF_REDIS_CONN_RESOURCE, ENOMEM, "");
+	}
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -189,7 +214,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 		err = conn_send(c);
 	}
 	if (err != 0)
-		c->ops->failed(c->arg, PF_REDIS_CONN_IO, err, "");
+		conn_failed_errno(c, PF_REDIS_CONN_IO, err);
 }
 
 /* The reader failed: the budget's refusal, or hiredis' words for what it

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,32 +24,48 @@ static int new_socket(int family)
 
 /* Connects fd to sa at once (loopback completes the handshake inside
  * the call): the two-connect test of the tcp kind. */
-static bool connects_now(int fd, const struct sockaddr_in *sa)
+static bool connects_now(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+	if (connect(fd, sa, len) == 0)
 		return true;
 	if (errno != EINPROGRESS)
 		return false;
-	return connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ||
-	       errno == EISCONN;
+	return connect(fd, sa, len) == 0 || errno == EISCONN;
 }
 
-/* Does a disconnected socket connect again?  Tried once on loopback with
- * a listener of our own on a port the kernel picks; no waiting: where
- * the handshake does not complete inside connect(), no reuse. */
-static bool self_test(void)
+/* Loopback of family, port 0 (the kernel picks one for the listener). */
+static socklen_t loopback(int family, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	return sizeof(struct sockaddr_in6);
+}
+
+/* Does a disconnected socket of family connect again?  Tried once on
+ * loopback with a listener of our own; no waiting: where the handshake
+ * does not complete inside connect() (or there is no such loopback),
+ * no reuse for that family. */
+static bool self_test(int family)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
 	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
-	socklen_t len = sizeof(sa);
-	int l = new_socket(AF_INET), fd = new_socket(AF_INET);
+	socklen_t len = loopback(family, &ss);
+	int l = new_socket(family), fd = new_socket(family);
 	bool ok = false;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l >= 0 && fd >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    listen(l, 4) == 0 && getsockname(l, (struct sockaddr *)&sa, &len) == 0)
-		ok = connects_now(fd, &sa) && connect(fd, &unspec, sizeof(unspec)) == 0 &&
-		     connects_now(fd, &sa);
+	if (l >= 0 && fd >= 0 && bind(l, sa, len) == 0 && listen(l, 4) == 0 &&
+	    getsockname(l, sa, &len) == 0)
+		ok = connects_now(fd, sa, len) && connect(fd, &unspec, sizeof(unspec)) == 0 &&
+		     connects_now(fd, sa, len);
 	if (fd >= 0)
 		close(fd);
 	if (l >= 0)
@@ -60,8 +77,10 @@ struct pf_sockets *pf_sockets_new(void)
 {
 	struct pf_sockets *s = calloc(1, sizeof(*s));
 
-	if (s)
-		s->reuse = self_test();
+	if (s) {
+		s->reuse[0] = self_test(AF_INET);
+		s->reuse[1] = self_test(AF_INET6);
+	}
 	return s;
 }
 
@@ -75,13 +94,26 @@ void pf_sockets_free(struct pf_sockets *s)
 	free(s);
 }
 
-int pf_sockets_take(struct pf_sockets *s, int family)
+unsigned pf_sockets_spare(const struct pf_sockets *s)
 {
-	int f = family_slot(family);
+	return s ? s->n[0] + s->n[1] : 0;
+}
+
+int pf_sockets_take(struct pf_sockets *s, const struct sockaddr *sa)
+{
+	int f = family_slot(sa->sa_family);
 
 	if (s && f >= 0 && s->n[f] > 0)
 		return s->spare[f][--s->n[f]];
-	return new_socket(family);
+	return new_socket(sa->sa_family);
+}
+
+int pf_sockets_family(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr))
+		return AF_UNSPEC;
+	return sa->sa_family;
 }
 
 void pf_sockets_give(struct pf_sockets *s, int fd, int family, bool established)
@@ -94,7 +126,7 @@ void pf_sockets_give(struct pf_sockets *s, int fd, int family, bool established)
 	/* Only a socket that connected: one whose connect failed or is
 	 * still under way carries state (an error, a SYN) we do not want
 	 * to reason about. */
-	if (!established || !s || !s->reuse || f < 0 || s->n[f] >= PF_SOCKETS_SPARE) {
+	if (!established || !s || f < 0 || !s->reuse[f] || s->n[f] >= PF_SOCKETS_SPARE) {
 		pf_close_probe_socket(fd, established);
 		return;
 	}

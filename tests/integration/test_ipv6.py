@@ -117,3 +117,29 @@ def test_http_on_v6_loopback():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_v4_mapped_and_native_v6_checks_side_by_side(v6_listener, daemon_factory):
+    """The tcp kind keeps disconnected sockets for its next probes: one that
+    connected to a v4-mapped address must not serve a native IPv6 check
+    (it would stay on the IPv4 path and its connect would hang)."""
+    l4 = socket.socket(socket.AF_INET)
+    l4.bind(("127.0.0.1", free_port()))
+    l4.listen(64)
+    try:
+        d = daemon_factory({"checks": [
+            {"name": "mapped", "kind": "tcp", "interval": "300ms", "timeout": "250ms",
+             "address": "[::ffff:127.0.0.1]:%d" % l4.getsockname()[1]},
+            {"name": "v6", "kind": "tcp", "interval": "300ms", "timeout": "250ms",
+             "address": "[::1]:%d" % v6_listener}]})
+        def metric(name, check):
+            text = d.get("/metrics")[2].decode()
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith(name + "{") and 'check="%s"' % check in line)
+        d.wait_for(lambda: all(metric("preflight_check_runs_total", c) >= 6
+                               for c in ("mapped", "v6")),
+                   timeout=15, what="six rounds of both checks")
+        for c in ("mapped", "v6"):
+            assert metric("preflight_check_failures_total", c) == 0, d.get("/status")[2]
+    finally:
+        l4.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.net import listen_low, serve_in_thread
+from harness.net import free_port, listen_low, serve_in_thread
 from harness.redis import ACL_PASSWORD, ACL_USER, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -512,6 +512,27 @@ def _stat(redis, field):
     info = redis.cmd("INFO", "stats")
     info = info.decode() if isinstance(info, bytes) else info
     return int(info.split(field + ":")[1].split()[0])
+
+
+def test_no_descriptor_left_is_internal_not_refused():
+    """With the descriptor limit just too low for the probe's socket, the
+    result is our shortage (internal, "socket: ..."), never a refusal."""
+    check = json.dumps({"name": "r", "kind": "redis",
+                        "url": "redis://127.0.0.1:%d" % free_port()})
+    seen = set()
+    for n in range(6, 40):
+        p = subprocess.run(["bash", "-c", 'ulimit -n %d && exec "$@"' % n, "sh",
+                            str(PROBE_ONCE), check],
+                           capture_output=True, text=True, timeout=30)
+        if not p.stdout.strip():
+            continue  # too few descriptors for probe_once itself
+        res = json.loads(p.stdout)
+        seen.add(res["reason"])
+        if res["reason"] == "internal":
+            assert res["error"].startswith("socket: "), res
+        else:
+            assert res["reason"] == "connect_refused", res
+    assert seen == {"internal", "connect_refused"}, seen
 
 
 def test_reused_socket_still_makes_a_new_connection_each_probe(redis):

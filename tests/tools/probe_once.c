@@ -237,9 +237,9 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(extra, "fds_before", (double)fds0);
 		/* the spare sockets are the pool's, not a leak; counted apart */
 		cJSON_AddNumberToObject(extra, "fds_after", (double)(count_fds() -
-					(long)(env.sockets->n[0] + env.sockets->n[1])));
+					(long)pf_sockets_spare(env.sockets)));
 		cJSON_AddNumberToObject(extra, "spare_sockets",
-					(double)(env.sockets->n[0] + env.sockets->n[1]));
+					(double)pf_sockets_spare(env.sockets));
 		cJSON_AddNumberToObject(extra, "rss_kb_before", (double)rss0);
 		cJSON_AddNumberToObject(extra, "rss_kb_after", (double)rss_kb());
 	}
