@@ -134,8 +134,9 @@ static void redis_on_failed(void *arg, enum pf_redis_conn_error e, int err,
 	}
 	if (e == PF_REDIS_CONN_RESOURCE) {
 		/* as the tcp kind: our shortage, not the peer's fault */
-		pf_probe_fail(&p->base, PF_REASON_INTERNAL, err == ENOMEM ?
-			      "out of memory" : "socket: %s", strerror(err));
+		pf_probe_fail(&p->base, PF_REASON_INTERNAL, err == ENOMEM ||
+			      err == ENOBUFS ? "out of memory" : "socket: %s",
+			      strerror(err));
 		return;
 	}
 	pf_text_clean(text, strlen(text), 200, peer, sizeof(peer));

@@ -39,7 +39,9 @@ int pf_sockets_take(struct pf_sockets *s, const struct sockaddr *sa);
 /* What to give the socket back as, once it was connected to sa: sa's
  * family, or AF_UNSPEC (never kept) for a v4-mapped IPv6 address, after
  * which a disconnected AF_INET6 socket stays on the IPv4 path and cannot
- * reach a native IPv6 peer. */
+ * reach a native IPv6 peer, and for a scoped (link-local) one, which
+ * stays bound to its interface.  pf_sockets_take opens a new socket for
+ * such an address instead of spending a spare. */
 int pf_sockets_family(const struct sockaddr *sa);
 
 /* Ends fd's use (family: pf_sockets_family's).  An established

@@ -2,8 +2,8 @@
  * One Redis connection for a probe (pf_redis_conn.h): socket, connect,
  * the pipelined commands out, hiredis' reader in, one callback per reply.
  * To a local peer a probe costs two connects, one send, one epoll
- * registration, one read and the disconnect that keeps the socket for the
- * next probe (pf_sockets.h); on hiredis' async context it made five
+ * registration and its removal, one read and the disconnect that keeps
+ * the socket for the next probe (pf_sockets.h); on hiredis' async context it made five
  * system calls more (and a socket() and a close()) and cost ~15 % more
  * CPU.
  */
@@ -145,7 +145,9 @@ static int conn_established(struct pf_redis_conn *c)
 static void conn_failed_errno(struct pf_redis_conn *c, enum pf_redis_conn_error e,
 			      int err)
 {
-	c->ops->failed(c->arg, err == ENOMEM ? PF_REDIS_CONN_RESOURCE : e, err, "");
+	bool ours = err == ENOMEM || err == ENOBUFS;
+
+	c->ops->failed(c->arg, ours ? PF_REDIS_CONN_RESOURCE : e, err, "");
 }
 
 /* The non-blocking connect: 1 when the handshake is already done, 0 when
@@ -270,7 +272,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (n < 0) {
-		c->ops->failed(c->arg, PF_REDIS_CONN_IO, errno, "");
+		conn_failed_errno(c, PF_REDIS_CONN_IO, errno);
 		return;
 	}
 	if (n == 0) {

@@ -101,7 +101,8 @@ unsigned pf_sockets_spare(const struct pf_sockets *s)
 
 int pf_sockets_take(struct pf_sockets *s, const struct sockaddr *sa)
 {
-	int f = family_slot(sa->sa_family);
+	/* a spare would not be kept after this connect: spend a new one */
+	int f = family_slot(pf_sockets_family(sa));
 
 	if (s && f >= 0 && s->n[f] > 0)
 		return s->spare[f][--s->n[f]];
@@ -110,8 +111,12 @@ int pf_sockets_take(struct pf_sockets *s, const struct sockaddr *sa)
 
 int pf_sockets_family(const struct sockaddr *sa)
 {
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+	/* A scope (link-local) binds the socket to an interface, which the
+	 * disconnect does not undo either. */
 	if (sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr))
+	    (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) || in6->sin6_scope_id != 0))
 		return AF_UNSPEC;
 	return sa->sa_family;
 }

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from harness.chat import probe_once
-from harness.net import PORT_HI, PORT_LO, free_port
+from harness.net import PORT_HI, PORT_LO, free_port, serve_in_thread
 
 
 def bind_v6(sock):
@@ -119,27 +119,58 @@ def test_http_on_v6_loopback():
         srv.server_close()
 
 
-def test_v4_mapped_and_native_v6_checks_side_by_side(v6_listener, daemon_factory):
+def _accepting(family, host):
+    """A listener on host that accepts and closes (so its queue never
+    fills); returns (socket, port, stop)."""
+    s = socket.socket(family)
+    port = bind_v6(s) if family == socket.AF_INET6 else None
+    if port is None:
+        port = free_port()
+        s.bind((host, port))
+    s.listen(64)
+    stop = []
+    serve_in_thread(s, lambda c: c.close(), lambda: stop)
+    return s, port, stop
+
+
+def _metric(d, name, check):
+    text = d.get("/metrics")[2].decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and 'check="%s"' % check in line)
+
+
+def _side_by_side(d):
+    d.wait_for(lambda: all(_metric(d, "preflight_check_runs_total", c) >= 6
+                           for c in ("mapped", "v6")),
+               timeout=15, what="six rounds of both checks")
+    for c in ("mapped", "v6"):
+        assert _metric(d, "preflight_check_failures_total", c) == 0, d.get("/status")[2]
+
+
+def test_v4_mapped_and_native_v6_tcp_checks_side_by_side(daemon_factory):
     """The tcp kind keeps disconnected sockets for its next probes: one that
     connected to a v4-mapped address must not serve a native IPv6 check
     (it would stay on the IPv4 path and its connect would hang)."""
-    l4 = socket.socket(socket.AF_INET)
-    l4.bind(("127.0.0.1", free_port()))
-    l4.listen(64)
+    l4, p4, stop4 = _accepting(socket.AF_INET, "127.0.0.1")
+    l6, p6, stop6 = _accepting(socket.AF_INET6, "::1")
     try:
-        d = daemon_factory({"checks": [
+        _side_by_side(daemon_factory({"checks": [
             {"name": "mapped", "kind": "tcp", "interval": "300ms", "timeout": "250ms",
-             "address": "[::ffff:127.0.0.1]:%d" % l4.getsockname()[1]},
+             "address": "[::ffff:127.0.0.1]:%d" % p4},
             {"name": "v6", "kind": "tcp", "interval": "300ms", "timeout": "250ms",
-             "address": "[::1]:%d" % v6_listener}]})
-        def metric(name, check):
-            text = d.get("/metrics")[2].decode()
-            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                       if line.startswith(name + "{") and 'check="%s"' % check in line)
-        d.wait_for(lambda: all(metric("preflight_check_runs_total", c) >= 6
-                               for c in ("mapped", "v6")),
-                   timeout=15, what="six rounds of both checks")
-        for c in ("mapped", "v6"):
-            assert metric("preflight_check_failures_total", c) == 0, d.get("/status")[2]
+             "address": "[::1]:%d" % p6}]}))
     finally:
+        stop4.append(True)
+        stop6.append(True)
         l4.close()
+        l6.close()
+
+
+def test_v4_mapped_and_native_v6_redis_checks_side_by_side(redis, v6_redis,
+                                                           daemon_factory):
+    """The same for the redis kind's connection."""
+    _side_by_side(daemon_factory({"checks": [
+        {"name": "mapped", "kind": "redis", "interval": "300ms", "timeout": "250ms",
+         "url": "redis://[::ffff:127.0.0.1]:%d/0" % redis.port},
+        {"name": "v6", "kind": "redis", "interval": "300ms", "timeout": "250ms",
+         "url": "redis://[::1]:%d/0" % v6_redis}]}))

@@ -14,16 +14,16 @@
 #include "harness.h"
 #include "pf_sockets.h"
 
-static int listener(struct sockaddr_in *sa)
+/* A listener on sa's loopback address and a port below 32768 (written
+ * into sa; sin_port and sin6_port share their offset), or -1. */
+static int listen_on(struct sockaddr *sa, socklen_t len)
 {
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int l = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (int i = 0; l >= 0 && i < 200; i++) {
-		sa->sin_port = htons((unsigned short)(20000 + rand() % 12000));
-		if (bind(l, (struct sockaddr *)sa, sizeof(*sa)) == 0 && listen(l, 64) == 0)
+		((struct sockaddr_in *)(void *)sa)->sin_port =
+			htons((unsigned short)(20000 + rand() % 12000));
+		if (bind(l, sa, len) == 0 && listen(l, 64) == 0)
 			return l;
 	}
 	if (l >= 0)
@@ -31,14 +31,39 @@ static int listener(struct sockaddr_in *sa)
 	return -1;
 }
 
+static int listener(struct sockaddr_in *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return listen_on((struct sockaddr *)sa, sizeof(*sa));
+}
+
+/* A ::1 listener, or -1 without IPv6. */
+static int listener6(struct sockaddr_in6 *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_family = AF_INET6;
+	sa->sin6_addr = in6addr_loopback;
+	return listen_on((struct sockaddr *)sa, sizeof(*sa));
+}
+
 /* The tcp kind's two connects: true when the handshake completed. */
+static bool connect_to(int fd, const void *sa, socklen_t len)
+{
+	if (connect(fd, sa, len) < 0 && errno != EINPROGRESS)
+		return false;
+	return connect(fd, sa, len) == 0 || errno == EISCONN;
+}
+
 static bool connect_now(int fd, const struct sockaddr_in *sa)
 {
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 &&
-	    errno != EINPROGRESS)
-		return false;
-	return connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ||
-	       errno == EISCONN;
+	return connect_to(fd, sa, sizeof(*sa));
+}
+
+static bool connect6_now(int fd, const struct sockaddr_in6 *sa)
+{
+	return connect_to(fd, sa, sizeof(*sa));
 }
 
 static unsigned local_port(int fd)
@@ -118,27 +143,42 @@ static void test_only_established_and_bounded(void)
 
 /* A v4-mapped connect leaves an AF_INET6 socket on the IPv4 path even
  * after its disconnect (a native IPv6 connect on it would then hang):
- * such a socket is never kept. */
+ * such an address neither spends a spare nor leaves one. */
 static void test_v4_mapped_is_never_kept(void)
 {
 	struct pf_sockets *s = pf_sockets_new();
 	struct sockaddr_in sa;
-	struct sockaddr_in6 mapped = { .sin6_family = AF_INET6 }, v6 = mapped;
-	int l = listener(&sa), fd;
+	struct sockaddr_in6 mapped = { .sin6_family = AF_INET6 }, v6;
+	int l = listener(&sa), l6 = listener6(&v6), fd;
 
 	PF_EXPECT(s && l >= 0);
 	mapped.sin6_port = sa.sin_port;
 	PF_EXPECT(inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr) == 1);
-	PF_EXPECT(inet_pton(AF_INET6, "::1", &v6.sin6_addr) == 1);
 	PF_EXPECT(pf_sockets_family((struct sockaddr *)&mapped) == AF_UNSPEC);
 	PF_EXPECT(pf_sockets_family((struct sockaddr *)&v6) == AF_INET6);
 	PF_EXPECT(pf_sockets_family((struct sockaddr *)&sa) == AF_INET);
+	if (l6 < 0) {
+		fprintf(stderr, "    (no IPv6 loopback here: only the family rule is tested)\n");
+		goto out;
+	}
+	PF_EXPECT(s->reuse[1]);
+	/* a native spare first */
+	fd = pf_sockets_take(s, (struct sockaddr *)&v6);
+	PF_EXPECT(connect6_now(fd, &v6));
+	pf_sockets_give(s, fd, AF_INET6, true);
+	PF_EXPECT(s->n[1] == 1);
+	/* the mapped connect neither takes it nor leaves its own */
 	fd = pf_sockets_take(s, (struct sockaddr *)&mapped);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&mapped, sizeof(mapped)) < 0 &&
-	    errno != EINPROGRESS)
-		fprintf(stderr, "    (no IPv6 here: only the family rule is tested)\n");
+	PF_EXPECT(fd >= 0 && s->n[1] == 1);
+	PF_EXPECT(connect6_now(fd, &mapped));
 	pf_sockets_give(s, fd, pf_sockets_family((struct sockaddr *)&mapped), true);
-	PF_EXPECT(s->n[0] == 0 && s->n[1] == 0);
+	PF_EXPECT(s->n[1] == 1);
+	/* and the spare still reaches a native peer */
+	fd = pf_sockets_take(s, (struct sockaddr *)&v6);
+	PF_EXPECT(s->n[1] == 0 && connect6_now(fd, &v6));
+	pf_sockets_give(s, fd, AF_INET6, true);
+	close(l6);
+out:
 	close(l);
 	pf_sockets_free(s);
 }
