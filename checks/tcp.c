@@ -153,21 +153,13 @@ static int tcp_connect(struct tcp_probe *p, const struct sockaddr *sa,
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS)
-		return tcp_connect_failed(p, errno);
-	/* To a local peer the kernel has done the whole handshake by the
-	 * time connect() returns EINPROGRESS: asking again succeeds (0;
-	 * EISCONN on some kernels), and the probe needs no event, no
-	 * SO_ERROR and no extra turn.  A
-	 * remote peer says EALREADY (one cheap syscall) and the write event
-	 * tells.  A refusal that came meanwhile is reported here: asking
-	 * again consumed the socket's error, SO_ERROR would read 0. */
-	if (connect(p->fd, sa, salen) == 0 || errno == EISCONN) {
+	switch (pf_connect_now(p->fd, sa, salen)) {
+	case 1:
 		p->connected = true;
 		return 1;
-	}
-	if (errno != EALREADY && errno != EINPROGRESS)
+	case -1:
 		return tcp_connect_failed(p, errno);
+	}
 	p->io = event_new(p->base.env->base, p->fd, EV_WRITE, tcp_on_connect, p);
 	if (!p->io || event_add(p->io, NULL) < 0) {
 		pf_probe_set(&p->base, PF_REASON_INTERNAL, "out of memory");

@@ -27,6 +27,15 @@ unsigned pf_addr_port(const struct sockaddr *sa);
  * no route) is connect_timeout, anything else (a reset) connect_refused. */
 enum pf_reason pf_connect_reason(int err);
 
+/* Starts a non-blocking connect of fd to sa: 1 when the handshake is
+ * already done, 0 when the socket's writability will tell, -1 with errno
+ * when it failed.  To a local peer the kernel has done the whole
+ * handshake by the time connect() says EINPROGRESS, and asking again
+ * says so (0, or EISCONN): no event, no SO_ERROR, no extra turn.  A
+ * remote peer says EALREADY (one cheap system call).  A refusal that came
+ * meanwhile is the second connect's errno (SO_ERROR would then read 0). */
+int pf_connect_now(int fd, const struct sockaddr *sa, socklen_t len);
+
 /* Closes fd; an established connection with a reset (SO_LINGER 0), as
  * HAProxy's checks do: no FIN exchange and no TIME_WAIT left on our side,
  * where 1,000 probes a second would otherwise hold 60,000 sockets and run

@@ -150,6 +150,17 @@ enum pf_reason pf_connect_reason(int err)
 	}
 }
 
+int pf_connect_now(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (connect(fd, sa, len) == 0)
+		return 1;
+	if (errno != EINPROGRESS)
+		return -1;
+	if (connect(fd, sa, len) == 0 || errno == EISCONN)
+		return 1;
+	return errno == EALREADY || errno == EINPROGRESS ? 0 : -1;
+}
+
 void pf_close_probe_socket(int fd, int established)
 {
 	if (fd < 0)

@@ -16,6 +16,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "pf_net.h"
 #include "pf_redis_conn.h"
 #include "pf_sockets.h"
 
@@ -61,6 +62,15 @@ void pf_redis_conn_close(struct pf_redis_conn *c)
 
 /* ---- commands out ------------------------------------------------------ */
 
+/* Waits for writability (the connect's end, or room for the rest of
+ * the commands): 0, or -1 out of memory. */
+static int conn_want_write(struct pf_redis_conn *c)
+{
+	if (!c->wev)
+		c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+	return c->wev && event_add(c->wev, NULL) == 0 ? 0 : -1;
+}
+
 /* Appends "<prefix><n>\r\n" at the end of out (room was made). */
 static void put_len(struct pf_redis_conn *c, char prefix, size_t n)
 {
@@ -91,9 +101,7 @@ int pf_redis_conn_command(struct pf_redis_conn *c, pf_redis_reply_fn *fn,
 	c->waiting[c->tail++ % PF_REDIS_CONN_CMDS] = fn;
 	if (!c->connected || c->fd < 0)
 		return 0;	/* the connect sends it */
-	if (!c->wev)
-		c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
-	return c->wev && event_add(c->wev, NULL) == 0 ? 0 : -1;
+	return conn_want_write(c);
 }
 
 /* Writes what is queued: 0 (all of it, or the rest waits for the write
@@ -119,9 +127,7 @@ static int conn_send(struct pf_redis_conn *c)
 			event_del(c->wev);
 		return 0;
 	}
-	if (!c->wev)
-		c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
-	return c->wev && event_add(c->wev, NULL) == 0 ? 0 : ENOMEM;
+	return conn_want_write(c) == 0 ? 0 : ENOMEM;
 }
 
 /* The handshake is done: tell the owner, send the pipeline, then wait for
@@ -150,24 +156,6 @@ static void conn_failed_errno(struct pf_redis_conn *c, enum pf_redis_conn_error 
 	c->ops->failed(c->arg, ours ? PF_REDIS_CONN_RESOURCE : e, err, "");
 }
 
-/* The non-blocking connect: 1 when the handshake is already done, 0 when
- * the write event will tell, -1 with errno when it failed.  As the tcp
- * kind: to a local peer the kernel has done the whole handshake by the
- * time connect() says EINPROGRESS, and asking again says so (0, or
- * EISCONN), so the pipeline goes out at once, without a write event or
- * SO_ERROR.  A remote peer says EALREADY.  A refusal that came meanwhile
- * is the second connect's errno. */
-static int conn_start(int fd, const struct sockaddr *sa, socklen_t salen)
-{
-	if (connect(fd, sa, salen) == 0)
-		return 1;
-	if (errno != EINPROGRESS)
-		return -1;
-	if (connect(fd, sa, salen) == 0 || errno == EISCONN)
-		return 1;
-	return errno == EALREADY || errno == EINPROGRESS ? 0 : -1;
-}
-
 void pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
 			   const struct sockaddr *sa, socklen_t salen)
 {
@@ -180,16 +168,14 @@ void pf_redis_conn_connect(struct pf_redis_conn *c, const struct pf_env *env,
 		c->ops->failed(c->arg, PF_REDIS_CONN_RESOURCE, errno, "");
 		return;
 	}
-	started = conn_start(c->fd, sa, salen);
+	started = pf_connect_now(c->fd, sa, salen);	/* as the tcp kind */
 	if (started < 0) {
 		c->ops->failed(c->arg, PF_REDIS_CONN_CONNECT, errno, "");
 	} else if (started == 1) {
 		if ((err = conn_established(c)) != 0)
 			conn_failed_errno(c, PF_REDIS_CONN_IO, err);
-	} else {
-		c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
-		if (!c->wev || event_add(c->wev, NULL) < 0)
-			c->ops->failed(c->arg, PF_REDIS_CONN_RESOURCE, ENOMEM, "");
+	} else if (conn_want_write(c) < 0) {
+		c->ops->failed(c->arg, PF_REDIS_CONN_RESOURCE, ENOMEM, "");
 	}
 }
 

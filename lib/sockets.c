@@ -22,17 +22,6 @@ static int new_socket(int family)
 	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
-/* Connects fd to sa at once (loopback completes the handshake inside
- * the call): the two-connect test of the tcp kind. */
-static bool connects_now(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	if (connect(fd, sa, len) == 0)
-		return true;
-	if (errno != EINPROGRESS)
-		return false;
-	return connect(fd, sa, len) == 0 || errno == EISCONN;
-}
-
 /* Loopback of family, port 0 (the kernel picks one for the listener). */
 static socklen_t loopback(int family, struct sockaddr_storage *ss)
 {
@@ -64,8 +53,9 @@ static bool self_test(int family)
 
 	if (l >= 0 && fd >= 0 && bind(l, sa, len) == 0 && listen(l, 4) == 0 &&
 	    getsockname(l, sa, &len) == 0)
-		ok = connects_now(fd, sa, len) && connect(fd, &unspec, sizeof(unspec)) == 0 &&
-		     connects_now(fd, sa, len);
+		ok = pf_connect_now(fd, sa, len) == 1 &&
+		     connect(fd, &unspec, sizeof(unspec)) == 0 &&
+		     pf_connect_now(fd, sa, len) == 1;
 	if (fd >= 0)
 		close(fd);
 	if (l >= 0)

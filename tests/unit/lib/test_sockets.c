@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pf_net.h"
 #include "pf_sockets.h"
 
 /* A listener on sa's loopback address and a port below 32768 (written
@@ -48,22 +49,15 @@ static int listener6(struct sockaddr_in6 *sa)
 	return listen_on((struct sockaddr *)sa, sizeof(*sa));
 }
 
-/* The tcp kind's two connects: true when the handshake completed. */
-static bool connect_to(int fd, const void *sa, socklen_t len)
-{
-	if (connect(fd, sa, len) < 0 && errno != EINPROGRESS)
-		return false;
-	return connect(fd, sa, len) == 0 || errno == EISCONN;
-}
-
+/* The kinds' connect (pf_connect_now): true when the handshake completed. */
 static bool connect_now(int fd, const struct sockaddr_in *sa)
 {
-	return connect_to(fd, sa, sizeof(*sa));
+	return pf_connect_now(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 1;
 }
 
 static bool connect6_now(int fd, const struct sockaddr_in6 *sa)
 {
-	return connect_to(fd, sa, sizeof(*sa));
+	return pf_connect_now(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 1;
 }
 
 static unsigned local_port(int fd)
