@@ -114,17 +114,20 @@ static size_t count_peer(const struct pf_httpd *s, const char *peer)
 }
 
 /* Makes room for one more connection from peer; false when it must be
- * refused (every connection of the cap is being answered). */
-static bool make_room(struct pf_httpd *s, const char *peer)
+ * refused (every connection of the cap is being answered).  *evicted
+ * says whether a connection was closed for it. */
+static bool make_room(struct pf_httpd *s, const char *peer, bool *evicted)
 {
 	struct pf_httpd_conn *v;
 
+	*evicted = false;
 	if (count_peer(s, peer) >= s->lim.max_per_addr) {
 		warn(s, WARN_CAP);
 		if (!(v = victim(s, peer)))
 			return false;
 		s->shed++;
 		pf_httpd_close(v);
+		*evicted = true;
 	}
 	if (s->n >= s->lim.max_conns) {
 		warn(s, WARN_CAP);
@@ -132,8 +135,37 @@ static bool make_room(struct pf_httpd *s, const char *peer)
 			return false;
 		s->shed++;
 		pf_httpd_close(v);
+		*evicted = true;
 	}
 	return true;
+}
+
+/* libevent closes a freed connection's descriptor only in a finalizer
+ * that runs after the current callback: the listener, accepting a burst
+ * until EAGAIN, would hold every evicted descriptor at once and run out
+ * of them (then pause for a sweep, 100 ms) long before the cap.  After
+ * an eviction the listener waits one loop turn, so at most one closed
+ * descriptor is pending at a time. */
+static void yield_accept(struct pf_httpd *s)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (s->yielding)
+		return;
+	evconnlistener_disable(s->lev);
+	s->yielding = true;
+	evtimer_add(s->resume, &now);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct pf_httpd *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->yielding = false;
+	if (!s->paused)
+		evconnlistener_enable(s->lev);
 }
 
 static void peer_name(const struct sockaddr *sa, char *buf, size_t len)
@@ -229,12 +261,13 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	struct timeval wt = { s->lim.write_timeout_ms / 1000,
 			      (s->lim.write_timeout_ms % 1000) * 1000 };
 	struct pf_httpd_conn *c;
+	bool evicted;
 	char peer[64];
 
 	(void)lev;
 	(void)salen;
 	peer_name(sa, peer, sizeof peer);
-	if (!make_room(s, peer) || !(c = calloc(1, sizeof *c))) {
+	if (!make_room(s, peer, &evicted) || !(c = calloc(1, sizeof *c))) {
 		s->shed++;
 		evutil_closesocket(fd);
 		return;
@@ -260,6 +293,8 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	 * probe events run between them. */
 	bufferevent_set_max_single_write(c->bev, MAX_SINGLE_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
+	if (evicted)
+		yield_accept(s);
 	watch_descriptors(s);
 }
 
@@ -307,7 +342,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->paused) {
 		s->paused = false;
-		evconnlistener_enable(s->lev);
+		if (!s->yielding)
+			evconnlistener_enable(s->lev);
 	}
 	if (!TAILQ_EMPTY(&s->conns))
 		arm_sweep(s);
@@ -375,8 +411,9 @@ struct pf_httpd *pf_httpd_new(struct event_base *base, const char *host,
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
 	s->sweep = evtimer_new(base, on_sweep, s);
+	s->resume = evtimer_new(base, on_resume, s);
 	s->lev = bind_listener(s, host[0] ? host : "0.0.0.0", port);
-	if (!s->sweep || !s->lev) {
+	if (!s->sweep || !s->resume || !s->lev) {
 		snprintf(err, errlen, "cannot listen on %s:%u: address in use, not "
 			 "local, or not permitted", host, port);
 		pf_httpd_free(s);
@@ -417,5 +454,7 @@ void pf_httpd_free(struct pf_httpd *s)
 		evconnlistener_free(s->lev);
 	if (s->sweep)
 		event_free(s->sweep);
+	if (s->resume)
+		event_free(s->resume);
 	free(s);
 }

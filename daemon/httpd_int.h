@@ -50,6 +50,7 @@ struct pf_httpd {
 	struct event_base *base;	/* borrowed */
 	struct evconnlistener *lev;	/* owned */
 	struct event *sweep;		/* owned: deadlines, and re-enabling accept */
+	struct event *resume;		/* owned: re-enables accept after an eviction */
 	struct pf_httpd_conns conns;	/* owned, in accept order */
 	size_t n;
 	struct pf_httpd_limits lim;
@@ -57,6 +58,7 @@ struct pf_httpd {
 	void *arg;
 	unsigned long shed;		/* connections closed to admit others or on a deadline */
 	bool paused;			/* accept disabled: out of descriptors */
+	bool yielding;			/* accept disabled until evicted ones are closed */
 	double warned_ms[2];		/* last "cap reached", "out of descriptors" lines */
 };
 
